@@ -1,0 +1,191 @@
+"""The `inventory` command: the operator's entry point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import uuid
+from typing import Annotated
+
+import typer
+from inventory_core.aws import AwsClientFactory
+from inventory_events import ScanRequested
+
+from inventory_cli import runtime
+from inventory_cli.moto_server import MotoServer, is_up, stop_pid
+
+app = typer.Typer(help="AWS Auto-Discovery: inventory every resource of many AWS accounts.", no_args_is_help=True)
+local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
+consumers_app = typer.Typer(help="The three event consumers, driven by a local SQS poller.", no_args_is_help=True)
+api_app = typer.Typer(help="The query service.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+app.add_typer(consumers_app, name="consumers")
+app.add_typer(api_app, name="api")
+
+
+def say(message: str) -> None:
+    typer.echo(message)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _require_env() -> None:
+    runtime.load_local_env()
+    if not os.environ.get("APP_TABLE_NAME"):
+        raise typer.BadParameter("no stack configured: run `inventory local up` (or export the stack's variables)")
+
+
+@app.command()
+def demo(
+    resources: Annotated[int, typer.Option(help="Approximate number of simulated resources.")] = 300,
+    serve: Annotated[bool, typer.Option(help="Serve the API after the scan (Ctrl-C stops everything).")] = True,
+    port: Annotated[int, typer.Option(help="API port on 127.0.0.1.")] = 8000,
+    verbose: bool = False,
+) -> None:
+    """Start a fresh local AWS, seed 3 accounts, scan them through every service, serve the API."""
+    from inventory_cli.demo import run_demo
+
+    _setup_logging(verbose)
+    try:
+        run_demo(resources, serve, port, runtime.STATE_DIR, say)
+    except KeyboardInterrupt:
+        say("stopped")
+
+
+@local_app.command("up")
+def local_up(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 4566) -> None:
+    """Start the moto server in the background and provision the stack (idempotent)."""
+    from inventory_core.topology import build_topology
+
+    from inventory_cli.demo import HOME_ACCOUNT, HOME_REGION, local_environment
+    from inventory_cli.provision import provision
+
+    state = runtime.local_state()
+    if state and is_up(state["endpoint"]):
+        endpoint = state["endpoint"]
+        say(f"local AWS already running on {endpoint}")
+    else:
+        runtime.LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+        (runtime.LOCAL_DIR / "iceberg-catalog.db").unlink(missing_ok=True)  # the old warehouse died with moto
+        server = MotoServer.start(port, log_path=runtime.LOCAL_DIR / "moto.log", detach=True)
+        endpoint = server.endpoint
+        pid = server.process.pid if server.process else None
+        runtime.STATE_FILE.write_text(json.dumps({"endpoint": endpoint, "pid": pid, "port": server.port}))
+        say(f"local AWS started on {endpoint} (pid {pid})")
+    os.environ.update(local_environment(endpoint))
+    env = provision(
+        AwsClientFactory(HOME_REGION), build_topology(HOME_ACCOUNT, HOME_REGION), state_dir=runtime.LOCAL_DIR
+    )
+    runtime.write_env_file(runtime.ENV_FILE, {**local_environment(endpoint), **env})
+    say(f"provisioned; environment in {runtime.ENV_FILE}")
+
+
+@local_app.command("down")
+def local_down() -> None:
+    """Stop the background moto server."""
+    state = runtime.local_state()
+    if not state or not state.get("pid") or not stop_pid(int(state["pid"])):
+        say("local AWS is not running")
+    else:
+        say("local AWS stopped")
+    runtime.STATE_FILE.unlink(missing_ok=True)
+    runtime.ENV_FILE.unlink(missing_ok=True)
+
+
+@local_app.command("status")
+def local_status() -> None:
+    """Show whether the local AWS runs, and what each store holds."""
+    state = runtime.local_state()
+    if not state or not is_up(state["endpoint"]):
+        say("local AWS: not running (start it with `inventory local up`)")
+        raise typer.Exit(1)
+    say(f"local AWS: running on {state['endpoint']} (pid {state.get('pid')})")
+    runtime.load_local_env()
+    from inventory_cli.summary import summarize
+
+    for line in summarize(AwsClientFactory(os.environ["AWS_DEFAULT_REGION"])).lines():
+        say(f"  {line}")
+
+
+@local_app.command("seed")
+def local_seed(
+    resources: Annotated[int, typer.Option(help="Approximate number of simulated resources.")] = 300,
+) -> None:
+    """Seed the simulated target accounts into the running local AWS."""
+    from inventory_core.items import Account
+    from inventory_core.settings import RegionSettings
+
+    from inventory_cli.demo import DEMO_ACCOUNTS
+    from inventory_cli.fleet import seed_fleet
+
+    _require_env()
+    fleet = seed_fleet(DEMO_ACCOUNTS, RegionSettings().inventory_regions, resources, progress=say)
+    runtime.register_accounts(
+        AwsClientFactory(os.environ["AWS_DEFAULT_REGION"]),
+        os.environ["APP_TABLE_NAME"],
+        [Account(account_id=a.account_id, account_name=a.name, sync_enabled=True) for a in fleet.accounts],
+    )
+    say(f"seeded {sum(len(v) for v in fleet.arns.values())} resources in {len(fleet.accounts)} accounts")
+
+
+@app.command()
+def scan(
+    account: Annotated[
+        list[str] | None, typer.Option(help="Account id to scan (repeatable); default: all enabled.")
+    ] = None,
+    verbose: bool = False,
+) -> None:
+    """Run one scan now, in this process, publishing to the topic."""
+    _setup_logging(verbose)
+    _require_env()
+    result = runtime.scan_service().scan(
+        ScanRequested(execution_id=str(uuid.uuid4()), account_ids=account or None, trigger="cli", requested_by="cli")
+    )
+    for summary in result.accounts:
+        say(f"{summary.account_id}: {summary.status}, {summary.resource_count} resources")
+    say(f"execution {result.execution_id} finished in {result.duration_ms} ms")
+    if any(a.status == "failed" for a in result.accounts):
+        raise typer.Exit(1)
+
+
+@consumers_app.command("run")
+def consumers_run(
+    until_idle: Annotated[bool, typer.Option(help="Stop once every queue is empty.")] = False,
+    verbose: bool = False,
+) -> None:
+    """Long-poll the consumer queues and call each consumer's handler, as Lambda would."""
+    _setup_logging(verbose)
+    _require_env()
+    consumers = runtime.Consumers.build(AwsClientFactory(os.environ["AWS_DEFAULT_REGION"]))
+    if until_idle:
+        consumers.drain()
+        say("queues drained: " + ", ".join(f"{p.name} {p.processed} ok/{p.failed} failed" for p in consumers.pollers))
+        return
+    stop = threading.Event()
+    threads = consumers.start(stop)
+    say("consumers running; Ctrl-C stops them")
+    try:
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@api_app.command("serve")
+def api_serve(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000) -> None:
+    """Serve the API on 127.0.0.1 with uvicorn."""
+    import uvicorn
+    from inventory_api.main import create_app
+
+    _require_env()
+    say(f"API: http://127.0.0.1:{port}/api/inventory/resources")
+    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="info")

@@ -1,0 +1,91 @@
+"""The embedded local AWS: a moto server process bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def is_up(endpoint: str, timeout_s: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=timeout_s) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@dataclass
+class MotoServer:
+    """A moto server child process; ``stop()`` ends it."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, port: int | None = None, *, log_path: Path | None = None, detach: bool = False) -> MotoServer:
+        port = port or free_port()
+        server = cls(port)
+        if is_up(server.endpoint):
+            raise RuntimeError(f"port {port} already serves something; choose another with --port")
+        env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}  # it would override AssumeRole accounts
+        log = log_path.open("ab") if log_path else subprocess.DEVNULL
+        server.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=log,
+            env=env,
+            start_new_session=detach,
+        )
+        deadline = time.monotonic() + 30
+        while not is_up(server.endpoint, 0.5):
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"moto server did not start on 127.0.0.1:{port}")
+            time.sleep(0.1)
+        return server
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def stop_pid(pid: int) -> bool:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return True

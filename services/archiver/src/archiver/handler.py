@@ -1,0 +1,30 @@
+"""Lambda entry point of the archiver (also driven by the local SQS poller)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from inventory_events import parse_event
+
+from archiver.bootstrap import default_service
+from archiver.service import ArchiverService
+
+logger = Logger(service="archiver")
+
+
+def handle_batch(event: dict[str, Any], context: Any, service: ArchiverService) -> PartialItemFailureResponse:
+    """Process one SQS batch with ``service``; failed records are reported, the rest are done."""
+
+    def record_handler(record: SQSRecord) -> None:
+        service.handle(parse_event(record.body))
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    return handle_batch(event, context, default_service())

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from inventory_core.settings import BucketSettings
+from pydantic import Field
+
+
+class ArchiverSettings(BucketSettings):
+    """Archiver configuration, read from the environment."""
+
+    upload_attempts: int = Field(default=3, ge=1, description="Tries of one S3 upload before the message fails.")

@@ -1,0 +1,109 @@
+"""The one AWS client factory: every boto3 client of every service is built here."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 60.0
+
+
+def endpoint_url() -> str | None:
+    """Return ``AWS_ENDPOINT_URL`` if set: the emulator (moto, LocalStack) or a stage endpoint."""
+    return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+class AwsClientFactory:
+    """Builds boto3 clients with adaptive retries and timeouts, cached per service and region.
+
+    The endpoint is boto3's own ``AWS_ENDPOINT_URL`` setting; nothing is hard-coded. Clients are
+    thread-safe once built; building them is serialized because boto3 sessions are not.
+    """
+
+    def __init__(
+        self,
+        region: str,
+        session: boto3.Session | None = None,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_pool_connections: int = 32,
+    ) -> None:
+        """Create a factory.
+
+        Args:
+            region: Default region of the clients.
+            session: The boto3 session (credentials); a new default session if omitted.
+            max_attempts: Total attempts per call, botocore adaptive retry mode.
+            connect_timeout: Seconds to open a connection.
+            read_timeout: Seconds to wait for a response.
+            max_pool_connections: HTTP connection pool size per client.
+        """
+        self.region = region
+        self._session = session or boto3.Session()
+        self._options = {
+            "max_attempts": max_attempts,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "max_pool_connections": max_pool_connections,
+        }
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+        )
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> boto3.Session:
+        """The boto3 session behind the clients."""
+        return self._session
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """Return a (cached) client for ``service`` in ``region`` (default: the factory's region)."""
+        key = (service, region or self.region)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                found = self._session.client(  # type: ignore[call-overload]
+                    service, region_name=key[1], config=self._config, endpoint_url=endpoint_url()
+                )
+                self._clients[key] = found
+            return found
+
+    def dynamodb_table(self, name: str, region: str | None = None) -> Any:
+        """Return a boto3 resource-layer Table (plain Python values in and out) with the same config."""
+        with self._lock:
+            resource = self._session.resource(
+                "dynamodb", region_name=region or self.region, config=self._config, endpoint_url=endpoint_url()
+            )
+        return resource.Table(name)
+
+    def for_credentials(
+        self, access_key_id: str, secret_access_key: str, session_token: str | None = None
+    ) -> AwsClientFactory:
+        """Return a factory with the same settings that signs with other credentials (an assumed role)."""
+        session = boto3.Session(
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            aws_session_token=session_token,
+            region_name=self.region,
+        )
+        return self.for_session(session)
+
+    def for_session(self, session: boto3.Session) -> AwsClientFactory:
+        """Return a factory with the same settings over another boto3 session."""
+        return AwsClientFactory(self.region, session, **self._options)  # type: ignore[arg-type]
+
+    def account_id(self) -> str:
+        """Return the account the factory's credentials belong to (STS GetCallerIdentity)."""
+        return str(self.client("sts").get_caller_identity()["Account"])

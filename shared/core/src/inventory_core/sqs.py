@@ -1,0 +1,205 @@
+"""Driving Lambda-style SQS handlers from a local long-polling loop.
+
+In AWS an event source mapping calls a consumer's ``lambda_handler`` with a batch of SQS records and
+deletes what the handler did not report in ``batchItemFailures``. :class:`SqsLambdaPoller` does the same
+on a laptop or in tests, so a handler never knows who called it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from inventory_events import AnyEvent
+
+LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+
+logger = logging.getLogger(__name__)
+
+
+def sqs_record(
+    body: str,
+    *,
+    message_id: str,
+    receipt_handle: str,
+    queue_arn: str,
+    region: str,
+    attributes: Mapping[str, str] | None = None,
+    message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Build one record of a Lambda SQS event, with every field Powertools' ``SQSRecord`` reads."""
+    now_ms = str(int(time.time() * 1000))
+    attrs = {
+        "ApproximateReceiveCount": "1",
+        "SentTimestamp": now_ms,
+        "SenderId": "AIDAEXAMPLE",
+        "ApproximateFirstReceiveTimestamp": now_ms,
+    }
+    attrs.update(attributes or {})
+    lambda_attrs = {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
+        for name, value in (message_attributes or {}).items()
+    }
+    return {
+        "messageId": message_id,
+        "receiptHandle": receipt_handle,
+        "body": body,
+        "attributes": attrs,
+        "messageAttributes": lambda_attrs,
+        "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def sqs_event_from_events(events: Sequence[AnyEvent], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """Build a Lambda SQS event whose records carry the given events, as raw SNS delivery would."""
+    records = [
+        sqs_record(
+            event.model_dump_json(),
+            message_id=f"msg-{i}-{event.event_id}",
+            receipt_handle=f"rh-{i}-{event.event_id}",
+            queue_arn=queue_arn,
+            region=region,
+            message_attributes={"event_type": {"DataType": "String", "StringValue": event.event_type}},
+        )
+        for i, event in enumerate(events)
+    ]
+    return {"Records": records}
+
+
+class SqsLambdaPoller:
+    """Long-polls one queue and hands each batch to a Lambda-style handler.
+
+    Messages the handler reports as failed stay on the queue; their visibility is shortened to a
+    backoff so they are retried soon, and SQS moves them to the DLQ after ``maxReceiveCount``.
+    """
+
+    def __init__(
+        self,
+        sqs_client: Any,
+        queue_url: str,
+        handler: LambdaHandler,
+        *,
+        name: str = "",
+        batch_size: int = 10,
+        wait_s: int = 2,
+        retry_delay_s: float = 1.0,
+        max_retry_delay_s: float = 30.0,
+    ) -> None:
+        """Create a poller; nothing is received until :meth:`poll_once` or :meth:`run`."""
+        self.name = name or queue_url.rsplit("/", 1)[-1]
+        self._sqs = sqs_client
+        self._queue_url = queue_url
+        self._handler = handler
+        self._batch_size = batch_size
+        self._wait_s = wait_s
+        self._retry_delay_s = retry_delay_s
+        self._max_retry_delay_s = max_retry_delay_s
+        attributes = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+        self._queue_arn: str = attributes["QueueArn"]
+        self._region = self._queue_arn.split(":")[3]
+        self.processed = 0
+        self.failed = 0
+
+    def poll_once(self, wait_s: int | None = None) -> int:
+        """Receive one batch, run the handler, settle the messages; return how many were received."""
+        response = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=self._wait_s if wait_s is None else wait_s,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        event = {
+            "Records": [
+                sqs_record(
+                    m["Body"],
+                    message_id=m["MessageId"],
+                    receipt_handle=m["ReceiptHandle"],
+                    queue_arn=self._queue_arn,
+                    region=self._region,
+                    attributes=m.get("Attributes"),
+                    message_attributes=m.get("MessageAttributes"),
+                )
+                for m in messages
+            ]
+        }
+        try:
+            result = self._handler(event, None)
+            failed_ids = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except Exception:
+            # A handler that raises fails the whole batch, as Lambda would.
+            logger.exception("consumer handler raised", extra={"queue": self.name})
+            failed_ids = {m["MessageId"] for m in messages}
+        self._settle(messages, failed_ids)
+        return len(messages)
+
+    def _settle(self, messages: Iterable[Mapping[str, Any]], failed_ids: set[str]) -> None:
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        failed = [m for m in messages if m["MessageId"] in failed_ids]
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for m in failed:
+            receives = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            delay = min(self._max_retry_delay_s, self._retry_delay_s * 2 ** (receives - 1))
+            self._sqs.change_message_visibility(
+                QueueUrl=self._queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=int(delay)
+            )
+        self.processed += len(done)
+        self.failed += len(failed)
+
+    def backlog(self) -> int:
+        """Messages visible or in flight on the queue (approximate, as SQS reports it)."""
+        attrs = self._sqs.get_queue_attributes(
+            QueueUrl=self._queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set; errors are logged and polling goes on."""
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                logger.exception("poll failed", extra={"queue": self.name})
+                stop.wait(1.0)
+
+
+def drain(pollers: Sequence[SqsLambdaPoller], *, timeout_s: float = 600.0, idle_rounds: int = 2) -> None:
+    """Poll every queue until all are empty (nothing visible or in flight) ``idle_rounds`` times in a row.
+
+    Raises:
+        TimeoutError: The queues did not drain within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    quiet = 0
+    while quiet < idle_rounds:
+        if time.monotonic() > deadline:
+            backlog = {p.name: p.backlog() for p in pollers}
+            raise TimeoutError(f"queues did not drain in {timeout_s:.0f}s: {backlog}")
+        received = sum(p.poll_once(wait_s=0) for p in pollers)
+        if received == 0 and all(p.backlog() == 0 for p in pollers):
+            quiet += 1
+        elif received == 0:
+            quiet = 0
+            time.sleep(0.2)  # only in-flight (retrying) messages remain: wait for them to come back
+        else:
+            quiet = 0

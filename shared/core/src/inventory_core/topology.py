@@ -1,0 +1,133 @@
+"""The one declaration of the inventory stack's AWS resources.
+
+Both the CDK app (``infra/``) and local provisioning (``inventory local up``) read this, so the emulator
+and AWS cannot drift apart. Names are ``<prefix><purpose>[-dlq]``; the prefix is empty in a deployment
+and unique per test on a shared emulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RESOURCE_CONSUMER_EVENTS: dict[str, tuple[str, ...]] = {
+    "ddb-projector": ("ResourcesDiscovered", "ScopeCompleted", "AccountScanCompleted", "ScanCompleted"),
+    "lake-writer": ("ResourcesDiscovered", "ScopeCompleted"),
+    "archiver": ("ResourcesDiscovered", "AccountScanCompleted"),
+}
+"""Which event types each consumer queue receives (its SNS filter policy on ``event_type``)."""
+
+
+@dataclass(frozen=True)
+class GsiSpec:
+    """A global secondary index with string keys and ALL projection."""
+
+    name: str
+    pk: str
+    sk: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table with string pk/sk, on-demand capacity."""
+
+    name: str
+    pk: str = "pk"
+    sk: str = "sk"
+    gsis: tuple[GsiSpec, ...] = ()
+    ttl_attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS queue with its dead-letter queue; subscribed to the topic when ``event_types`` is set."""
+
+    name: str
+    dlq_name: str
+    max_receive_count: int = 5
+    visibility_timeout_s: int = 120
+    receive_wait_s: int = 20
+    retention_s: int = 4 * 24 * 3600
+    dlq_retention_s: int = 14 * 24 * 3600
+    event_types: tuple[str, ...] | None = None
+
+    def filter_policy(self) -> dict[str, list[str]] | None:
+        """The SNS subscription filter policy on the ``event_type`` message attribute."""
+        if self.event_types is None:
+            return None
+        return {"event_type": list(self.event_types)}
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """The inventory bucket: default SSE-S3, public access blocked, raw/ expires."""
+
+    name: str
+    raw_prefix: str = "raw/"
+    raw_expiration_days: int = 365
+    exports_prefix: str = "exports/"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Every AWS resource the inventory stack owns in its home account and region."""
+
+    prefix: str
+    table: TableSpec
+    audit_table: TableSpec
+    topic_name: str
+    scan_requests: QueueSpec
+    consumers: tuple[QueueSpec, ...]
+    bucket: BucketSpec
+    lake_bucket: str
+    iceberg_namespace: str = "inventory"
+    role_name_pattern: str = "NucleusAccess-*"
+    default_role_name: str = "NucleusAccess-Inventory"
+    queues: tuple[QueueSpec, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "queues", (self.scan_requests, *self.consumers))
+
+    def consumer(self, name: str) -> QueueSpec:
+        """Return the consumer queue whose unprefixed purpose is ``name`` (``ddb-projector`` ...)."""
+        for queue in self.consumers:
+            if queue.name == f"{self.prefix}{name}":
+                return queue
+        raise KeyError(name)
+
+
+def build_topology(account_id: str, region: str, *, prefix: str = "", app_name: str = "nucleus-app") -> Topology:
+    """Declare the stack for one home account and region.
+
+    Args:
+        account_id: The account that hosts the inventory stack (bucket names carry it).
+        region: The home region.
+        prefix: Prepended to every name; empty in a deployment, unique per test on a shared emulator.
+        app_name: Application name used by the TRD's names (``nucleus-app``).
+
+    Returns:
+        The topology.
+    """
+    p = prefix
+
+    def queue(purpose: str, events: tuple[str, ...] | None) -> QueueSpec:
+        return QueueSpec(name=f"{p}{purpose}", dlq_name=f"{p}{purpose}-dlq", event_types=events)
+
+    bucket_suffix = f"{account_id}-{region}"
+    return Topology(
+        prefix=p,
+        table=TableSpec(
+            name=f"{p}{app_name}-app-table",
+            gsis=(
+                GsiSpec("gsi1", "gsi1pk", "gsi1sk"),
+                GsiSpec("gsi2", "gsi2pk", "gsi2sk"),
+                GsiSpec("gsi3", "gsi3pk", "gsi3sk"),
+            ),
+            ttl_attribute="ttl",
+        ),
+        audit_table=TableSpec(name=f"{p}{app_name}-audit"),
+        topic_name=f"{p}inventory-events",
+        scan_requests=queue("scan-requests", None),
+        consumers=tuple(queue(name, events) for name, events in RESOURCE_CONSUMER_EVENTS.items()),
+        bucket=BucketSpec(name=f"{p}{app_name}-inventory-{bucket_suffix}"[:63]),
+        lake_bucket=f"{p}{app_name}-inventory-lake-{bucket_suffix}"[:63],
+    )

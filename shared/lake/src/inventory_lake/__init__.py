@@ -1,0 +1,164 @@
+"""Iceberg tables of the inventory: schemas, catalog factory, Arrow conversion.
+
+DuckDB access lives in :mod:`inventory_lake.duck` (the ``duckdb`` extra) so the lake writer's image does
+not carry DuckDB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import pyarrow as pa
+from inventory_core.settings import IcebergSettings
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.transforms import DayTransform
+from pyiceberg.types import (
+    MapType,
+    NestedField,
+    StringType,
+    TimestampType,
+)
+
+RESOURCES_TABLE = "resources"
+HISTORY_TABLE = "resource_history"
+
+
+def _string(field_id: int, name: str, required: bool = False) -> NestedField:
+    return NestedField(field_id, name, StringType(), required=required)
+
+
+def _map(field_id: int, key_id: int, value_id: int, name: str) -> NestedField:
+    return NestedField(
+        field_id,
+        name,
+        MapType(key_id=key_id, key_type=StringType(), value_id=value_id, value_type=StringType(), value_required=False),
+        required=False,
+    )
+
+
+def _ts(field_id: int, name: str) -> NestedField:
+    return NestedField(field_id, name, TimestampType(), required=False)
+
+
+RESOURCES_SCHEMA = Schema(
+    _string(1, "resource_arn", required=True),
+    _string(2, "resource_id"),
+    _string(3, "resource_type"),
+    _string(4, "account_id"),
+    _string(5, "region"),
+    _string(6, "name"),
+    _string(7, "state"),
+    _map(8, 101, 102, "tags"),
+    _map(9, 103, 104, "metadata"),
+    _ts(10, "discovered_at"),
+    _string(11, "discovery_status"),
+    _ts(12, "first_discovered_at"),
+    _ts(13, "last_discovered_at"),
+    _ts(14, "missing_since"),
+    _string(15, "last_execution_id"),
+    identifier_field_ids=[1],
+)
+"""Current state, one row per ``resource_arn`` (TRD section 3.2 plus status columns)."""
+
+HISTORY_SCHEMA = Schema(
+    _string(1, "execution_id", required=True),
+    _string(2, "resource_arn", required=True),
+    _string(3, "resource_id"),
+    _string(4, "resource_type"),
+    _string(5, "account_id"),
+    _string(6, "region"),
+    _string(7, "name"),
+    _string(8, "state"),
+    _map(9, 101, 102, "tags"),
+    _map(10, 103, 104, "metadata"),
+    _ts(11, "discovered_at"),
+    identifier_field_ids=[1, 2],
+)
+"""Append-only, one row per resource per scan, partitioned by day of ``discovered_at``."""
+
+HISTORY_SPEC = PartitionSpec(
+    PartitionField(source_id=11, field_id=1000, transform=DayTransform(), name="discovered_day")
+)
+
+RESOURCES_ARROW = RESOURCES_SCHEMA.as_arrow()
+HISTORY_ARROW = HISTORY_SCHEMA.as_arrow()
+
+
+def s3_properties() -> dict[str, str]:
+    """FileIO properties for S3: the endpoint of ``AWS_ENDPOINT_URL`` when set, and the region."""
+    props: dict[str, str] = {}
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        props["s3.region"] = region
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        props["s3.endpoint"] = endpoint
+        props["s3.force-virtual-addressing"] = "false"
+        if os.environ.get("AWS_ACCESS_KEY_ID"):
+            props["s3.access-key-id"] = os.environ["AWS_ACCESS_KEY_ID"]
+            props["s3.secret-access-key"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    return props
+
+
+def load_catalog(settings: IcebergSettings) -> Catalog:
+    """Build the configured Iceberg catalog."""
+    uri = settings.iceberg_catalog_uri
+    if uri.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(os.path.abspath(uri.removeprefix("sqlite:///"))), exist_ok=True)  # noqa: PTH103, PTH100, PTH120
+    return SqlCatalog("inventory", uri=uri, warehouse=settings.iceberg_warehouse, **s3_properties())
+
+
+def ensure_tables(catalog: Catalog, namespace: str) -> tuple[Table, Table]:
+    """Create the namespace and both tables if missing (idempotent); return (resources, history)."""
+    with contextlib.suppress(NamespaceAlreadyExistsError):
+        catalog.create_namespace(namespace)
+    tables = []
+    for name, schema, spec in (
+        (RESOURCES_TABLE, RESOURCES_SCHEMA, PartitionSpec()),
+        (HISTORY_TABLE, HISTORY_SCHEMA, HISTORY_SPEC),
+    ):
+        try:
+            tables.append(catalog.create_table(f"{namespace}.{name}", schema=schema, partition_spec=spec))
+        except TableAlreadyExistsError:
+            tables.append(catalog.load_table(f"{namespace}.{name}"))
+    return tables[0], tables[1]
+
+
+def load_table(catalog: Catalog, namespace: str, name: str) -> Table | None:
+    """Load a table, or None if it does not exist yet."""
+    try:
+        return catalog.load_table(f"{namespace}.{name}")
+    except NoSuchTableError:
+        return None
+
+
+def to_naive_utc(value: datetime) -> datetime:
+    """Iceberg ``timestamp`` columns hold UTC without a zone."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def map_items(mapping: dict[str, str]) -> list[tuple[str, str]]:
+    """Arrow's map type takes a list of key/value pairs."""
+    return list(mapping.items())
+
+
+def arrow_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Build an Arrow table in the Iceberg schema from row dicts."""
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def bucket_of(warehouse: str) -> str | None:
+    """Return the bucket of an ``s3://`` warehouse, or None for a local one."""
+    parsed = urlparse(warehouse)
+    return parsed.netloc if parsed.scheme in ("s3", "s3a") else None
