@@ -30,12 +30,17 @@ def say(message: str) -> None:
     typer.echo(message)
 
 
+POWERTOOLS_SERVICES = ("ddb-projector", "lake-writer", "archiver")
+
+
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    # The consumers log through Powertools (JSON lines, as in Lambda); on a terminal keep them to warnings.
+    for name in POWERTOOLS_SERVICES:
+        service_logger = logging.getLogger(name)
+        service_logger.setLevel(level)
+        service_logger.propagate = False
 
 
 def _require_env() -> None:

@@ -89,9 +89,6 @@ HISTORY_SPEC = PartitionSpec(
     PartitionField(source_id=11, field_id=1000, transform=DayTransform(), name="discovered_day")
 )
 
-RESOURCES_ARROW = RESOURCES_SCHEMA.as_arrow()
-HISTORY_ARROW = HISTORY_SCHEMA.as_arrow()
-
 
 def s3_properties() -> dict[str, str]:
     """FileIO properties for S3: the endpoint of ``AWS_ENDPOINT_URL`` when set, and the region."""

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from inventory_lake import HISTORY_ARROW, RESOURCES_ARROW, arrow_table, ensure_tables
+from inventory_lake import arrow_table, ensure_tables
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import And, EqualTo, In, Or
@@ -33,11 +34,17 @@ class IcebergLakeStore:
         }
 
     def write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
+        with warnings.catch_warnings():
+            # Replacing rows that are not there yet is the normal first sighting, not a problem.
+            warnings.filterwarnings("ignore", "Delete operation did not match any records", UserWarning)
+            self._write(resource_rows, history_rows)
+
+    def _write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
         try:
             if resource_rows:
                 with self._resources.transaction() as tx:
                     tx.delete(In("resource_arn", {r["resource_arn"] for r in resource_rows}))
-                    tx.append(arrow_table(resource_rows, RESOURCES_ARROW))
+                    tx.append(arrow_table(resource_rows, self._resources.schema().as_arrow()))
             if history_rows:
                 self._history = self._history.refresh()
                 keys = [
@@ -47,7 +54,7 @@ class IcebergLakeStore:
                 by_execution = self._history_filter(history_rows) if len(keys) > 1 else keys[0]
                 with self._history.transaction() as tx:
                     tx.delete(by_execution)
-                    tx.append(arrow_table(history_rows, HISTORY_ARROW))
+                    tx.append(arrow_table(history_rows, self._history.schema().as_arrow()))
         except CommitFailedException as exc:
             self._resources = self._resources.refresh()
             self._history = self._history.refresh()

@@ -1,0 +1,72 @@
+# AWS Auto-Discovery. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/venv/bin/uv)
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+SERVICES := inventory-scanner:scanner.__main__ inventory-ddb-projector:ddb_projector.handler \
+            inventory-lake-writer:lake_writer.handler inventory-archiver:archiver.handler \
+            inventory-api:inventory_api.handler
+DEMO_ARGS ?=
+
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages synth bench pr clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/venv/bin/uv:
+	@echo "uv not found: installing it into .tools/venv"
+	$(PYTHON) -m venv $(CURDIR)/.tools/venv
+	$(CURDIR)/.tools/venv/bin/pip install --quiet --disable-pip-version-check uv
+
+$(BIN)/inventory: $(UV) uv.lock pyproject.toml */pyproject.toml */*/pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/inventory ## Install uv if missing, then the whole workspace into .venv
+
+demo: install ## Local AWS + simulated fleet + one full scan through every service, then serve the API
+	$(BIN)/inventory demo $(DEMO_ARGS)
+
+test: install ## The whole suite: unit, contract, integration, e2e (moto), infra synth, per-package installs
+	$(BIN)/python -m pytest -p no:cacheprovider
+	$(MAKE) --no-print-directory check-packages
+
+test-fast: install ## Unit and contract tests only (no network)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/unit tests/contract
+
+lint: install ## ruff lint + format check, mypy strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+typecheck: install ## mypy strict
+	$(BIN)/mypy
+
+schemas: install ## Regenerate the committed JSON Schema of the events
+	$(BIN)/python -c "from inventory_events import event_json_schema_text as t; \
+	open('shared/events/schemas/inventory_event.schema.json', 'w').write(t())"
+
+check-packages: $(UV) ## Install each deployable alone and import its entry point (catches undeclared deps)
+	@for pair in $(SERVICES); do \
+	  pkg=$${pair%%:*}; mod=$${pair##*:}; env=$(CURDIR)/.tools/pkg/$$pkg; \
+	  UV_PROJECT_ENVIRONMENT=$$env $(UV) sync --quiet --frozen --no-dev --package $$pkg --python $(PYTHON) || exit 1; \
+	  APP_TABLE_NAME=x $$env/bin/python -c "import importlib; importlib.import_module('$$mod')" || exit 1; \
+	  echo "  $$pkg installs alone and imports $$mod"; \
+	done
+
+synth: install ## CDK synth of the stack into infra/cdk.out
+	cd infra && $(BIN)/python app.py
+
+bench: install ## Run the benchmarks under benchmarks/ (results in benchmarks/results/)
+	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
+
+pr: lint test ## Everything CI runs
+
+clean: ## Remove the venv, tool installs and local state
+	rm -rf .venv .tools .inventory

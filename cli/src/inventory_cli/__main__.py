@@ -1,0 +1,3 @@
+from inventory_cli.main import app
+
+app(prog_name="inventory")

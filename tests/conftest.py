@@ -1,0 +1,84 @@
+"""Shared fixtures: network rules per tier, one moto server per session, a fresh stack per test."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
+from inventory_cli.provision import provision
+from inventory_core.aws import AwsClientFactory
+from inventory_core.topology import Topology, build_topology
+from pytest_socket import disable_socket, enable_socket
+
+HOME_ACCOUNT = "123456789012"
+HOME_REGION = "us-east-1"
+TESTS = Path(__file__).parent
+OFFLINE_TIERS = (TESTS / "unit", TESTS / "contract")
+
+
+@pytest.fixture(autouse=True)
+def _network_rules(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit and contract tests run with sockets disabled (pytest-socket); the other tiers may talk to moto."""
+    path = Path(str(request.node.path))
+    if any(path.is_relative_to(tier) for tier in OFFLINE_TIERS):
+        disable_socket(allow_unix_socket=True)
+        yield
+        enable_socket()
+    else:
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server process on 127.0.0.1 for the whole session; the environment points boto3 at it."""
+    server = MotoServer.start()
+    saved = {k: os.environ.get(k) for k in (*LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION")}
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ.update(
+        {"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION}
+    )
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class Stack:
+    """A provisioned stack with unique names, and the environment its services read."""
+
+    topology: Topology
+    env: dict[str, str]
+    clients: AwsClientFactory
+
+    @property
+    def table(self):  # type: ignore[no-untyped-def]
+        return self.clients.dynamodb_table(self.env["APP_TABLE_NAME"])
+
+
+def unique_accounts(n: int) -> list[str]:
+    """Account ids no other test uses, so fleets on the shared server stay apart."""
+    rng = random.Random(uuid.uuid4().int)
+    return [str(rng.randrange(10**11, 10**12 - 1)).rjust(12, "4") for _ in range(n)]
+
+
+@pytest.fixture
+def stack(moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """Provision the whole topology with a per-test prefix; set its environment for the services."""
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    clients = AwsClientFactory(HOME_REGION)
+    env = provision(clients, build_topology(HOME_ACCOUNT, HOME_REGION, prefix=prefix), state_dir=tmp_path / "state")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Stack(topology=build_topology(HOME_ACCOUNT, HOME_REGION, prefix=prefix), env=env, clients=clients)

@@ -1,0 +1,108 @@
+"""The archiver on moto S3: staged pages, one raw document per account per day, SSE-S3, retries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from archiver.adapters.s3_store import S3ObjectStore
+from archiver.bootstrap import build_service
+from archiver.handler import handle_batch
+from archiver.service import ArchiverService, raw_key
+from archiver.settings import ArchiverSettings
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.awsrequest import AWSResponse
+from inventory_events import AccountScanCompleted, ScopeSummary
+
+from tests.builders import T0, page, resource, scope, sqs_event
+from tests.conftest import Stack
+
+pytestmark = pytest.mark.emulator
+
+
+def account_done(pages: int) -> AccountScanCompleted:
+    return AccountScanCompleted(
+        execution_id="exec-1",
+        account_id="111111111111",
+        status="success",
+        resource_count=4,
+        duration_ms=10,
+        scan_started_at=T0,
+        scopes=[ScopeSummary(scope=scope(), status="complete", resource_count=4, page_count=pages)],
+    )
+
+
+def test_account_document_is_assembled_once_all_pages_are_staged(stack: Stack) -> None:
+    service = build_service(ArchiverSettings())
+    s3 = stack.clients.client("s3")
+    bucket = stack.env["INVENTORY_BUCKET"]
+    # AccountScanCompleted first: page 2 is not there yet, so that record fails and will be retried
+    first = sqs_event(page([resource(1), resource(2)], page_no=1), account_done(2), queue="archiver")
+    response = handle_batch(first, None, service)
+    assert response["batchItemFailures"] == [{"itemIdentifier": first["Records"][1]["messageId"]}]
+    # the missing page arrives, then the retry succeeds
+    second = sqs_event(page([resource(3), resource(4)], page_no=2), account_done(2), queue="archiver")
+    assert handle_batch(second, None, service) == {"batchItemFailures": []}
+    key = raw_key(account_done(2))
+    assert key == "raw/year=2026/month=11/day=25/111111111111/inventory.json"
+    obj = s3.get_object(Bucket=bucket, Key=key)
+    assert obj["ServerSideEncryption"] == "AES256"
+    doc = json.loads(obj["Body"].read())
+    assert [i["InstanceId"] for i in doc["regions"]["us-east-1"]["ec2"]] == [
+        resource(i).resource_id for i in range(1, 5)
+    ]
+    # a replay writes the same object
+    assert handle_batch(second, None, service) == {"batchItemFailures": []}
+    assert json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) == doc
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: object) -> Iterator[bytes]:
+        yield self.body
+
+
+def inject_put_failures(s3: Any, times: int) -> list[int]:
+    """Fail the next ``times`` PutObject calls with a non-retryable 403, as an S3 fault would."""
+    sent: list[int] = []
+
+    def handler(request: Any, **_: object) -> AWSResponse | None:
+        sent.append(1)
+        if len(sent) > times:
+            return None
+        body = b"<Error><Code>AccessDenied</Code><Message>injected</Message></Error>"
+        return AWSResponse(request.url, 403, {}, _Raw(body))
+
+    s3.meta.events.register("before-send.s3.PutObject", handler, unique_id="inject-put")
+    return sent
+
+
+def test_upload_fault_is_retried_and_then_succeeds(stack: Stack) -> None:
+    s3 = stack.clients.client("s3")
+    store = S3ObjectStore(s3, stack.env["INVENTORY_BUCKET"], attempts=3, backoff_s=0)
+    sent = inject_put_failures(s3, times=2)
+    try:
+        response = handle_batch(sqs_event(page([resource(1)]), queue="archiver"), None, ArchiverService(store))
+    finally:
+        s3.meta.events.unregister("before-send.s3.PutObject", unique_id="inject-put")
+    assert response == {"batchItemFailures": []}
+    assert len(sent) == 3
+    assert store.upload_failures == 0
+
+
+def test_persistent_upload_failure_fails_the_record_after_three_tries(stack: Stack) -> None:
+    s3 = stack.clients.client("s3")
+    store = S3ObjectStore(s3, stack.env["INVENTORY_BUCKET"], attempts=3, backoff_s=0)
+    sent = inject_put_failures(s3, times=100)
+    event = sqs_event(page([resource(1)], page_no=1), page([resource(2)], page_no=2), queue="archiver")
+    try:
+        with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the whole batch
+            handle_batch(event, None, ArchiverService(store))
+    finally:
+        s3.meta.events.unregister("before-send.s3.PutObject", unique_id="inject-put")
+    assert len(sent) == 6
+    assert store.upload_failures == 2
