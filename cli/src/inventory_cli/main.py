@@ -81,7 +81,11 @@ def local_up(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 456
     else:
         runtime.LOCAL_DIR.mkdir(parents=True, exist_ok=True)
         (runtime.LOCAL_DIR / "iceberg-catalog.db").unlink(missing_ok=True)  # the old warehouse died with moto
-        server = MotoServer.start(port, log_path=runtime.LOCAL_DIR / "moto.log", detach=True)
+        try:
+            server = MotoServer.start(port, log_path=runtime.LOCAL_DIR / "moto.log", detach=True)
+        except RuntimeError as exc:
+            say(f"error: {exc}")
+            raise typer.Exit(1) from exc
         endpoint = server.endpoint
         pid = server.process.pid if server.process else None
         runtime.STATE_FILE.write_text(json.dumps({"endpoint": endpoint, "pid": pid, "port": server.port}))

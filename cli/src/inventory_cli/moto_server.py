@@ -24,12 +24,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def is_up(endpoint: str, timeout_s: float = 1.0) -> bool:
+def is_up(endpoint: str, timeout_s: float = 3.0) -> bool:
+    """True if a moto server answers on ``endpoint`` (its small dashboard page, not the state dump)."""
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=timeout_s) as response:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout_s) as response:  # noqa: S310
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass
@@ -47,8 +53,8 @@ class MotoServer:
     def start(cls, port: int | None = None, *, log_path: Path | None = None, detach: bool = False) -> MotoServer:
         port = port or free_port()
         server = cls(port)
-        if is_up(server.endpoint):
-            raise RuntimeError(f"port {port} already serves something; choose another with --port")
+        if port_in_use(port):
+            raise RuntimeError(f"port {port} on 127.0.0.1 is already in use; choose another with --port")
         env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}  # it would override AssumeRole accounts
         log = log_path.open("ab") if log_path else subprocess.DEVNULL
         server.process = subprocess.Popen(
