@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from inventory_core.settings import IcebergSettings
 from inventory_lake import load_catalog
@@ -10,7 +12,7 @@ from lake_writer.bootstrap import build_service
 from lake_writer.handler import handle_batch
 from lake_writer.settings import LakeWriterSettings
 
-from tests.builders import later, page, resource, scope, scope_completed, sqs_event
+from tests.builders import T0, later, page, resource, scope, scope_completed, sqs_event
 from tests.conftest import Stack
 
 pytestmark = pytest.mark.emulator
@@ -61,3 +63,67 @@ def test_unexpected_event_fails_alone(stack: Stack) -> None:
     response = handle_batch(event, None, service)
     assert response["batchItemFailures"] == [{"itemIdentifier": event["Records"][1]["messageId"]}]
     assert rows("SELECT count(*) FROM resources") == [(1,)]
+
+
+def test_scope_completed_before_its_pages_waits_then_marks_the_unseen_missing(stack: Stack) -> None:
+    # GIVEN scan 1 saw resources 1 and 2
+    service = build_service(LakeWriterSettings())
+    handle_batch(sqs_event(page([resource(1), resource(2)], execution_id="s1"), queue="lake-writer"), None, service)
+    # WHEN scan 2's completion (1 page) arrives before its page, which no longer contains resource 2
+    done = scope_completed(scope(), execution_id="s2", pages=1, count=1, started=later(59))
+    early = sqs_event(done, queue="lake-writer")
+    response = handle_batch(early, None, service)
+    # THEN it is sent back for a retry and nothing is marked yet
+    assert response["batchItemFailures"] == [{"itemIdentifier": early["Records"][0]["messageId"]}]
+    assert rows("SELECT count(*) FROM resources WHERE discovery_status = 'missing'") == [(0,)]
+    # WHEN the page and then the retried completion arrive
+    handle_batch(sqs_event(page([resource(1, at=later(60))], execution_id="s2"), queue="lake-writer"), None, service)
+    assert handle_batch(sqs_event(done, queue="lake-writer"), None, service) == {"batchItemFailures": []}
+    # THEN resource 2 is missing, resource 1 active
+    assert rows("SELECT resource_arn, discovery_status, missing_since IS NOT NULL FROM resources ORDER BY 1") == [
+        (resource(1).resource_arn, "active", False),
+        (resource(2).resource_arn, "missing", True),
+    ]
+    # AND when scan 3 sees resource 2 again it is active, with its first sighting kept
+    handle_batch(sqs_event(page([resource(2, at=later(120))], execution_id="s3"), queue="lake-writer"), None, service)
+    assert rows(
+        f"SELECT discovery_status, missing_since, first_discovered_at FROM resources "
+        f"WHERE resource_arn = '{resource(2).resource_arn}'"
+    ) == [("active", None, T0.replace(tzinfo=None))]
+    # AND history grew by one row per resource per scan
+    assert rows("SELECT execution_id, count(*) FROM resource_history GROUP BY 1 ORDER BY 1") == [
+        ("s1", 2),
+        ("s2", 1),
+        ("s3", 1),
+    ]
+
+
+def test_a_failed_scope_marks_nothing(stack: Stack) -> None:
+    service = build_service(LakeWriterSettings())
+    handle_batch(sqs_event(page([resource(1)], execution_id="s1"), queue="lake-writer"), None, service)
+    failed = scope_completed(scope(), execution_id="s2", pages=0, started=later(59), status="failed")
+    assert handle_batch(sqs_event(failed, queue="lake-writer"), None, service) == {"batchItemFailures": []}
+    assert rows("SELECT discovery_status FROM resources") == [("active",)]
+
+
+def test_two_concurrent_writers_lose_no_row(stack: Stack) -> None:
+    # GIVEN two writers with their own catalog connections, as two Lambda instances would have
+    writers = [build_service(LakeWriterSettings()) for _ in range(2)]
+    batches = [
+        [page([resource(w * 1000 + b * 10 + i) for i in range(10)], page_no=b + 1) for b in range(3)] for w in range(2)
+    ]
+
+    def run(w: int) -> None:
+        for event in batches[w]:
+            handle_batch(sqs_event(event, queue="lake-writer"), None, writers[w])
+
+    # WHEN they commit at the same time
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # THEN every row of both is there exactly once
+    expected = {r.resource_arn for batch in batches for event in batch for r in event.resources}
+    assert {r[0] for r in rows("SELECT resource_arn FROM resources")} == expected
+    assert rows("SELECT count(*) FROM resources") == [(len(expected),)]

@@ -19,19 +19,32 @@ logger = Logger(service="lake-writer")
 def handle_batch(event: dict[str, Any], context: Any, service: LakeWriterService) -> PartialItemFailureResponse:
     """Records that do not parse fail alone (to the DLQ after retries); a failed commit fails the batch."""
     events: list[AnyEvent] = []
+    message_ids: dict[str, str] = {}
 
     def record_handler(record: SQSRecord) -> None:
         parsed = parse_event(record.body)
         if not isinstance(parsed, ResourcesDiscovered | ScopeCompleted):
             raise UnexpectedEventError(f"the lake writer does not consume {parsed.event_type}")
         events.append(parsed)
+        message_ids[str(parsed.event_id)] = record.message_id
 
     processor = BatchProcessor(event_type=EventType.SQS)
     with processor(records=event["Records"], handler=record_handler, lambda_context=context):
         processor.process()
-    written = service.apply(events)
-    logger.info("batch committed", extra={"events": len(events), "rows": written})
-    return processor.response()
+    result = service.apply(events)
+    logger.info(
+        "batch committed",
+        extra={
+            "events": len(events),
+            "rows": result.rows_written,
+            "missing": result.marked_missing,
+            "pending_scopes": len(result.pending),
+        },
+    )
+    response = processor.response()
+    # A scope completion that arrived before its pages goes back to the queue and is retried later.
+    response["batchItemFailures"] += [{"itemIdentifier": message_ids[event_id]} for event_id in result.pending]
+    return response
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:

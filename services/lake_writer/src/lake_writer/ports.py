@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from inventory_events import Scope
+
 
 class CommitConflictError(RuntimeError):
     """Another writer committed first; refresh and try again."""
@@ -20,8 +22,17 @@ class KnownRow:
     last_discovered_at: datetime | None
 
 
+@dataclass(frozen=True)
+class AppliedPage:
+    """One page of one execution's scope, in the lake."""
+
+    execution_id: str
+    scope: Scope
+    page: int
+
+
 class LakeStore(Protocol):
-    """The Iceberg tables as the lake writer sees them."""
+    """The Iceberg tables as the lake writer sees them. Writes raise CommitConflictError on a lost race."""
 
     def known(self, arns: Sequence[str]) -> dict[str, KnownRow]:
         """Current rows of ``resources`` for these ARNs, read from the latest snapshot."""
@@ -29,5 +40,14 @@ class LakeStore(Protocol):
     def write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
         """Replace these ARNs' rows in ``resources`` and these (execution, ARN) rows in ``resource_history``.
 
-        One commit per table. Raises CommitConflictError if another writer got there first.
+        One commit per table.
         """
+
+    def record_pages(self, pages: Sequence[AppliedPage]) -> None:
+        """Remember that these pages are applied (one commit; recording a page twice is harmless)."""
+
+    def pages_applied(self, execution_id: str, scope: Scope) -> int:
+        """How many distinct pages of this execution's scope are applied."""
+
+    def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime) -> int:
+        """Mark active rows of the scope last seen before ``seen_before`` missing (one commit); return how many."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
-from collections.abc import Sequence
-from typing import Any, assert_never
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar, assert_never
 
 from inventory_events import (
     AccountScanCompleted,
@@ -15,45 +18,32 @@ from inventory_events import (
     ScanCompleted,
     ScanRequested,
     ScopeCompleted,
+    utc_now,
 )
 from inventory_lake import to_naive_utc
 
-from lake_writer.ports import CommitConflictError, KnownRow, LakeStore
+from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow, LakeStore
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class UnexpectedEventError(ValueError):
     """An event type this consumer is not subscribed to."""
 
 
-def resource_row(resource: Resource, execution_id: str, known: KnownRow | None) -> dict[str, Any]:
-    """The ``resources`` row for a resource, keeping the first time it was ever seen."""
-    seen = to_naive_utc(resource.discovered_at)
-    first = known.first_discovered_at if known and known.first_discovered_at else seen
-    return {
-        "resource_arn": resource.resource_arn,
-        "resource_id": resource.resource_id,
-        "resource_type": resource.resource_type,
-        "account_id": resource.account_id,
-        "region": resource.region,
-        "name": resource.name,
-        "state": resource.state,
-        "tags": list(resource.tags.items()),
-        "metadata": list(resource.metadata.items()),
-        "discovered_at": seen,
-        "discovery_status": "active",
-        "first_discovered_at": min(first, seen),
-        "last_discovered_at": seen,
-        "missing_since": None,
-        "last_execution_id": execution_id,
-    }
+@dataclass
+class BatchResult:
+    """What one batch did; ``pending`` are ScopeCompleted events whose pages are not all applied yet."""
+
+    rows_written: int = 0
+    history_rows: int = 0
+    marked_missing: int = 0
+    pending: list[str] = field(default_factory=list)
 
 
-def history_row(resource: Resource, execution_id: str) -> dict[str, Any]:
-    """The ``resource_history`` row of one resource in one scan."""
+def _columns(resource: Resource) -> dict[str, Any]:
     return {
-        "execution_id": execution_id,
         "resource_arn": resource.resource_arn,
         "resource_id": resource.resource_id,
         "resource_type": resource.resource_type,
@@ -67,17 +57,39 @@ def history_row(resource: Resource, execution_id: str) -> dict[str, Any]:
     }
 
 
-class LakeWriterService:
-    """Applies a consumed batch to the lake."""
+def resource_row(resource: Resource, execution_id: str, known: KnownRow | None) -> dict[str, Any]:
+    """The ``resources`` row for a resource, keeping the first time it was ever seen."""
+    seen = to_naive_utc(resource.discovered_at)
+    first = known.first_discovered_at if known and known.first_discovered_at else seen
+    return {
+        **_columns(resource),
+        "discovery_status": "active",
+        "first_discovered_at": min(first, seen),
+        "last_discovered_at": seen,
+        "missing_since": None,
+        "last_execution_id": execution_id,
+    }
 
-    def __init__(self, store: LakeStore, *, commit_attempts: int = 8) -> None:
+
+def history_row(resource: Resource, execution_id: str) -> dict[str, Any]:
+    """The ``resource_history`` row of one resource in one scan."""
+    return {"execution_id": execution_id, **_columns(resource)}
+
+
+class LakeWriterService:
+    """Applies a consumed batch to the lake: pages first (one commit per table), then scope completions."""
+
+    def __init__(self, store: LakeStore, *, commit_attempts: int = 8, clock: Callable[[], datetime] = utc_now) -> None:
         self._store = store
         self._commit_attempts = commit_attempts
+        self._clock = clock
 
-    def apply(self, events: Sequence[AnyEvent]) -> int:
-        """Apply a batch; returns how many resource rows were written."""
+    def apply(self, events: Sequence[AnyEvent]) -> BatchResult:
+        """Apply a batch. ScopeCompleted events that must wait for their pages are returned as pending."""
         latest: dict[str, tuple[Resource, str]] = {}
         history: dict[tuple[str, str], dict[str, Any]] = {}
+        pages: list[AppliedPage] = []
+        completions: list[ScopeCompleted] = []
         for event in events:
             match event:
                 case ResourcesDiscovered():
@@ -86,31 +98,57 @@ class LakeWriterService:
                         if current is None or current[0].discovered_at < resource.discovered_at:
                             latest[resource.resource_arn] = (resource, event.execution_id)
                         history[(event.execution_id, resource.resource_arn)] = history_row(resource, event.execution_id)
+                    pages.append(AppliedPage(event.execution_id, event.scope, event.page))
                 case ScopeCompleted():
-                    # The lake's side of the missing-resource protocol lands with the lake issue (#6).
-                    logger.info("scope completion noted", extra={"scope": event.scope.key, "status": event.status})
+                    completions.append(event)
                 case AccountScanCompleted() | ScanCompleted() | ScanRequested():
                     raise UnexpectedEventError(f"the lake writer does not consume {event.event_type}")
                 case _:
                     assert_never(event)
-        if not latest:
-            return 0
-        return self._commit(latest, list(history.values()))
+        result = BatchResult(history_rows=len(history))
+        if latest:
+            result.rows_written = self._retry(lambda: self._write(latest, list(history.values())))
+        if pages:
+            # Recorded only after the rows are committed: a crash in between replays the (idempotent) write.
+            self._retry(lambda: self._store.record_pages(pages))
+        for completion in completions:
+            if not self._complete_scope(completion, result):
+                result.pending.append(str(completion.event_id))
+        return result
 
-    def _commit(self, latest: dict[str, tuple[Resource, str]], history: list[dict[str, Any]]) -> int:
+    def _write(self, latest: dict[str, tuple[Resource, str]], history: list[dict[str, Any]]) -> int:
+        known = self._store.known(list(latest))
+        rows = []
+        for arn, (resource, execution_id) in latest.items():
+            row = known.get(arn)
+            if row and row.last_discovered_at and row.last_discovered_at > to_naive_utc(resource.discovered_at):
+                continue  # the lake already holds a newer observation
+            rows.append(resource_row(resource, execution_id, row))
+        self._store.write(rows, history)
+        return len(rows)
+
+    def _complete_scope(self, event: ScopeCompleted, result: BatchResult) -> bool:
+        if event.status != "complete":
+            logger.warning("failed scope marks nothing missing", extra={"scope": event.scope.key, "error": event.error})
+            return True
+        applied = self._store.pages_applied(event.execution_id, event.scope)
+        if applied < event.page_count:
+            logger.info(
+                "scope completion waits for its pages",
+                extra={"scope": event.scope.key, "applied": applied, "page_count": event.page_count},
+            )
+            return False
+        now = self._clock()
+        marked = self._retry(lambda: self._store.mark_missing(event.scope, event.scan_started_at, now))
+        result.marked_missing += marked
+        logger.info("scope swept", extra={"scope": event.scope.key, "marked_missing": marked})
+        return True
+
+    def _retry(self, action: Callable[[], T]) -> T:
         for attempt in range(self._commit_attempts):
-            known = self._store.known(list(latest))
-            rows = []
-            for arn, (resource, execution_id) in latest.items():
-                row = known.get(arn)
-                if row and row.last_discovered_at and row.last_discovered_at > to_naive_utc(resource.discovered_at):
-                    continue  # the lake already holds a newer observation
-                rows.append(resource_row(resource, execution_id, row))
             try:
-                self._store.write(rows, history)
+                return action()
             except CommitConflictError:
                 logger.info("commit conflict, retrying", extra={"attempt": attempt + 1})
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-                continue
-            return len(rows)
+                time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
         raise CommitConflictError(f"gave up after {self._commit_attempts} conflicting commits")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +23,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.types import (
+    IntegerType,
     MapType,
     NestedField,
     StringType,
@@ -30,6 +32,7 @@ from pyiceberg.types import (
 
 RESOURCES_TABLE = "resources"
 HISTORY_TABLE = "resource_history"
+SCOPE_PAGES_TABLE = "scope_pages"
 
 
 def _string(field_id: int, name: str, required: bool = False) -> NestedField:
@@ -85,6 +88,16 @@ HISTORY_SCHEMA = Schema(
 )
 """Append-only, one row per resource per scan, partitioned by day of ``discovered_at``."""
 
+SCOPE_PAGES_SCHEMA = Schema(
+    _string(1, "execution_id", required=True),
+    _string(2, "account_id", required=True),
+    _string(3, "region", required=True),
+    _string(4, "resource_type", required=True),
+    NestedField(5, "page", IntegerType(), required=True),
+    _ts(6, "applied_at"),
+)
+"""The lake writer's record of which pages of which (execution, scope) are applied (missing-resource protocol)."""
+
 HISTORY_SPEC = PartitionSpec(
     PartitionField(source_id=11, field_id=1000, transform=DayTransform(), name="discovered_day")
 )
@@ -114,20 +127,30 @@ def load_catalog(settings: IcebergSettings) -> Catalog:
     return SqlCatalog("inventory", uri=uri, warehouse=settings.iceberg_warehouse, **s3_properties())
 
 
-def ensure_tables(catalog: Catalog, namespace: str) -> tuple[Table, Table]:
-    """Create the namespace and both tables if missing (idempotent); return (resources, history)."""
+@dataclass(frozen=True)
+class LakeTables:
+    """The tables of the inventory namespace."""
+
+    resources: Table
+    history: Table
+    scope_pages: Table
+
+
+def ensure_tables(catalog: Catalog, namespace: str) -> LakeTables:
+    """Create the namespace and the tables if missing (idempotent)."""
     with contextlib.suppress(NamespaceAlreadyExistsError):
         catalog.create_namespace(namespace)
     tables = []
     for name, schema, spec in (
         (RESOURCES_TABLE, RESOURCES_SCHEMA, PartitionSpec()),
         (HISTORY_TABLE, HISTORY_SCHEMA, HISTORY_SPEC),
+        (SCOPE_PAGES_TABLE, SCOPE_PAGES_SCHEMA, PartitionSpec()),
     ):
         try:
             tables.append(catalog.create_table(f"{namespace}.{name}", schema=schema, partition_spec=spec))
         except TableAlreadyExistsError:
             tables.append(catalog.load_table(f"{namespace}.{name}"))
-    return tables[0], tables[1]
+    return LakeTables(*tables)
 
 
 def load_table(catalog: Catalog, namespace: str, name: str) -> Table | None:

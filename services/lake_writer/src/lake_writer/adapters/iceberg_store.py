@@ -1,27 +1,61 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from inventory_lake import arrow_table, ensure_tables
+import pyarrow as pa
+import pyarrow.compute as pc
+from inventory_events import GLOBAL_REGION, Scope
+from inventory_lake import arrow_table, ensure_tables, to_naive_utc
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.expressions import And, EqualTo, In, Or
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.expressions import And, EqualTo, In, LessThan, Or
+from pyiceberg.table import Table
 
-from lake_writer.ports import CommitConflictError, KnownRow
+from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow
+
+
+def _scope_filter(scope: Scope) -> Any:
+    expr = And(EqualTo("account_id", scope.account_id), EqualTo("resource_type", scope.resource_type))
+    if scope.region != GLOBAL_REGION:
+        expr = And(expr, EqualTo("region", scope.region))
+    return expr
+
+
+def _any_of(parts: list[Any]) -> Any:
+    expr = parts[0]
+    for part in parts[1:]:
+        expr = Or(expr, part)
+    return expr
 
 
 class IcebergLakeStore:
-    """``resources`` and ``resource_history`` through pyiceberg; each write is one transaction per table."""
+    """``resources``, ``resource_history`` and ``scope_pages`` through pyiceberg; one transaction per table."""
 
     def __init__(self, catalog: Catalog, namespace: str) -> None:
-        self._catalog = catalog
-        self._namespace = namespace
-        self._resources, self._history = ensure_tables(catalog, namespace)
+        tables = ensure_tables(catalog, namespace)
+        self._resources = tables.resources
+        self._history = tables.history
+        self._pages = tables.scope_pages
+
+    def _commit(self, table: Table, change: Callable[[Any], None]) -> None:
+        """Run ``change`` in a transaction on the refreshed table; a lost race becomes CommitConflictError."""
+        table.refresh()
+        try:
+            with warnings.catch_warnings():
+                # Replacing rows that are not there yet is the normal first sighting, not a problem.
+                warnings.filterwarnings("ignore", "Delete operation did not match any records", UserWarning)
+                with table.transaction() as tx:
+                    change(tx)
+        except (CommitFailedException, ValidationException) as exc:
+            # ValidationException: pyiceberg's own retry found files another writer added under our delete
+            # filter; the rows must be recomputed from the new snapshot, so it is a conflict like any other.
+            raise CommitConflictError(str(exc)) from exc
 
     def known(self, arns: Sequence[str]) -> dict[str, KnownRow]:
-        self._resources = self._resources.refresh()
+        self._resources.refresh()
         if not arns or self._resources.current_snapshot() is None:
             return {}
         found = self._resources.scan(
@@ -34,39 +68,83 @@ class IcebergLakeStore:
         }
 
     def write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
-        with warnings.catch_warnings():
-            # Replacing rows that are not there yet is the normal first sighting, not a problem.
-            warnings.filterwarnings("ignore", "Delete operation did not match any records", UserWarning)
-            self._write(resource_rows, history_rows)
+        if resource_rows:
+            arns = {r["resource_arn"] for r in resource_rows}
+            data = arrow_table(resource_rows, self._resources.schema().as_arrow())
 
-    def _write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
-        try:
-            if resource_rows:
-                with self._resources.transaction() as tx:
-                    tx.delete(In("resource_arn", {r["resource_arn"] for r in resource_rows}))
-                    tx.append(arrow_table(resource_rows, self._resources.schema().as_arrow()))
-            if history_rows:
-                self._history = self._history.refresh()
-                keys = [
-                    And(EqualTo("execution_id", r["execution_id"]), EqualTo("resource_arn", r["resource_arn"]))
-                    for r in history_rows
-                ]
-                by_execution = self._history_filter(history_rows) if len(keys) > 1 else keys[0]
-                with self._history.transaction() as tx:
-                    tx.delete(by_execution)
-                    tx.append(arrow_table(history_rows, self._history.schema().as_arrow()))
-        except CommitFailedException as exc:
-            self._resources = self._resources.refresh()
-            self._history = self._history.refresh()
-            raise CommitConflictError(str(exc)) from exc
+            def replace_rows(tx: Any) -> None:
+                tx.delete(In("resource_arn", arns))
+                tx.append(data)
 
-    @staticmethod
-    def _history_filter(rows: list[dict[str, Any]]) -> Any:
-        by_execution: dict[str, set[str]] = {}
-        for r in rows:
-            by_execution.setdefault(r["execution_id"], set()).add(r["resource_arn"])
-        parts = [And(EqualTo("execution_id", ex), In("resource_arn", arns)) for ex, arns in by_execution.items()]
-        expr = parts[0]
-        for part in parts[1:]:
-            expr = Or(expr, part)
-        return expr
+            self._commit(self._resources, replace_rows)
+        if history_rows:
+            by_execution: dict[str, set[str]] = {}
+            for r in history_rows:
+                by_execution.setdefault(r["execution_id"], set()).add(r["resource_arn"])
+            keys = _any_of([And(EqualTo("execution_id", ex), In("resource_arn", a)) for ex, a in by_execution.items()])
+            history = arrow_table(history_rows, self._history.schema().as_arrow())
+
+            def replace_history(tx: Any) -> None:
+                tx.delete(keys)
+                tx.append(history)
+
+            self._commit(self._history, replace_history)
+
+    def record_pages(self, pages: Sequence[AppliedPage]) -> None:
+        now = to_naive_utc(datetime.now().astimezone())
+        rows = [
+            {
+                "execution_id": p.execution_id,
+                "account_id": p.scope.account_id,
+                "region": p.scope.region,
+                "resource_type": p.scope.resource_type,
+                "page": p.page,
+                "applied_at": now,
+            }
+            for p in pages
+        ]
+        data = arrow_table(rows, self._pages.schema().as_arrow())
+        self._commit(self._pages, lambda tx: tx.append(data))
+
+    def pages_applied(self, execution_id: str, scope: Scope) -> int:
+        self._pages.refresh()
+        if self._pages.current_snapshot() is None:
+            return 0
+        expr = And(
+            EqualTo("execution_id", execution_id),
+            And(
+                EqualTo("account_id", scope.account_id),
+                And(EqualTo("region", scope.region), EqualTo("resource_type", scope.resource_type)),
+            ),
+        )
+        found = self._pages.scan(row_filter=expr, selected_fields=("page",)).to_arrow()
+        return len(set(found.column("page").to_pylist()))
+
+    def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime) -> int:
+        self._resources.refresh()
+        if self._resources.current_snapshot() is None:
+            return 0
+        expr = And(
+            _scope_filter(scope),
+            And(EqualTo("discovery_status", "active"), LessThan("last_discovered_at", to_naive_utc(seen_before))),
+        )
+        stale = self._resources.scan(row_filter=expr).to_arrow()
+        if stale.num_rows == 0:
+            return 0
+        stale = stale.set_column(
+            stale.schema.get_field_index("discovery_status"),
+            "discovery_status",
+            pa.array(["missing"] * stale.num_rows, pa.string()),
+        )
+        stale = stale.set_column(
+            stale.schema.get_field_index("missing_since"),
+            stale.schema.field("missing_since"),
+            pc.cast(pa.array([to_naive_utc(now)] * stale.num_rows), stale.schema.field("missing_since").type),
+        )
+
+        def replace(tx: Any) -> None:
+            tx.delete(expr)
+            tx.append(stale)
+
+        self._commit(self._resources, replace)
+        return int(stale.num_rows)
