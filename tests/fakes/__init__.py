@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from inventory_events import (
     Scope,
 )
 from scanner.catalog import ResourceSpec
-from scanner.ports import AssumeRoleError
+from scanner.ports import AssumeRoleError, LockResult
 
 
 @dataclass
@@ -53,6 +53,39 @@ class InMemoryAccountSession:
             if (spec.slug, region) in self.failing and i > 0:
                 raise RuntimeError("Throttling: rate exceeded")
             yield items[i : i + self.page_size]
+
+    def enabled_regions(self) -> list[str]:
+        return sorted({region for _, region in self.items if region != GLOBAL_REGION})
+
+
+@dataclass
+class InMemoryScanLock:
+    """Account locks as a dict; ``now`` is settable so tests can expire a lock."""
+
+    held: dict[str, tuple[str, int]] = field(default_factory=dict)
+    now: int = 1_800_000_000
+
+    def acquire(self, account_id: str, execution_id: str, ttl_s: int) -> LockResult:
+        holder = self.held.get(account_id)
+        if holder and holder[0] != execution_id and holder[1] >= self.now:
+            return LockResult(acquired=False, holder=holder[0], expires_at=holder[1])
+        self.held[account_id] = (execution_id, self.now + ttl_s)
+        stale = holder[0] if holder and holder[0] != execution_id else None
+        return LockResult(acquired=True, expires_at=self.now + ttl_s, stale_holder=stale)
+
+    def release(self, account_id: str, execution_id: str) -> None:
+        if self.held.get(account_id, ("",))[0] == execution_id:
+            del self.held[account_id]
+
+
+@dataclass
+class InMemoryClaimStore:
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def put(self, execution_id: str, raw: Mapping[str, Any]) -> str:
+        address = f"s3://claims/{execution_id}/{len(self.stored)}.json"
+        self.stored[address] = dict(raw)
+        return address
 
 
 @dataclass

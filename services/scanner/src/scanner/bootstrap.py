@@ -2,34 +2,91 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from functools import cache
+from pathlib import Path
 
 from inventory_core.aws import AwsClientFactory
-from inventory_core.publisher import SnsEventPublisher
+from inventory_core.publisher import EventPublisher, SnsEventPublisher
 
 from scanner.adapters.accounts import DynamoDbAccountDirectory
-from scanner.adapters.aws_session import StsSessionProvider
-from scanner.catalog import CATALOG
+from scanner.adapters.aws_session import SessionHook, StsSessionProvider
+from scanner.adapters.dynamodb_lock import DynamoDbScanLedger, DynamoDbScanLock
+from scanner.adapters.emf_metrics import EmfScanMetrics
+from scanner.adapters.operations import operation_problem
+from scanner.adapters.s3_claims import S3ClaimStore
+from scanner.catalog import ResourceSpec, select_specs
+from scanner.config import config_yaml, generate_config, parse_config, scan_plan
 from scanner.service import ScanOptions, ScanService
 from scanner.settings import ScannerSettings
 
 
-def build_service(settings: ScannerSettings, clients: AwsClientFactory | None = None) -> ScanService:
+def plan(settings: ScannerSettings) -> tuple[list[str], tuple[ResourceSpec, ...]]:
+    """Regions and types to scan: the INVENTORY_CONFIG YAML if given, else INVENTORY_REGIONS and SCAN_TYPES."""
+    if settings.inventory_config:
+        text = Path(settings.inventory_config).read_text(encoding="utf-8")
+        return scan_plan(parse_config(text, operation_exists=operation_problem))
+    return list(settings.inventory_regions), select_specs(settings.scan_types)
+
+
+def build_service(
+    settings: ScannerSettings,
+    clients: AwsClientFactory | None = None,
+    *,
+    publisher: EventPublisher | None = None,
+    session_hooks: Sequence[SessionHook] = (),
+) -> ScanService:
     clients = clients or AwsClientFactory(settings.aws_region)
+    # Target accounts get their own limits: the scan's per-call timeout and retry budget.
+    target_clients = AwsClientFactory(
+        settings.aws_region,
+        clients.session,
+        max_attempts=settings.api_max_attempts,
+        read_timeout=settings.api_call_timeout_s,
+        max_pool_connections=max(32, settings.max_workers * 2),
+    )
     table = clients.dynamodb_table(settings.app_table_name)
+    sessions = StsSessionProvider(
+        clients,
+        settings.role_name,
+        duration_s=settings.role_duration_s,
+        target_clients=target_clients,
+        hooks=session_hooks,
+    )
+    regions, specs = plan(settings)
     return ScanService(
         DynamoDbAccountDirectory(table),
-        StsSessionProvider(clients, settings.role_name),
-        SnsEventPublisher(clients.client("sns"), settings.events_topic_arn),
+        sessions,
+        publisher or SnsEventPublisher(clients.client("sns"), settings.events_topic_arn),
         ScanOptions(
-            regions=settings.inventory_regions,
-            specs=CATALOG,
+            regions=regions,
+            specs=specs,
             max_workers=settings.max_workers,
             max_accounts=settings.max_accounts,
             page_max_bytes=settings.page_max_bytes,
             page_max_items=settings.page_max_items,
+            region_concurrency=settings.region_concurrency,
+            lock_ttl_s=settings.lock_ttl_s,
         ),
+        lock=DynamoDbScanLock(table),
+        ledger=DynamoDbScanLedger(table),
+        claims=S3ClaimStore(clients.client("s3"), settings.inventory_bucket) if settings.inventory_bucket else None,
+        meter=sessions.meter,
+        metrics=EmfScanMetrics() if settings.emit_metrics else None,
     )
+
+
+def generate_config_text(settings: ScannerSettings, account_id: str | None = None, *, on: date | None = None) -> str:
+    """`inventory config generate`: the YAML for the active accounts (or one of them)."""
+    clients = AwsClientFactory(settings.aws_region)
+    accounts = DynamoDbAccountDirectory(clients.dynamodb_table(settings.app_table_name))
+    active = accounts.enabled_accounts([account_id] if account_id else None)
+    if account_id and not active:
+        raise LookupError(f"account {account_id} is not registered with syncEnabled")
+    regions, specs = plan(settings)
+    document = generate_config(regions, on=on or date.today(), specs=specs)
+    return config_yaml(document, account_ids=[a.account_id for a in active])
 
 
 @cache

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from threading import Lock
 
@@ -23,13 +25,32 @@ from inventory_events import (
     Scope,
     ScopeCompleted,
     ScopeSummary,
+    SkippedAccount,
     utc_now,
 )
 
 from scanner.catalog import InvalidResourceError, ResourceSpec, ScopeContext, scope_regions
-from scanner.ports import AccountDirectory, AccountSession, AssumeRoleError, EventPublisher, SessionProvider
+from scanner.ports import (
+    AccountDirectory,
+    AccountSession,
+    AssumeRoleError,
+    CallMeter,
+    CallStats,
+    ClaimCheckError,
+    ClaimStore,
+    EventPublisher,
+    ScanLedger,
+    ScanLock,
+    ScanMetrics,
+    ScanMetricsRecord,
+    SessionProvider,
+)
 
 logger = logging.getLogger(__name__)
+
+#: The regions option value meaning "every region enabled in each account".
+ALL_REGIONS = "all"
+CLAIM_CHECK_KEY = "_claim_check"
 
 
 @dataclass
@@ -39,16 +60,61 @@ class ScanCounters:
     resources: int = 0
     pages: int = 0
     invalid: int = 0
+    oversized: int = 0
+    claim_checks: int = 0
     failed_scopes: int = 0
+    scopes_done: int = 0
+    scopes_total: int = 0
+    accounts_done: int = 0
+    accounts_total: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
     _lock: Lock = field(default_factory=Lock, repr=False)
 
-    def add(self, *, resources: int = 0, pages: int = 0, invalid: int = 0, failed_scopes: int = 0) -> None:
+    def add(
+        self,
+        *,
+        resources: int = 0,
+        pages: int = 0,
+        invalid: int = 0,
+        oversized: int = 0,
+        claim_checks: int = 0,
+        failed_scopes: int = 0,
+        scopes_done: int = 0,
+        scopes_total: int = 0,
+        accounts_done: int = 0,
+        resource_type: str | None = None,
+    ) -> None:
         """Add to the counters (thread-safe)."""
         with self._lock:
             self.resources += resources
             self.pages += pages
             self.invalid += invalid
+            self.oversized += oversized
+            self.claim_checks += claim_checks
             self.failed_scopes += failed_scopes
+            self.scopes_done += scopes_done
+            self.scopes_total += scopes_total
+            self.accounts_done += accounts_done
+            if resource_type and resources:
+                self.by_type[resource_type] += resources
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """A snapshot of a running scan, for progress displays."""
+
+    execution_id: str
+    accounts_total: int
+    accounts_done: int
+    scopes_total: int
+    scopes_done: int
+    failed_scopes: int
+    resources: int
+    api_calls: int
+    throttles: int
+
+
+ProgressCallback = Callable[[ScanProgress], None]
 
 
 @dataclass(frozen=True)
@@ -61,27 +127,69 @@ class ScanOptions:
     max_accounts: int = 4
     page_max_bytes: int = 200_000
     page_max_items: int = 500
+    #: Scopes of one (account, region) running at once: one region's API limits are shared by its calls.
+    region_concurrency: int = 4
+    lock_ttl_s: int = 6 * 3600
 
 
-def paginate_resources(resources: Iterable[Resource], *, max_bytes: int, max_items: int) -> Iterator[list[Resource]]:
+def paginate_resources(
+    resources: Iterable[Resource],
+    *,
+    max_bytes: int,
+    max_items: int,
+    oversize: Callable[[Resource], Resource | None] | None = None,
+) -> Iterator[list[Resource]]:
     """Group resources into pages whose JSON stays under ``max_bytes`` (SNS/SQS limit) and ``max_items``.
 
-    A single resource larger than ``max_bytes`` is dropped with a warning: it cannot travel in a message.
+    A single resource larger than ``max_bytes`` goes through ``oversize`` (the claim check), which returns a
+    smaller stand-in; without one, or when the stand-in is still too large, it is dropped with a warning.
     """
     page: list[Resource] = []
     size = 0
     for resource in resources:
-        item_size = len(resource.model_dump_json()) + 1
+        item = resource
+        item_size = len(item.model_dump_json().encode()) + 1
         if item_size > max_bytes:
-            logger.warning("resource too large for a message, skipped", extra={"arn": resource.resource_arn})
-            continue
+            replacement = oversize(item) if oversize else None
+            item_size = len(replacement.model_dump_json().encode()) + 1 if replacement else item_size
+            if replacement is None or item_size > max_bytes:
+                logger.warning("resource too large for a message, skipped", extra={"arn": resource.resource_arn})
+                continue
+            item = replacement
         if page and (size + item_size > max_bytes or len(page) >= max_items):
             yield page
             page, size = [], 0
-        page.append(resource)
+        page.append(item)
         size += item_size
     if page:
         yield page
+
+
+class _Interrupted(Exception):
+    """The scan was asked to stop (SIGTERM of the task) while a scope was being listed."""
+
+
+@dataclass
+class _Run:
+    """State of one execution shared by its threads."""
+
+    request: ScanRequested
+    started_at: datetime
+    counters: ScanCounters
+    scope_pool: ThreadPoolExecutor
+    cancel: threading.Event
+    progress: ProgressCallback | None
+    stats_before: CallStats
+    region_gates: dict[tuple[str, str], threading.Semaphore] = field(default_factory=dict)
+    gates_lock: Lock = field(default_factory=Lock)
+    last_progress: float = 0.0
+
+    @property
+    def execution_id(self) -> str:
+        return self.request.execution_id
+
+
+_NO_METER_STATS = CallStats()
 
 
 class ScanService:
@@ -95,40 +203,78 @@ class ScanService:
         options: ScanOptions,
         *,
         clock: Callable[[], datetime] = utc_now,
+        lock: ScanLock | None = None,
+        ledger: ScanLedger | None = None,
+        claims: ClaimStore | None = None,
+        meter: CallMeter | None = None,
+        metrics: ScanMetrics | None = None,
     ) -> None:
         self._accounts = accounts
         self._sessions = sessions
         self._publisher = publisher
         self._options = options
         self._clock = clock
+        self._lock = lock
+        self._ledger = ledger
+        self._claims = claims
+        self._meter = meter
+        self._metrics = metrics
 
-    def scan(self, request: ScanRequested) -> ScanCompleted:
-        """Scan every requested enabled account; return (and publish) the ScanCompleted event."""
+    @property
+    def options(self) -> ScanOptions:
+        return self._options
+
+    def with_options(self, **changes: object) -> ScanService:
+        """The same service with some options changed (the CLI's --region and --type)."""
+        clone = ScanService.__new__(ScanService)
+        clone.__dict__.update(self.__dict__)
+        clone._options = replace(self._options, **changes)  # type: ignore[arg-type]
+        return clone
+
+    def _stats(self) -> CallStats:
+        return self._meter.snapshot() if self._meter else _NO_METER_STATS
+
+    def scan(
+        self,
+        request: ScanRequested,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScanCompleted:
+        """Scan every requested enabled account; return (and publish) the ScanCompleted event.
+
+        Setting ``cancel`` stops the scan early: scopes not finished are left without a ScopeCompleted (so
+        nothing of them is marked missing) and their accounts end ``partial``.
+        """
         started_at = self._clock()
         t0 = time.monotonic()
         accounts = self._accounts.enabled_accounts(request.account_ids)
-        counters = ScanCounters()
+        counters = ScanCounters(accounts_total=len(accounts))
         logger.info(
             "scan started",
             extra={"execution_id": request.execution_id, "accounts": len(accounts), "trigger": request.trigger},
         )
+        if self._ledger:
+            self._ledger.started(request, started_at, [a.account_id for a in accounts])
         with (
             ThreadPoolExecutor(self._options.max_workers, thread_name_prefix="scope") as scope_pool,
             ThreadPoolExecutor(self._options.max_accounts, thread_name_prefix="account") as account_pool,
         ):
-            summaries = list(
-                account_pool.map(
-                    lambda account: self._scan_account(request.execution_id, account, started_at, scope_pool, counters),
-                    accounts,
-                )
-            )
+            run = _Run(request, started_at, counters, scope_pool, cancel or threading.Event(), progress, self._stats())
+            outcomes = list(account_pool.map(lambda account: self._scan_account(run, account), accounts))
+        summaries = [o for o in outcomes if isinstance(o, AccountSummary)]
+        skipped = [o for o in outcomes if isinstance(o, SkippedAccount)]
         completed = ScanCompleted(
             execution_id=request.execution_id,
             scan_started_at=started_at,
             duration_ms=int((time.monotonic() - t0) * 1000),
             accounts=summaries,
+            skipped=skipped,
         )
         self._publisher.publish([completed])
+        stats = self._stats().minus(run.stats_before)
+        self._report(run, force=True)
+        self._record_metrics(completed, counters, stats)
         logger.info(
             "scan finished",
             extra={
@@ -136,118 +282,257 @@ class ScanService:
                 "resources": counters.resources,
                 "pages": counters.pages,
                 "invalid_resources": counters.invalid,
+                "oversized_resources": counters.oversized,
+                "claim_checks": counters.claim_checks,
                 "failed_scopes": counters.failed_scopes,
+                "skipped_accounts": len(skipped),
+                "api_calls": stats.api_calls,
+                "throttles": stats.throttles,
                 "duration_ms": completed.duration_ms,
             },
         )
         return completed
 
-    def _scan_account(
-        self,
-        execution_id: str,
-        account: Account,
-        started_at: datetime,
-        scope_pool: ThreadPoolExecutor,
-        counters: ScanCounters,
-    ) -> AccountSummary:
+    def _record_metrics(self, completed: ScanCompleted, counters: ScanCounters, stats: CallStats) -> None:
+        if not self._metrics:
+            return
+        try:
+            self._metrics.record(
+                ScanMetricsRecord(
+                    execution_id=completed.execution_id,
+                    duration_ms=completed.duration_ms,
+                    accounts=len(completed.accounts),
+                    failed_accounts=sum(1 for a in completed.accounts if a.status == "failed"),
+                    failed_scopes=counters.failed_scopes,
+                    invalid_resources=counters.invalid + counters.oversized,
+                    resources_by_type=dict(counters.by_type),
+                    api_calls=stats.api_calls,
+                    throttles=stats.throttles,
+                )
+            )
+        except Exception:  # metrics must never fail a finished scan
+            logger.exception("scan metrics not recorded", extra={"execution_id": completed.execution_id})
+
+    def _report(self, run: _Run, *, force: bool = False) -> None:
+        if not run.progress:
+            return
+        now = time.monotonic()
+        if not force and now - run.last_progress < 0.1:
+            return
+        run.last_progress = now
+        c = run.counters
+        stats = self._stats().minus(run.stats_before)
+        run.progress(
+            ScanProgress(
+                execution_id=run.execution_id,
+                accounts_total=c.accounts_total,
+                accounts_done=c.accounts_done,
+                scopes_total=c.scopes_total,
+                scopes_done=c.scopes_done,
+                failed_scopes=c.failed_scopes,
+                resources=c.resources,
+                api_calls=stats.api_calls,
+                throttles=stats.throttles,
+            )
+        )
+
+    def _scan_account(self, run: _Run, account: Account) -> AccountSummary | SkippedAccount:
+        if self._lock:
+            taken = self._lock.acquire(account.account_id, run.execution_id, self._options.lock_ttl_s)
+            if not taken.acquired:
+                reason = f"scan {taken.holder} of this account is still running (lock expires at {taken.expires_at})"
+                logger.warning(
+                    "account skipped: another scan holds it",
+                    extra={"execution_id": run.execution_id, "account_id": account.account_id, "holder": taken.holder},
+                )
+                run.counters.add(accounts_done=1)
+                return SkippedAccount(account_id=account.account_id, reason=reason, holder_execution_id=taken.holder)
+            if taken.stale_holder:
+                logger.warning(
+                    "previous scan of the account did not finish; its lock expired",
+                    extra={"account_id": account.account_id, "stale_execution_id": taken.stale_holder},
+                )
+        try:
+            return self._scan_locked_account(run, account)
+        finally:
+            if self._lock:
+                self._lock.release(account.account_id, run.execution_id)
+            run.counters.add(accounts_done=1)
+            self._report(run)
+
+    def _account_failed(self, run: _Run, account: Account, t0: float, error: str) -> AccountSummary:
+        logger.error(
+            "account scan failed",
+            extra={"execution_id": run.execution_id, "account_id": account.account_id, "error": error},
+        )
+        self._publisher.publish(
+            [
+                AccountScanCompleted(
+                    execution_id=run.execution_id,
+                    account_id=account.account_id,
+                    status="failed",
+                    resource_count=0,
+                    duration_ms=int((time.monotonic() - t0) * 1000),
+                    scan_started_at=run.started_at,
+                    error=error,
+                )
+            ]
+        )
+        return AccountSummary(account_id=account.account_id, status="failed", resource_count=0)
+
+    def _scan_locked_account(self, run: _Run, account: Account) -> AccountSummary:
         t0 = time.monotonic()
         try:
-            session = self._sessions.open(account, execution_id)
+            session = self._sessions.open(account, run.execution_id)
+            regions = list(self._options.regions)
+            if regions == [ALL_REGIONS]:
+                regions = session.enabled_regions()
         except AssumeRoleError as exc:
-            logger.error("assume role failed", extra={"account_id": account.account_id, "error": str(exc)})
-            event = AccountScanCompleted(
-                execution_id=execution_id,
-                account_id=account.account_id,
-                status="failed",
-                resource_count=0,
-                duration_ms=int((time.monotonic() - t0) * 1000),
-                scan_started_at=started_at,
-                error=str(exc),
-            )
-            self._publisher.publish([event])
-            return AccountSummary(account_id=account.account_id, status="failed", resource_count=0)
+            return self._account_failed(run, account, t0, str(exc))
+        except Exception as exc:  # e.g. DescribeRegions denied: this account fails, the others go on
+            return self._account_failed(run, account, t0, f"{type(exc).__name__}: {exc}")
 
         jobs = [
             (spec, Scope(account_id=account.account_id, region=region, resource_type=spec.slug))
             for spec in self._options.specs
-            for region in scope_regions(spec, list(self._options.regions))
+            for region in scope_regions(spec, regions)
         ]
-        futures = [
-            scope_pool.submit(self._scan_scope, execution_id, session, spec, scope, started_at, counters)
-            for spec, scope in jobs
-        ]
+        run.counters.add(scopes_total=len(jobs))
+        futures = [run.scope_pool.submit(self._scan_scope, run, session, spec, scope) for spec, scope in jobs]
         scopes = [f.result() for f in futures]
         failed = [s.scope for s in scopes if s.status == "failed"]
-        status: AccountStatus = "success" if not failed else ("failed" if len(failed) == len(scopes) else "partial")
+        interrupted = run.cancel.is_set() and bool(failed)
+        status: AccountStatus = "success"
+        if failed:
+            status = "failed" if len(failed) == len(scopes) and not interrupted else "partial"
         total = sum(s.resource_count for s in scopes)
         self._publisher.publish(
             [
                 AccountScanCompleted(
-                    execution_id=execution_id,
+                    execution_id=run.execution_id,
                     account_id=account.account_id,
                     status=status,
                     resource_count=total,
                     duration_ms=int((time.monotonic() - t0) * 1000),
-                    scan_started_at=started_at,
+                    scan_started_at=run.started_at,
                     scopes=scopes,
                     failed_scopes=failed,
+                    error="scan interrupted before every scope finished" if interrupted else None,
                 )
             ]
         )
+        logger.info(
+            "account scanned",
+            extra={
+                "execution_id": run.execution_id,
+                "account_id": account.account_id,
+                "status": status,
+                "resources": total,
+                "failed_scopes": len(failed),
+            },
+        )
         return AccountSummary(account_id=account.account_id, status=status, resource_count=total)
 
-    def _normalized(
-        self, session: AccountSession, spec: ResourceSpec, scope: Scope, counters: ScanCounters
-    ) -> Iterator[Resource]:
+    def _normalized(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> Iterator[Resource]:
         for raw_page in session.pages(spec, scope.region):
+            if run.cancel.is_set():
+                raise _Interrupted
             ctx = ScopeContext(account_id=scope.account_id, region=scope.region, discovered_at=self._clock())
             for item in raw_page:
                 try:
                     yield spec.normalize(item, ctx)
                 except (InvalidResourceError, ValueError) as exc:
-                    counters.add(invalid=1)
-                    logger.warning("invalid resource skipped", extra={"scope": scope.key, "error": str(exc)})
+                    run.counters.add(invalid=1)
+                    logger.warning(
+                        "invalid resource skipped",
+                        extra={
+                            "execution_id": run.execution_id,
+                            "account_id": scope.account_id,
+                            "region": scope.region,
+                            "resource_type": scope.resource_type,
+                            "error": str(exc),
+                        },
+                    )
 
-    def _scan_scope(
-        self,
-        execution_id: str,
-        session: AccountSession,
-        spec: ResourceSpec,
-        scope: Scope,
-        started_at: datetime,
-        counters: ScanCounters,
-    ) -> ScopeSummary:
+    def _claim_check(self, run: _Run, resource: Resource) -> Resource | None:
+        if not self._claims:
+            run.counters.add(oversized=1)
+            return None
+        try:
+            address = self._claims.put(run.execution_id, resource.raw)
+        except ClaimCheckError as exc:
+            run.counters.add(oversized=1)
+            logger.warning("claim check failed", extra={"arn": resource.resource_arn, "error": str(exc)})
+            return None
+        run.counters.add(claim_checks=1)
+        return resource.model_copy(update={"raw": {CLAIM_CHECK_KEY: address}})
+
+    def _gate(self, run: _Run, scope: Scope) -> threading.Semaphore:
+        key = (scope.account_id, scope.region)
+        with run.gates_lock:
+            gate = run.region_gates.get(key)
+            if gate is None:
+                gate = run.region_gates[key] = threading.Semaphore(self._options.region_concurrency)
+            return gate
+
+    def _scan_scope(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> ScopeSummary:
         page_no = 0
         count = 0
         error: str | None = None
-        try:
-            for page in paginate_resources(
-                self._normalized(session, spec, scope, counters),
-                max_bytes=self._options.page_max_bytes,
-                max_items=self._options.page_max_items,
-            ):
-                page_no += 1
-                count += len(page)
-                event: AnyEvent = ResourcesDiscovered(
-                    execution_id=execution_id, scope=scope, page=page_no, scan_started_at=started_at, resources=page
+        interrupted = False
+        with self._gate(run, scope):
+            try:
+                if run.cancel.is_set():
+                    raise _Interrupted
+                for page in paginate_resources(
+                    self._normalized(run, session, spec, scope),
+                    max_bytes=self._options.page_max_bytes,
+                    max_items=self._options.page_max_items,
+                    oversize=lambda r: self._claim_check(run, r),
+                ):
+                    page_no += 1
+                    count += len(page)
+                    event: AnyEvent = ResourcesDiscovered(
+                        execution_id=run.execution_id,
+                        scope=scope,
+                        page=page_no,
+                        scan_started_at=run.started_at,
+                        resources=page,
+                    )
+                    self._publisher.publish([event])
+                    run.counters.add(resources=len(page), pages=1, resource_type=scope.resource_type)
+                    self._report(run)
+            except _Interrupted:
+                interrupted = True
+                error = "scan interrupted"
+            except Exception as exc:  # any failure of one scope must not stop the others
+                error = f"{type(exc).__name__}: {exc}"
+                logger.warning(
+                    "scope failed",
+                    extra={
+                        "execution_id": run.execution_id,
+                        "account_id": scope.account_id,
+                        "region": scope.region,
+                        "resource_type": scope.resource_type,
+                        "error": error,
+                    },
                 )
-                self._publisher.publish([event])
-        except Exception as exc:  # any failure of one scope must not stop the others
-            error = f"{type(exc).__name__}: {exc}"
-            logger.warning("scope failed", extra={"scope": scope.key, "error": error})
         status = "failed" if error else "complete"
-        counters.add(resources=count, pages=page_no, failed_scopes=1 if error else 0)
-        self._publisher.publish(
-            [
-                ScopeCompleted(
-                    execution_id=execution_id,
-                    scope=scope,
-                    status=status,
-                    resource_count=count,
-                    page_count=page_no,
-                    scan_started_at=started_at,
-                    error=error,
-                )
-            ]
-        )
+        run.counters.add(failed_scopes=1 if error else 0, scopes_done=1)
+        # An interrupted scope gets no ScopeCompleted at all: no consumer may read it as finished.
+        if not interrupted:
+            self._publisher.publish(
+                [
+                    ScopeCompleted(
+                        execution_id=run.execution_id,
+                        scope=scope,
+                        status=status,
+                        resource_count=count,
+                        page_count=page_no,
+                        scan_started_at=run.started_at,
+                        error=error,
+                    )
+                ]
+            )
+        self._report(run)
         return ScopeSummary(scope=scope, status=status, resource_count=count, page_count=page_no)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from inventory_core.settings import RegionSettings, TableSettings, TopicSettings
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 
 class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
@@ -9,7 +12,31 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
 
     scan_requests_queue_url: str | None = Field(default=None, description="Queue the worker polls for ScanRequested.")
     role_name: str = Field(default="NucleusAccess-Inventory", description="Role assumed in each target account.")
+    role_duration_s: int = Field(default=3600, ge=900, le=43200, description="Lifetime of assumed-role credentials.")
     max_workers: int = Field(default=8, ge=1, le=64, description="Concurrent (account, region, type) scopes.")
     max_accounts: int = Field(default=4, ge=1, le=64, description="Accounts scanned at the same time.")
+    region_concurrency: int = Field(default=4, ge=1, le=64, description="Concurrent scopes per account-region.")
     page_max_bytes: int = Field(default=200_000, ge=10_000, le=240_000, description="Max JSON bytes of one page.")
     page_max_items: int = Field(default=500, ge=1, description="Max resources in one page.")
+    scan_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["trd"],
+        description="Types to scan (SCAN_TYPES): trd (the eight TRD sheets), all (whole catalogue), or slugs.",
+    )
+    inventory_config: str | None = Field(
+        default=None, description="aws-auto-inventory YAML to execute instead of SCAN_TYPES (INVENTORY_CONFIG)."
+    )
+    inventory_bucket: str | None = Field(
+        default=None, description="Bucket for claim checks of items too large for a message (INVENTORY_BUCKET)."
+    )
+    api_max_attempts: int = Field(default=8, ge=1, le=20, description="botocore attempts per call (adaptive mode).")
+    api_call_timeout_s: float = Field(default=30.0, gt=0, le=300, description="Read timeout of one API call.")
+    lock_ttl_s: int = Field(default=6 * 3600, ge=60, description="Expiry of an account's scan lock.")
+    shard_size: int = Field(default=50, ge=1, description="Accounts per shard when a scan fans out.")
+    emit_metrics: bool = Field(default=False, description="Print CloudWatch EMF metrics (EMIT_METRICS).")
+
+    @field_validator("scan_types", mode="before")
+    @classmethod
+    def _csv_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

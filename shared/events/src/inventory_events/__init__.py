@@ -28,6 +28,7 @@ from inventory_events.scanner import (
     ScanRequested,
     ScopeCompleted,
     ScopeSummary,
+    SkippedAccount,
 )
 
 InventoryEvent = Annotated[
@@ -91,6 +92,7 @@ __all__ = [
     "ScopeCompleted",
     "ScopeStatus",
     "ScopeSummary",
+    "SkippedAccount",
     "Trigger",
     "UnsupportedEventVersionError",
     "event_json_schema",

@@ -80,6 +80,14 @@ class AccountSummary(Frozen):
     resource_count: int = Field(ge=0)
 
 
+class SkippedAccount(Frozen):
+    """An account a scan did not touch, and why (another scan of it was still running)."""
+
+    account_id: str
+    reason: str
+    holder_execution_id: str | None = None
+
+
 class ScanCompleted(EventEnvelope):
     """Emitted by the scanner when every account of an execution has ended."""
 
@@ -87,3 +95,4 @@ class ScanCompleted(EventEnvelope):
     scan_started_at: datetime
     duration_ms: int = Field(ge=0)
     accounts: list[AccountSummary]
+    skipped: list[SkippedAccount] = Field(default_factory=list)

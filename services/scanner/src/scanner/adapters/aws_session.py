@@ -1,20 +1,49 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import jmespath  # type: ignore[import-untyped]
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.paginate import TokenEncoder
 from botocore.session import get_session
 from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
 
-from scanner.catalog import ResourceSpec
-from scanner.ports import AssumeRoleError
+from scanner.catalog import ResourceSpec, dig
+from scanner.ports import AssumeRoleError, CallStats
+
+logger = logging.getLogger(__name__)
 
 ROLE_PATTERN = "NucleusAccess-*"
+THROTTLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "LimitExceededException",
+    }
+)
+#: A session-level botocore event hook: (event name, handler).
+SessionHook = tuple[str, Callable[..., Any]]
+
+_ELBV2_TAG_BATCH = 20
+_ECS_DESCRIBE_BATCH = 10
+_ECS_CLUSTER_BATCH = 100
 
 
 def role_arn_for(account: Account, default_role_name: str) -> str:
@@ -28,19 +57,92 @@ def role_arn_for(account: Account, default_role_name: str) -> str:
     return arn
 
 
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError ('' for anything else)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+class BotocoreCallMeter:
+    """Counts API calls, throttled answers and retries of every session it is attached to (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._throttles = 0
+        self._backoffs = 0
+
+    def attach(self, botocore_session: Any) -> None:
+        botocore_session.register("before-send", self._on_send)
+        botocore_session.register("needs-retry", self._on_needs_retry)
+
+    def _on_send(self, **_: Any) -> None:
+        with self._lock:
+            self._calls += 1
+
+    def _on_needs_retry(self, response: Any = None, **_: Any) -> None:
+        if response and isinstance(response, tuple) and len(response) == 2:
+            code = str((response[1] or {}).get("Error", {}).get("Code", ""))
+            if code in THROTTLE_CODES:
+                with self._lock:
+                    self._throttles += 1
+
+    def backoff(self) -> None:
+        """Count one of our own backoffs (after botocore's retries were used up)."""
+        with self._lock:
+            self._backoffs += 1
+            self._throttles += 1
+
+    def snapshot(self) -> CallStats:
+        with self._lock:
+            return CallStats(api_calls=self._calls, throttles=self._throttles, backoffs=self._backoffs)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Our own retry on throttling, on top of botocore's: full jitter, capped."""
+
+    attempts: int = 4
+    base_s: float = 1.0
+    cap_s: float = 20.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+
+
 class StsSessionProvider:
     """Assumes the NucleusAccess role of each account with credentials that refresh before they expire."""
 
-    def __init__(self, clients: AwsClientFactory, default_role_name: str, *, duration_s: int = 3600) -> None:
+    def __init__(
+        self,
+        clients: AwsClientFactory,
+        default_role_name: str,
+        *,
+        duration_s: int = 3600,
+        target_clients: AwsClientFactory | None = None,
+        meter: BotocoreCallMeter | None = None,
+        hooks: Sequence[SessionHook] = (),
+        backoff: Backoff | None = None,
+    ) -> None:
         self._clients = clients
+        self._target_clients = target_clients or clients
         self._default_role_name = default_role_name
         self._duration_s = duration_s
+        self._meter = meter or BotocoreCallMeter()
+        self._hooks = tuple(hooks)
+        self._backoff = backoff or Backoff()
+
+    @property
+    def meter(self) -> BotocoreCallMeter:
+        return self._meter
 
     def open(self, account: Account, execution_id: str) -> AwsAccountSession:
         role_arn = role_arn_for(account, self._default_role_name)
         sts = self._clients.client("sts")
         kwargs: dict[str, Any] = {
             "RoleArn": role_arn,
+            # The session name shows up in the target account's CloudTrail: it ties each call to the scan.
             "RoleSessionName": f"inventory-{execution_id}"[:64],
             "DurationSeconds": self._duration_s,
         }
@@ -59,56 +161,204 @@ class StsSessionProvider:
                 "expiry_time": creds["Expiration"].isoformat(),
             }
 
+        # botocore refreshes these 15 minutes before they expire, so scans longer than the role's hour go on.
         credentials = RefreshableCredentials.create_from_metadata(
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
         botocore_session = get_session()
         # botocore has no public setter for refreshable credentials; this is the widely used way in.
         botocore_session._credentials = credentials  # type: ignore[attr-defined]
-        session = boto3.Session(botocore_session=botocore_session, region_name=self._clients.region)
-        return AwsAccountSession(account.account_id, self._clients.for_session(session))
+        self._meter.attach(botocore_session)
+        for event, handler in self._hooks:
+            botocore_session.register(event, handler)
+        session = boto3.Session(botocore_session=botocore_session, region_name=self._target_clients.region)
+        return AwsAccountSession(
+            account.account_id, self._target_clients.for_session(session), meter=self._meter, backoff=self._backoff
+        )
 
 
 class AwsAccountSession:
     """Lists one catalogue type in one region of a target account, with the assumed role's clients."""
 
-    def __init__(self, account_id: str, clients: AwsClientFactory) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        clients: AwsClientFactory,
+        *,
+        meter: BotocoreCallMeter | None = None,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.account_id = account_id
         self._clients = clients
+        self._meter = meter or BotocoreCallMeter()
+        self._backoff = backoff or Backoff()
+        self._sleep = sleep
+
+    def enabled_regions(self) -> list[str]:
+        """Regions enabled in the account (opted-in or not requiring opt-in)."""
+        answer = self._call(self._clients.client("ec2"), "describe_regions", {"AllRegions": False})
+        return sorted(r["RegionName"] for r in answer.get("Regions", []))
 
     def pages(self, spec: ResourceSpec, region: str) -> Iterator[list[dict[str, Any]]]:
+        # Global services are served from the home region (IAM, CloudFront and Route 53 answer in us-east-1).
         client = self._clients.client(spec.service, None if spec.is_global else region)
-        params = dict(spec.parameters)
-        if client.can_paginate(spec.function):
-            config = {"PageSize": spec.page_size} if spec.page_size else {}
-            raw_pages = client.get_paginator(spec.function).paginate(**params, PaginationConfig=config)
-        else:
-            raw_pages = iter([getattr(client, spec.function)(**params)])
-        for raw in raw_pages:
-            items = raw.get(spec.result_key, [])
+        if spec.lister == "ecs_services":
+            yield from self._ecs_services(client)
+            return
+        for raw in self._raw_pages(client, spec.function, dict(spec.parameters), spec.page_size):
+            items = dig(raw, spec.result_key) or []
             if spec.flatten:
                 items = [child for parent in items for child in parent.get(spec.flatten, [])]
-            yield [self._enrich(spec, item) for item in items]
+            rows = [dict(item) if isinstance(item, dict) else {"Id": item} for item in items]
+            yield self._enrich(spec, client, region, rows)
 
-    def _enrich(self, spec: ResourceSpec, item: Any) -> dict[str, Any]:
-        if not isinstance(item, dict):
-            item = {"Id": item}
-        if spec.slug == "s3":
-            return self._enrich_bucket(item)
-        return dict(item)
-
-    def _enrich_bucket(self, item: dict[str, Any]) -> dict[str, Any]:
-        s3 = self._clients.client("s3")
-        name = item.get("Name")
-        enriched = dict(item)
-        if name and not enriched.get("BucketRegion"):
-            location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
-            enriched["BucketRegion"] = location or "us-east-1"
-        if name:
+    def _raw_pages(
+        self, client: Any, function: str, params: dict[str, Any], page_size: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """Paginate, and when a page still fails with throttling after botocore's retries, back off and resume."""
+        if not client.can_paginate(function):
+            yield self._call(client, function, params)
+            return
+        paginator = client.get_paginator(function)
+        token: Any = None
+        attempt = 0
+        while True:
+            config: dict[str, Any] = {"PageSize": page_size} if page_size else {}
+            if token is not None:
+                config["StartingToken"] = token
+            page_iterator = paginator.paginate(**params, PaginationConfig=config)
             try:
-                enriched["Tags"] = s3.get_bucket_tagging(Bucket=name).get("TagSet", [])
+                for page in page_iterator:
+                    yield page
+                    attempt = 0
+                    token = _next_token(paginator, page)
+                return
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "NoSuchTagSet":
+                if error_code(exc) not in THROTTLE_CODES or attempt >= self._backoff.attempts:
                     raise
-                enriched["Tags"] = []
-        return enriched
+                self._throttled(function, exc, attempt)
+                attempt += 1
+
+    def _call(self, client: Any, function: str, params: dict[str, Any]) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return getattr(client, function)(**params)
+            except ClientError as exc:
+                if error_code(exc) not in THROTTLE_CODES or attempt >= self._backoff.attempts:
+                    raise
+                self._throttled(function, exc, attempt)
+                attempt += 1
+
+    def _throttled(self, function: str, exc: ClientError, attempt: int) -> None:
+        delay = self._backoff.delay(attempt)
+        self._meter.backoff()
+        logger.warning(
+            "throttled after retries; backing off",
+            extra={
+                "account_id": self.account_id,
+                "operation": function,
+                "error_code": error_code(exc),
+                "delay_s": round(delay, 2),
+            },
+        )
+        self._sleep(delay)
+
+    def _enrich(self, spec: ResourceSpec, client: Any, region: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        match spec.enricher:
+            case "s3_buckets":
+                return [self._enrich_bucket(client, row) for row in rows]
+            case "lambda_tags":
+                for row in rows:
+                    if row.get("FunctionArn"):
+                        row["Tags"] = self._call(client, "list_tags", {"Resource": row["FunctionArn"]}).get("Tags", {})
+                return rows
+            case "dynamodb_tags":
+                return [self._enrich_table(client, region, row) for row in rows]
+            case "elbv2_tags":
+                return self._enrich_elbv2(client, rows)
+            case "ecs_clusters":
+                return self._describe_clusters(client, [str(row["Id"]) for row in rows if row.get("Id")])
+            case _:
+                return rows
+
+    def _enrich_bucket(self, s3: Any, item: dict[str, Any]) -> dict[str, Any]:
+        name = item.get("Name")
+        if not name:
+            return item
+        if not item.get("BucketRegion"):
+            location = self._call(s3, "get_bucket_location", {"Bucket": name}).get("LocationConstraint")
+            # us-east-1 answers None; the legacy "EU" constraint means eu-west-1.
+            item["BucketRegion"] = {"EU": "eu-west-1", None: "us-east-1", "": "us-east-1"}.get(location, location)
+        try:
+            item["Tags"] = self._call(s3, "get_bucket_tagging", {"Bucket": name}).get("TagSet", [])
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchTagSet":
+                raise
+            item["Tags"] = []
+        return item
+
+    def _enrich_table(self, ddb: Any, region: str, item: dict[str, Any]) -> dict[str, Any]:
+        name = str(item.pop("Id", item.get("TableName", "")))
+        arn = f"arn:aws:dynamodb:{region}:{self.account_id}:table/{name}"
+        tags: list[Any] = []
+        params: dict[str, Any] = {"ResourceArn": arn}
+        while True:
+            answer = self._call(ddb, "list_tags_of_resource", params)
+            tags += answer.get("Tags", [])
+            if not answer.get("NextToken"):
+                break
+            params["NextToken"] = answer["NextToken"]
+        return {**item, "TableName": name, "TableArn": arn, "Tags": tags}
+
+    def _enrich_elbv2(self, elbv2: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        by_arn = {row["LoadBalancerArn"]: row for row in rows if row.get("LoadBalancerArn")}
+        arns = list(by_arn)
+        for start in range(0, len(arns), _ELBV2_TAG_BATCH):
+            answer = self._call(elbv2, "describe_tags", {"ResourceArns": arns[start : start + _ELBV2_TAG_BATCH]})
+            for description in answer.get("TagDescriptions", []):
+                if description.get("ResourceArn") in by_arn:
+                    by_arn[description["ResourceArn"]]["Tags"] = description.get("Tags", [])
+        return rows
+
+    def _describe_clusters(self, ecs: Any, arns: list[str]) -> list[dict[str, Any]]:
+        clusters: list[dict[str, Any]] = []
+        for start in range(0, len(arns), _ECS_CLUSTER_BATCH):
+            answer = self._call(
+                ecs, "describe_clusters", {"clusters": arns[start : start + _ECS_CLUSTER_BATCH], "include": ["TAGS"]}
+            )
+            clusters += answer.get("clusters", [])
+        return clusters
+
+    def _ecs_services(self, ecs: Any) -> Iterator[list[dict[str, Any]]]:
+        """The TRD sheet (list_services) finds nothing without a cluster: walk every cluster, describe each page."""
+        for cluster_page in self._raw_pages(ecs, "list_clusters", {}, 100):
+            for cluster in cluster_page.get("clusterArns", []):
+                for page in self._raw_pages(ecs, "list_services", {"cluster": cluster}, 100):
+                    arns = page.get("serviceArns", [])
+                    described: list[dict[str, Any]] = []
+                    for start in range(0, len(arns), _ECS_DESCRIBE_BATCH):
+                        answer = self._call(
+                            ecs,
+                            "describe_services",
+                            {
+                                "cluster": cluster,
+                                "services": arns[start : start + _ECS_DESCRIBE_BATCH],
+                                "include": ["TAGS"],
+                            },
+                        )
+                        described += answer.get("services", [])
+                    if described:
+                        yield described
+
+
+def _next_token(paginator: Any, page: dict[str, Any]) -> str | None:
+    """The resume token after ``page`` (None on the last page), in the form PaginationConfig StartingToken takes."""
+    config = paginator._pagination_cfg  # botocore has no public accessor for the token names
+    inputs = config["input_token"] if isinstance(config["input_token"], list) else [config["input_token"]]
+    outputs = config["output_token"] if isinstance(config["output_token"], list) else [config["output_token"]]
+    token = {str(name): jmespath.search(str(expr), page) for name, expr in zip(inputs, outputs, strict=True)}
+    if all(value is None for value in token.values()):
+        return None
+    return str(TokenEncoder().encode({k: v for k, v in token.items() if v is not None}))

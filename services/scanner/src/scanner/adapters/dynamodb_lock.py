@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from inventory_core.items import scan_pk
+from inventory_core.timefmt import iso
+from inventory_events import ScanRequested
+
+from scanner.ports import LockResult
+
+LOCK_SK = "SCAN"
+STATUS_SK = "STATUS"
+
+
+def lock_pk(account_id: str) -> str:
+    """Partition key of an account's scan lock."""
+    return f"LOCK#ACCOUNT#{account_id}"
+
+
+class DynamoDbScanLock:
+    """A conditional put: the lock is free, expired, or already ours. ``ttl`` lets DynamoDB delete stale locks."""
+
+    def __init__(self, table: Any, *, now: Callable[[], float] = time.time) -> None:
+        self._table = table
+        self._now = now
+
+    def acquire(self, account_id: str, execution_id: str, ttl_s: int) -> LockResult:
+        now = int(self._now())
+        expires_at = now + ttl_s
+        try:
+            answer = self._table.put_item(
+                Item={
+                    "pk": lock_pk(account_id),
+                    "sk": LOCK_SK,
+                    "executionId": execution_id,
+                    "acquiredAt": now,
+                    "expiresAt": expires_at,
+                    "ttl": expires_at,
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now OR executionId = :me",
+                ExpressionAttributeValues={":now": now, ":me": execution_id},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            holder = self._table.get_item(Key={"pk": lock_pk(account_id), "sk": LOCK_SK}, ConsistentRead=True).get(
+                "Item", {}
+            )
+            return LockResult(
+                acquired=False,
+                holder=str(holder.get("executionId")) if holder else None,
+                expires_at=int(holder["expiresAt"]) if holder.get("expiresAt") is not None else None,
+            )
+        old = answer.get("Attributes") or {}
+        stale = old.get("executionId")
+        return LockResult(
+            acquired=True,
+            expires_at=expires_at,
+            stale_holder=str(stale) if stale and stale != execution_id else None,
+        )
+
+    def release(self, account_id: str, execution_id: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": lock_pk(account_id), "sk": LOCK_SK},
+                ConditionExpression="executionId = :me",
+                ExpressionAttributeValues={":me": execution_id},
+            )
+        except ClientError as exc:
+            # Someone took over an expired lock of ours: theirs now, not ours to delete.
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+
+class DynamoDbScanLedger:
+    """Writes the scan execution item with if_not_exists on every field, so it never overwrites its starter."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def started(self, request: ScanRequested, started_at: datetime, account_ids: Sequence[str]) -> None:
+        fields = {
+            "status": "in_progress",
+            "startedAt": iso(started_at),
+            "requestedBy": request.requested_by,
+            "trigger": request.trigger,
+            "accountIds": list(account_ids),
+        }
+        names = {f"#f{i}": key for i, key in enumerate(fields)}
+        values = {f":v{i}": value for i, value in enumerate(fields.values())}
+        update = ", ".join(f"#f{i} = if_not_exists(#f{i}, :v{i})" for i in range(len(fields)))
+        self._table.update_item(
+            Key={"pk": scan_pk(request.execution_id), "sk": STATUS_SK},
+            UpdateExpression=f"SET {update}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
