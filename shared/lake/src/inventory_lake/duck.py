@@ -71,3 +71,18 @@ def attach_views(con: duckdb.DuckDBPyConnection, catalog: Catalog, namespace: st
             f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM iceberg_scan({_sql_literal(table.metadata_location)})"
         )
     return locations
+
+
+def open_views(catalog: Catalog, namespace: str, extension_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with ``resources`` and ``resource_history`` ready as views."""
+    con = connect(extension_dir)
+    attach_views(con, catalog, namespace)
+    return con
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:
+    """Run one statement; return column names and rows (empty for statements without a result)."""
+    result = con.execute(sql)
+    if result.description is None:
+        return [], []
+    return [d[0] for d in result.description], result.fetchall()
