@@ -14,7 +14,7 @@ import typer
 from inventory_core.aws import AwsClientFactory
 from inventory_events import ScanRequested
 
-from inventory_cli import runtime
+from inventory_cli import analytics, runtime
 from inventory_cli.moto_server import MotoServer, is_up, stop_pid
 
 app = typer.Typer(help="AWS Auto-Discovery: inventory every resource of many AWS accounts.", no_args_is_help=True)
@@ -24,6 +24,8 @@ api_app = typer.Typer(help="The query service.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(consumers_app, name="consumers")
 app.add_typer(api_app, name="api")
+app.add_typer(analytics.lake_app, name="lake")
+app.command("sql")(analytics.sql)
 
 
 def say(message: str) -> None:
