@@ -1,50 +1,35 @@
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
 
-from inventory_api.service import InventoryQueryService, ResourceQuery
+import pytest
+from inventory_api.readmodel import ReadModel
+from inventory_api.service import InventoryQueryService, NotFoundError, ResourceQuery
 from inventory_core.items import Account
 
-
-class InMemoryInventoryReader:
-    def __init__(self, items: list[dict[str, Any]], accounts: list[Account]) -> None:
-        self.items = items
-        self._accounts = accounts
-
-    def resources(self, account_id: str | None) -> list[dict[str, Any]]:
-        return [i for i in self.items if account_id is None or i["accountId"] == account_id]
-
-    def accounts(self) -> list[Account]:
-        return self._accounts
-
-
-def item(n: int, account: str = "111111111111", rtype: str = "ec2", region: str = "us-east-1") -> dict[str, Any]:
-    return {
-        "resourceId": f"id-{n:03d}",
-        "resourceArn": f"arn:aws:{rtype}:{region}:{account}:x/id-{n:03d}",
-        "resourceType": rtype,
-        "accountId": account,
-        "region": region,
-        "name": f"name-{n:03d}",
-        "state": "running",
-        "tags": {"team": "a"},
-        "lastDiscoveredAt": "2026-11-25T02:00:00.000000Z",
-        "discoveryStatus": "active" if n % 5 else "missing",
-    }
-
+from tests.fakes.api import InMemoryInventoryReader, resource_item
 
 ITEMS = [
-    item(n, account="111111111111" if n % 2 else "222222222222", rtype="ec2" if n < 30 else "s3") for n in range(47)
+    resource_item(
+        n,
+        account="111111111111" if n % 2 else "222222222222",
+        rtype="ec2" if n < 30 else "s3",
+        status="missing" if n % 5 == 0 else "active",
+    )
+    for n in range(47)
 ]
-SERVICE = InventoryQueryService(
-    InMemoryInventoryReader(ITEMS, [Account("111111111111", "Prod", True), Account("222222222222", "Dev", True)])
-)
+ACCOUNTS = [Account("111111111111", "Prod", True), Account("222222222222", "Dev", False)]
+
+
+def service(**kwargs: object) -> InventoryQueryService:
+    return InventoryQueryService(InMemoryInventoryReader.of(ITEMS, ACCOUNTS), **kwargs)  # type: ignore[arg-type]
 
 
 def test_pages_cover_every_item_once() -> None:
+    svc = service()
     seen: list[str] = []
     for page_no in range(1, 5):
-        result = SERVICE.list_resources(ResourceQuery(page=page_no, page_size=20))
+        result = svc.list_resources(ResourceQuery(page=page_no, page_size=20))
         seen += [i.resourceArn for i in result.items]
     assert result.pagination.totalItems == 47
     assert result.pagination.totalPages == 3
@@ -52,8 +37,8 @@ def test_pages_cover_every_item_once() -> None:
 
 
 def test_filters_combine_and_accept_lists() -> None:
-    result = SERVICE.list_resources(
-        ResourceQuery(account_ids=("111111111111",), resource_types=("s3",), statuses=("active",), page_size=500)
+    result = service().list_resources(
+        ResourceQuery(account_ids=("111111111111",), resource_types=("s3", "rds"), statuses=("active",), page_size=500)
     )
     expected = {
         i["resourceArn"]
@@ -65,16 +50,129 @@ def test_filters_combine_and_accept_lists() -> None:
 
 
 def test_search_is_a_case_insensitive_substring_of_name_id_or_arn() -> None:
-    result = SERVICE.list_resources(ResourceQuery(search="NAME-01", page_size=500))
-    assert {i.name for i in result.items} == {f"name-{n:03d}" for n in range(10, 20)}
+    svc = service()
+    by_name = svc.list_resources(ResourceQuery(search="NAME-00001", page_size=500))
+    assert {i.name for i in by_name.items} == {f"name-{n:06d}" for n in range(10, 20)}
+    by_arn = svc.list_resources(ResourceQuery(search="S3:US-EAST-1:111111111111", page_size=500))
+    assert by_arn.pagination.totalItems == len(
+        [i for i in ITEMS if i["resourceType"] == "s3" and i["accountId"] == "111111111111"]
+    )
 
 
 def test_sort_descending_by_name() -> None:
-    result = SERVICE.list_resources(ResourceQuery(sort_by="name", sort_order="desc", page_size=3))
-    assert [i.name for i in result.items] == ["name-046", "name-045", "name-044"]
+    result = service().list_resources(ResourceQuery(sort_by="name", sort_order="desc", page_size=3))
+    assert [i.name for i in result.items] == ["name-000046", "name-000045", "name-000044"]
+
+
+def test_sort_by_last_discovered_orders_timestamps() -> None:
+    result = service().list_resources(ResourceQuery(sort_by="lastDiscoveredAt", page_size=500))
+    stamps = [i.lastDiscoveredAt for i in result.items]
+    assert stamps == sorted(stamps)
 
 
 def test_filter_options_list_every_type_region_and_account() -> None:
-    result = SERVICE.list_resources(ResourceQuery(resource_types=("s3",)))
+    result = service().list_resources(ResourceQuery(resource_types=("s3",)))
     assert result.filters.resourceTypes == ["ec2", "s3"]
-    assert [a.name for a in result.filters.accounts] == ["Prod", "Dev"]
+    assert [(a.id, a.name) for a in result.filters.accounts] == [("111111111111", "Prod"), ("222222222222", "Dev")]
+
+
+def test_a_page_past_the_end_is_empty_with_true_totals() -> None:
+    result = service().list_resources(ResourceQuery(page=99, page_size=25))
+    assert result.items == []
+    assert (result.pagination.totalItems, result.pagination.totalPages) == (47, 2)
+
+
+def test_detail_has_tags_metadata_and_first_and_last_seen() -> None:
+    arn = ITEMS[7]["resourceArn"]
+    detail = service().resource(arn)
+    assert detail.metadata == {"InstanceType": "t3.micro", "Count": 2}
+    assert detail.tags == {"team": "t3", "env": "prod"}
+    assert detail.firstDiscoveredAt == "2026-10-01T02:00:00.000000Z"
+    assert detail.lastDiscoveredAt == ITEMS[7]["lastDiscoveredAt"]
+    assert (detail.discoveryStatus, detail.accountName) == ("active", "Prod")
+
+
+def test_detail_of_an_unknown_arn_is_not_found() -> None:
+    with pytest.raises(NotFoundError):
+        service().resource("arn:aws:ec2:us-east-1:111111111111:instance/i-nope")
+
+
+def test_status_lists_accounts_and_the_next_2am_run() -> None:
+    svc = service(clock=lambda: datetime(2026, 11, 25, 3, 0, tzinfo=UTC))
+    status = svc.status()
+    assert status.nextScheduledSync == "2026-11-26T02:00:00Z"
+    assert [(a.accountId, a.syncEnabled, a.resourceCount) for a in status.accounts] == [
+        ("111111111111", True, 0),
+        ("222222222222", False, 0),
+    ]
+
+
+def test_status_reports_the_last_sync_of_each_account() -> None:
+    reader = InMemoryInventoryReader.of([], ACCOUNTS)
+    reader.accounts[0].update(lastSyncedAt="2026-11-25T02:04:00Z", lastSyncStatus="partial", lastSyncResourceCount=42)
+    account = InventoryQueryService(reader).status().accounts[0]
+    assert (account.lastSyncedAt, account.lastSyncStatus, account.resourceCount) == (
+        "2026-11-25T02:04:00Z",
+        "partial",
+        42,
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_read_model_serves_the_snapshot_while_fresh_then_refreshes_in_the_background() -> None:
+    # GIVEN a read model fresh for 5 s and served stale for 60 s more
+    reader = InMemoryInventoryReader.of(ITEMS[:10], ACCOUNTS)
+    clock = Clock()
+    spawned: list[object] = []
+    model = ReadModel(reader, ttl_s=5, stale_s=60, clock=clock, spawn=spawned.append)
+    svc = InventoryQueryService(reader, read_model=model)
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
+    reader.items = ITEMS[:20]
+
+    # WHEN it is still fresh THEN the old snapshot answers without a reload
+    clock.now += 4
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
+    assert (reader.loads, spawned) == (1, [])
+
+    # WHEN it is stale THEN the stale one answers and one refresh is started; once run, new data shows
+    clock.now += 10
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
+    assert len(spawned) == 1
+    spawned[0]()  # type: ignore[operator]
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 20
+
+    # WHEN it is older than fresh + stale THEN the request waits for a reload
+    reader.items = ITEMS[:30]
+    clock.now += 100
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 30
+
+
+def test_a_failed_background_refresh_keeps_serving_the_previous_snapshot() -> None:
+    reader = InMemoryInventoryReader.of(ITEMS[:10], ACCOUNTS)
+    clock = Clock()
+    spawned: list[object] = []
+    svc = InventoryQueryService(
+        reader, read_model=ReadModel(reader, ttl_s=1, stale_s=60, clock=clock, spawn=spawned.append)
+    )
+    svc.list_resources(ResourceQuery())
+    reader.fail = True
+    clock.now += 5
+    svc.list_resources(ResourceQuery())
+    spawned[0]()  # type: ignore[operator]
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
+
+
+def test_without_a_ttl_every_request_reads_through() -> None:
+    reader = InMemoryInventoryReader.of(ITEMS[:10], ACCOUNTS)
+    svc = InventoryQueryService(reader)
+    svc.list_resources(ResourceQuery())
+    reader.items = ITEMS[:12]
+    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 12

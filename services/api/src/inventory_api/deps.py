@@ -1,18 +1,177 @@
-"""Dependencies of the routes: the service, built once from settings (the composition root)."""
+"""Dependencies of the routes: services and adapters built once from settings (the composition root)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from functools import cache
+from typing import Annotated
 
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from inventory_core.aws import AwsClientFactory
 
+from inventory_api.adapters.dynamodb_audit import DynamoDbAuditLog
+from inventory_api.adapters.dynamodb_counter import DynamoDbCounterStore
 from inventory_api.adapters.dynamodb_reader import DynamoDbInventoryReader
+from inventory_api.adapters.dynamodb_scans import DynamoDbScanStore
+from inventory_api.adapters.s3_exports import S3ExportStore
+from inventory_api.adapters.sqs_scan_requests import SqsScanRequestSender
+from inventory_api.audit import AuditService
+from inventory_api.auth import (
+    AuthError,
+    JwksKeySource,
+    LocalTokenVerifier,
+    OidcTokenVerifier,
+    Principal,
+    Role,
+    TokenVerifier,
+    load_or_create_local_key,
+)
+from inventory_api.export import ExportService
+from inventory_api.ratelimit import CounterStore, InMemoryCounterStore, RateLimiter
 from inventory_api.service import InventoryQueryService
 from inventory_api.settings import ApiSettings
+from inventory_api.sync import SyncService
+
+logger = logging.getLogger(__name__)
+
+
+@cache
+def settings() -> ApiSettings:
+    return ApiSettings()  # values come from the environment
+
+
+@cache
+def _clients() -> AwsClientFactory:
+    return AwsClientFactory(settings().aws_region)
+
+
+@cache
+def _reader() -> DynamoDbInventoryReader:
+    return DynamoDbInventoryReader(_clients().dynamodb_table(settings().app_table_name))
 
 
 @cache
 def query_service() -> InventoryQueryService:
-    settings = ApiSettings()  # values come from the environment
-    clients = AwsClientFactory(settings.aws_region)
-    return InventoryQueryService(DynamoDbInventoryReader(clients.dynamodb_table(settings.app_table_name)))
+    s = settings()
+    return InventoryQueryService(
+        _reader(),
+        ttl_s=s.read_model_ttl_s,
+        stale_s=s.read_model_stale_s,
+        schedule_expression=s.sync_schedule_expression,
+        schedule_timezone=s.sync_schedule_timezone,
+    )
+
+
+@cache
+def sync_service() -> SyncService:
+    s = settings()
+    table = _clients().dynamodb_table(s.app_table_name)
+    return SyncService(
+        _reader(),
+        DynamoDbScanStore(table),
+        SqsScanRequestSender(_clients().client("sqs"), s.scan_requests_queue_url),
+        lock_ttl_s=s.sync_lock_ttl_s,
+    )
+
+
+@cache
+def _export_store() -> S3ExportStore:
+    return S3ExportStore(_clients().client("s3"), settings().inventory_bucket)
+
+
+def export_service(query: Annotated[InventoryQueryService, Depends(query_service)]) -> ExportService:
+    return ExportService(query, _export_store(), url_ttl_s=settings().export_url_ttl_s)
+
+
+@cache
+def audit_service() -> AuditService:
+    return AuditService(DynamoDbAuditLog(_clients().dynamodb_table(settings().audit_table_name)))
+
+
+@cache
+def token_verifier() -> TokenVerifier:
+    s = settings()
+    if s.auth_mode == "oidc":
+        assert s.oidc_jwks_url and s.oidc_issuer and s.oidc_audience  # checked by ApiSettings
+        return OidcTokenVerifier(
+            JwksKeySource(s.oidc_jwks_url),
+            issuer=s.oidc_issuer,
+            audience=s.oidc_audience,
+            roles_claim=s.oidc_roles_claim,
+            user_claim=s.oidc_user_claim,
+        )
+    return LocalTokenVerifier(load_or_create_local_key(s.auth_local_key_file))
+
+
+@cache
+def rate_limiter() -> RateLimiter:
+    s = settings()
+    store: CounterStore = (
+        DynamoDbCounterStore(_clients().dynamodb_table(s.app_table_name))
+        if s.rate_limit_store == "dynamodb"
+        else InMemoryCounterStore()
+    )
+    return RateLimiter(store, s.rate_limit_per_minute)
+
+
+def reset() -> None:
+    """Forget every built service (tests point the environment at a new stack)."""
+    for factory in (
+        settings,
+        _clients,
+        _reader,
+        query_service,
+        sync_service,
+        _export_store,
+        audit_service,
+        token_verifier,
+        rate_limiter,
+    ):
+        factory.cache_clear()
+
+
+bearer = HTTPBearer(auto_error=False, description="JWT from the OIDC provider, or `inventory local token` locally.")
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    verifier: Annotated[TokenVerifier, Depends(token_verifier)],
+    limiter: Annotated[RateLimiter, Depends(rate_limiter)],
+) -> Principal:
+    """The caller, from a verified bearer token; 401 without one, 429 over the rate limit."""
+    if credentials is None:
+        raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        who = verifier.verify(credentials.credentials)
+    except AuthError as exc:
+        logger.info("token rejected", extra={"reason": str(exc), "path": request.url.path})
+        raise HTTPException(
+            401, "the bearer token is invalid or expired", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from None
+    decision = limiter.check(who.user_id)
+    if not decision.allowed:
+        logger.warning("rate limited", extra={"user": who.user_id, "limit": limiter.limit})
+        raise HTTPException(
+            429,
+            f"rate limit of {limiter.limit} requests per minute exceeded",
+            headers={"Retry-After": str(decision.retry_after_s)},
+        )
+    request.state.principal = who
+    return who
+
+
+def require(role: Role) -> Callable[[Principal], Principal]:
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.role < role:
+            raise HTTPException(403, f"this needs the {role.name} role; you have {who.role.name}")
+        return who
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from inventory_api.errors import RequestContextMiddleware, install_error_handlers
 from inventory_api.routes import inventory
 from inventory_api.schemas import Health
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="AWS Auto-Discovery", version="0.1.0", docs_url="/docs")
+    """Build the app; nothing is read from the environment until the first request."""
+    app = FastAPI(
+        title="AWS Auto-Discovery",
+        version="0.2.0",
+        docs_url="/docs",
+        description="Inventory of every resource of many AWS accounts. Every route but /healthz needs a bearer token.",
+    )
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:
         return Health(status="ok")
 
     app.include_router(inventory.router)
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
     return app

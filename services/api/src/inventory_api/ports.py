@@ -1,17 +1,80 @@
-"""Ports of the query service."""
+"""Ports of the query service. Adapters raise our own errors (StoreError), never botocore's."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
-from inventory_core.items import Account
+from inventory_events import ScanRequested
+
+
+class StoreError(RuntimeError):
+    """A backing store (DynamoDB, SQS, S3) failed; the API answers 503 and the caller may retry."""
 
 
 class InventoryReader(Protocol):
     """Read side of the single table."""
 
     def resources(self, account_id: str | None) -> list[dict[str, Any]]:
-        """Resource items (all, or of one account), as stored."""
+        """Resource items (all, or of one account) with the grid's attributes, as stored."""
 
-    def accounts(self) -> list[Account]:
-        """Every registered account."""
+    def resource(self, account_id: str, resource_type: str, resource_arn: str) -> dict[str, Any] | None:
+        """One resource item with every attribute (tags, metadata), or None."""
+
+    def account_items(self) -> list[dict[str, Any]]:
+        """Every Account item (sk=METADATA), with its lastSync* attributes."""
+
+
+class ScanStore(Protocol):
+    """Scan executions and the per-account sync locks, in the single table.
+
+    ``acquire_sync_lock`` is a conditional write: it succeeds for one caller only while the lock is held.
+    """
+
+    def acquire_sync_lock(self, account_id: str, execution_id: str, expires_at: int, now: int) -> str | None:
+        """Take the account's lock for ``execution_id``; return None, or the executionId that holds it."""
+
+    def release_sync_lock(self, account_id: str, execution_id: str) -> None:
+        """Drop the lock if ``execution_id`` still holds it."""
+
+    def steal_sync_lock(self, account_id: str, stale_execution_id: str, execution_id: str, expires_at: int) -> bool:
+        """Replace a lock held by a finished execution; False if someone else changed it first."""
+
+    def scanner_lock(self, account_id: str, now: int) -> str | None:
+        """The executionId the scanner is scanning this account for right now (its own lock), if any."""
+
+    def execution_items(self, execution_id: str) -> list[dict[str, Any]]:
+        """Every item of the execution (STATUS, ACCOUNT#..., SCOPE#...); empty if unknown."""
+
+    def start_execution(self, execution_id: str, item: Mapping[str, Any]) -> None:
+        """Write the execution's STATUS item; attributes already set (by the projector) are kept."""
+
+    def fail_execution(self, execution_id: str, reason: str, at: str) -> None:
+        """Mark an execution failed (the scan request could not be sent)."""
+
+
+class ScanRequestSender(Protocol):
+    def send(self, event: ScanRequested) -> None:
+        """Send the request to the scan-requests queue; raises StoreError on failure."""
+
+
+class ExportStore(Protocol):
+    def upload(self, path: Path, key: str) -> None:
+        """Store the file at ``key`` encrypted at rest (SSE-S3)."""
+
+    def download_url(self, key: str, expires_in_s: int, filename: str) -> str:
+        """A presigned GET of ``key`` valid for ``expires_in_s`` seconds."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` exists."""
+
+
+class AuditLog(Protocol):
+    """Append-only audit records; ``record`` never overwrites."""
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        """Append one record (keys: time, actor, role, action, parameters, sourceIp, outcome, requestId)."""
+
+    def read(self, day: str, limit: int, actions: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Records of one UTC day (yyyy-mm-dd), newest first."""

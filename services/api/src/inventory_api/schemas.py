@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SortField = Literal["name", "resourceType", "region", "accountId", "state", "lastDiscoveredAt", "discoveryStatus"]
+ExportColumn = Literal[
+    "resourceId",
+    "resourceArn",
+    "resourceType",
+    "name",
+    "region",
+    "accountId",
+    "accountName",
+    "state",
+    "tags",
+    "lastDiscoveredAt",
+    "firstDiscoveredAt",
+    "discoveryStatus",
+]
+DEFAULT_EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
+    "name",
+    "resourceId",
+    "resourceType",
+    "accountId",
+    "accountName",
+    "region",
+    "state",
+    "tags",
+    "lastDiscoveredAt",
+    "discoveryStatus",
+)
 
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ResourcePublic(ApiModel):
@@ -21,6 +55,12 @@ class ResourcePublic(ApiModel):
     tags: dict[str, str]
     lastDiscoveredAt: str
     discoveryStatus: str
+
+
+class ResourceDetail(ResourcePublic):
+    metadata: dict[str, Any]
+    firstDiscoveredAt: str
+    missingSince: str | None = None
 
 
 class Pagination(ApiModel):
@@ -49,3 +89,95 @@ class ResourcesPage(ApiModel):
 
 class Health(ApiModel):
     status: str
+
+
+class ErrorDetail(ApiModel):
+    parameter: str = Field(description="The offending parameter, e.g. pageSize or columns.2")
+    location: str = Field(description="query, path, body or header")
+    reason: str
+
+
+class ErrorBody(ApiModel):
+    error: str = Field(description="Machine-readable code: validation_error, unauthorized, forbidden, ...")
+    message: str
+    requestId: str
+    details: list[ErrorDetail] | None = None
+
+
+class SyncRequest(RequestModel):
+    accountId: str | None = Field(default=None, pattern=r"^\d{12}$", description="Omit (or null) to sync all.")
+
+
+class SyncResponse(ApiModel):
+    message: str
+    executionId: str
+    status: Literal["in_progress"]
+
+
+class ScanAccountProgress(ApiModel):
+    accountId: str
+    status: str
+    resourceCount: int | None = None
+    durationMs: int | None = None
+    completedAt: str | None = None
+
+
+class ScanExecutionPublic(ApiModel):
+    executionId: str
+    status: str
+    trigger: str | None = None
+    requestedBy: str | None = None
+    startedAt: str | None = None
+    completedAt: str | None = None
+    resourceCount: int | None = None
+    durationMs: int | None = None
+    accounts: list[ScanAccountProgress]
+
+
+class ExportFilters(RequestModel):
+    accountId: str | list[str] | None = None
+    resourceType: str | list[str] | None = None
+    region: str | list[str] | None = None
+    status: str | list[str] | None = None
+    search: str | None = Field(default=None, max_length=256)
+
+
+class ExportRequest(RequestModel):
+    filters: ExportFilters = Field(default_factory=ExportFilters)
+    columns: list[ExportColumn] = Field(default=list(DEFAULT_EXPORT_COLUMNS), min_length=1, max_length=24)
+    sortBy: SortField = "name"
+    sortOrder: Literal["asc", "desc"] = "asc"
+
+
+class ExportResponse(ApiModel):
+    downloadUrl: str
+    expiresAt: str
+
+
+class AccountStatus(ApiModel):
+    accountId: str
+    accountName: str
+    lastSyncedAt: str | None
+    lastSyncStatus: str | None
+    resourceCount: int
+    syncEnabled: bool
+
+
+class StatusResponse(ApiModel):
+    accounts: list[AccountStatus]
+    nextScheduledSync: str | None
+
+
+class AuditRecordPublic(ApiModel):
+    time: str
+    actor: str
+    role: str
+    action: str
+    parameters: dict[str, Any]
+    sourceIp: str | None
+    outcome: str
+    requestId: str | None = None
+
+
+class AuditPage(ApiModel):
+    items: list[AuditRecordPublic]

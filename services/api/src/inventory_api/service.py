@@ -1,13 +1,35 @@
-"""Filtering, sorting and paging of the inventory for the grid."""
+"""Filtering, sorting and paging of the inventory for the grid; resource detail; sync status."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from inventory_api.ports import InventoryReader
-from inventory_api.schemas import AccountRef, Filters, Pagination, ResourcePublic, ResourcesPage
+from inventory_api.readmodel import ReadModel, ResultKey, Snapshot, slim_row
+from inventory_api.schedule import next_scheduled_sync
+from inventory_api.schemas import (
+    AccountRef,
+    AccountStatus,
+    Filters,
+    Pagination,
+    ResourceDetail,
+    ResourcePublic,
+    ResourcesPage,
+    StatusResponse,
+)
+
+
+class NotFoundError(LookupError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+
+class ConflictError(RuntimeError):
+    """The request contradicts the current state (HTTP 409)."""
 
 
 @dataclass(frozen=True)
@@ -22,55 +44,78 @@ class ResourceQuery:
     sort_by: str = "name"
     sort_order: str = "asc"
 
+    def result_key(self) -> ResultKey:
+        return ResultKey(
+            account_ids=tuple(sorted(set(self.account_ids))),
+            resource_types=tuple(sorted(set(self.resource_types))),
+            regions=tuple(sorted(set(self.regions))),
+            statuses=tuple(sorted(set(self.statuses))),
+            search=(self.search or "").lower(),
+            sort_by=self.sort_by,
+            sort_order=self.sort_order,
+        )
 
-def _matches(item: dict[str, Any], query: ResourceQuery) -> bool:
-    checks = (
-        ("accountId", query.account_ids),
-        ("resourceType", query.resource_types),
-        ("region", query.regions),
-        ("discoveryStatus", query.statuses),
+
+def plain_json(value: Any) -> Any:
+    """DynamoDB values as JSON: Decimal -> int/float, sets -> sorted lists, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(plain_json(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [plain_json(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _public(row: dict[str, Any], account_names: dict[str, str]) -> ResourcePublic:
+    return ResourcePublic(
+        resourceId=row["resourceId"],
+        resourceArn=row["resourceArn"],
+        resourceType=row["resourceType"],
+        name=row["name"],
+        region=row["region"],
+        accountId=row["accountId"],
+        accountName=account_names.get(row["accountId"]) or row["accountId"],
+        state=row["state"],
+        tags=row["tags"],
+        lastDiscoveredAt=row["lastDiscoveredAt"],
+        discoveryStatus=row["discoveryStatus"],
     )
-    if any(wanted and item.get(field) not in wanted for field, wanted in checks):
-        return False
-    if query.search:
-        needle = query.search.lower()
-        return any(needle in str(item.get(f, "")).lower() for f in ("name", "resourceId", "resourceArn"))
-    return True
 
 
 class InventoryQueryService:
-    def __init__(self, reader: InventoryReader) -> None:
+    def __init__(
+        self,
+        reader: InventoryReader,
+        *,
+        ttl_s: float = 0.0,
+        stale_s: float = 0.0,
+        schedule_expression: str = "cron(0 2 * * ? *)",
+        schedule_timezone: str = "UTC",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        read_model: ReadModel | None = None,
+    ) -> None:
         self._reader = reader
+        self._model = read_model or ReadModel(reader, ttl_s=ttl_s, stale_s=stale_s)
+        self._schedule_expression = schedule_expression
+        self._schedule_timezone = schedule_timezone
+        self._clock = clock
+
+    def snapshot(self) -> Snapshot:
+        return self._model.snapshot()
 
     def list_resources(self, query: ResourceQuery) -> ResourcesPage:
-        account_names = {a.account_id: a.account_name for a in self._reader.accounts()}
-        single_account = query.account_ids[0] if len(query.account_ids) == 1 else None
-        items = self._reader.resources(single_account)
-        matched = [i for i in items if _matches(i, query)]
-        matched.sort(
-            key=lambda i: (str(i.get(query.sort_by, "")).lower(), str(i.get("resourceArn", ""))),
-            reverse=query.sort_order == "desc",
-        )
+        snap = self._model.snapshot()
+        matched = snap.matching(query.result_key())
         total = len(matched)
         start = (query.page - 1) * query.page_size
         window = matched[start : start + query.page_size]
         return ResourcesPage(
-            items=[
-                ResourcePublic(
-                    resourceId=i["resourceId"],
-                    resourceArn=i["resourceArn"],
-                    resourceType=i["resourceType"],
-                    name=i.get("name", ""),
-                    region=i["region"],
-                    accountId=i["accountId"],
-                    accountName=account_names.get(i["accountId"], i["accountId"]),
-                    state=i.get("state", ""),
-                    tags={str(k): str(v) for k, v in (i.get("tags") or {}).items()},
-                    lastDiscoveredAt=i.get("lastDiscoveredAt", ""),
-                    discoveryStatus=i.get("discoveryStatus", "active"),
-                )
-                for i in window
-            ],
+            items=[_public(snap.rows[i], snap.account_names) for i in window],
             pagination=Pagination(
                 page=query.page,
                 pageSize=query.page_size,
@@ -78,8 +123,51 @@ class InventoryQueryService:
                 totalPages=math.ceil(total / query.page_size) if total else 0,
             ),
             filters=Filters(
-                resourceTypes=sorted({i["resourceType"] for i in items}),
-                regions=sorted({i["region"] for i in items}),
-                accounts=[AccountRef(id=a, name=n) for a, n in sorted(account_names.items())],
+                resourceTypes=snap.resource_types,
+                regions=snap.regions,
+                accounts=[AccountRef(id=a, name=n or a) for a, n in sorted(snap.account_names.items())],
             ),
+        )
+
+    def iter_resources(self, query: ResourceQuery) -> Iterator[dict[str, Any]]:
+        """Every matching row (no paging), with accountName, for exports."""
+        snap = self._model.snapshot()
+        for row in snap.iter_rows(snap.matching(query.result_key())):
+            yield {**row, "accountName": snap.account_names.get(row["accountId"]) or row["accountId"]}
+
+    def resource(self, resource_arn: str) -> ResourceDetail:
+        snap = self._model.snapshot()
+        index = snap.by_arn.get(resource_arn)
+        if index is None:
+            raise NotFoundError(f"no resource {resource_arn}")
+        row = snap.rows[index]
+        item = self._reader.resource(row["accountId"], row["resourceType"], resource_arn)
+        if item is None:
+            raise NotFoundError(f"no resource {resource_arn}")
+        public = _public(slim_row(item), snap.account_names)
+        return ResourceDetail(
+            **public.model_dump(),
+            metadata=plain_json(item.get("metadata") or {}),
+            firstDiscoveredAt=str(item.get("firstDiscoveredAt") or ""),
+            missingSince=str(item["missingSince"]) if item.get("missingSince") else None,
+        )
+
+    def status(self) -> StatusResponse:
+        accounts = []
+        for item in sorted(self._reader.account_items(), key=lambda i: str(i.get("pk"))):
+            account_id = str(item.get("accountId") or str(item["pk"]).removeprefix("ACCOUNT#"))
+            accounts.append(
+                AccountStatus(
+                    accountId=account_id,
+                    accountName=str(item.get("accountName") or account_id),
+                    lastSyncedAt=item.get("lastSyncedAt"),
+                    lastSyncStatus=item.get("lastSyncStatus"),
+                    resourceCount=int(item.get("lastSyncResourceCount") or 0),
+                    syncEnabled=bool(item.get("syncEnabled", False)),
+                )
+            )
+        upcoming = next_scheduled_sync(self._schedule_expression, self._schedule_timezone, self._clock())
+        return StatusResponse(
+            accounts=accounts,
+            nextScheduledSync=upcoming.strftime("%Y-%m-%dT%H:%M:%SZ") if upcoming else None,
         )

@@ -1,7 +1,60 @@
 from __future__ import annotations
 
-from inventory_core.settings import TableSettings
+import os
+from pathlib import Path
+from typing import Literal
+
+from inventory_core.settings import BucketSettings, TableSettings
+from pydantic import Field, model_validator
 
 
-class ApiSettings(TableSettings):
+def default_local_key_file() -> Path:
+    """Where `inventory local token` keeps the local signing key (the CLI's state dir)."""
+    return Path(os.environ.get("INVENTORY_STATE_DIR", ".inventory")) / "local" / "auth-signing.key"
+
+
+class ApiSettings(TableSettings, BucketSettings):
     """Query service configuration, read from the environment."""
+
+    audit_table_name: str = Field(min_length=1, description="Append-only audit table (AUDIT_TABLE_NAME).")
+    scan_requests_queue_url: str = Field(min_length=1, description="The scanner's queue (SCAN_REQUESTS_QUEUE_URL).")
+
+    # Authentication: `local` verifies HS256 tokens minted by `inventory local token`; `oidc` verifies an
+    # OIDC provider's RS256/ES256 JWTs against its JWKS (Cognito or any).
+    auth_mode: Literal["local", "oidc"] = "local"
+    auth_local_key_file: Path = Field(default_factory=default_local_key_file)
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_roles_claim: str = Field(default="cognito:groups", description="Claim holding the user's roles (list or str).")
+    oidc_user_claim: str = Field(default="sub", description="Claim naming the user (exports/{userId}/, audit actor).")
+
+    rate_limit_per_minute: int = Field(default=100, ge=1)
+    rate_limit_store: Literal["memory", "dynamodb"] = "memory"
+
+    sync_schedule_expression: str = "cron(0 2 * * ? *)"
+    sync_schedule_timezone: str = "UTC"
+    sync_lock_ttl_s: int = Field(default=4 * 3600, ge=60, description="A sync lock older than this is stale.")
+
+    export_url_ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+    # The grid's read model: a snapshot of the inventory, fresh for `read_model_ttl_s`, then served stale
+    # for up to `read_model_stale_s` more while one background refresh runs (0/0 = always read through).
+    read_model_ttl_s: float = Field(default=5.0, ge=0)
+    read_model_stale_s: float = Field(default=300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _oidc_is_complete(self) -> ApiSettings:
+        if self.auth_mode == "oidc":
+            missing = [
+                name
+                for name, value in (
+                    ("OIDC_ISSUER", self.oidc_issuer),
+                    ("OIDC_AUDIENCE", self.oidc_audience),
+                    ("OIDC_JWKS_URL", self.oidc_jwks_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"AUTH_MODE=oidc needs {', '.join(missing)}")
+        return self

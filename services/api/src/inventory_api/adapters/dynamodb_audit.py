@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from inventory_api.ports import StoreError
+
+
+def audit_pk(day: str) -> str:
+    return f"AUDIT#{day}"
+
+
+class DynamoDbAuditLog:
+    """One item per action: pk=AUDIT#{yyyy-mm-dd}, sk={iso time}#{uuid}; put only if new (append-only)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        time = str(entry["time"])
+        item = {"pk": audit_pk(time[:10]), "sk": f"{time}#{uuid.uuid4().hex}", **entry}
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"audit write failed: {exc}") from exc
+
+    def read(self, day: str, limit: int, actions: Sequence[str] = ()) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(audit_pk(day)), "ScanIndexForward": False}
+        items: list[dict[str, Any]] = []
+        try:
+            while len(items) < limit:
+                response = self._table.query(**kwargs)
+                items.extend(i for i in response.get("Items", []) if not actions or i.get("action") in actions)
+                if "LastEvaluatedKey" not in response:
+                    break
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"audit read failed: {exc}") from exc
+        return items[:limit]

@@ -1,0 +1,162 @@
+"""Sync now: one scan request per click, never two scans of one account at once."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from inventory_core.timefmt import iso
+from inventory_events import ScanRequested
+
+from inventory_api.ports import InventoryReader, ScanRequestSender, ScanStore, StoreError
+from inventory_api.schemas import ScanAccountProgress, ScanExecutionPublic
+from inventory_api.service import ConflictError, NotFoundError
+
+logger = logging.getLogger(__name__)
+FINISHED = ("completed", "failed")
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    execution_id: str
+    started: bool
+    account_ids: tuple[str, ...]
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class SyncService:
+    def __init__(
+        self,
+        reader: InventoryReader,
+        scans: ScanStore,
+        sender: ScanRequestSender,
+        *,
+        lock_ttl_s: int = 4 * 3600,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._reader = reader
+        self._scans = scans
+        self._sender = sender
+        self._lock_ttl_s = lock_ttl_s
+        self._clock = clock
+        self._new_id = new_id
+
+    def _targets(self, account_id: str | None) -> list[str]:
+        accounts = {
+            str(i.get("accountId") or str(i["pk"]).removeprefix("ACCOUNT#")): i for i in self._reader.account_items()
+        }
+        if account_id is not None:
+            if account_id not in accounts:
+                raise NotFoundError(f"account {account_id} is not registered")
+            if not accounts[account_id].get("syncEnabled", False):
+                raise ConflictError(f"sync is disabled for account {account_id}")
+            return [account_id]
+        targets = sorted(a for a, item in accounts.items() if item.get("syncEnabled", False))
+        if not targets:
+            raise ConflictError("no registered account has sync enabled")
+        return targets
+
+    def _finished(self, execution_id: str, account_id: str) -> bool:
+        """Whether the execution holding an account's lock is over for that account."""
+        items = self._scans.execution_items(execution_id)
+        if not items:
+            return True  # a lock without an execution: its request was never sent
+        by_sk = {str(i["sk"]): i for i in items}
+        status = by_sk.get("STATUS", {}).get("status")
+        return status in FINISHED or f"ACCOUNT#{account_id}" in by_sk
+
+    def _lock(self, account_id: str, execution_id: str, now: int) -> str | None:
+        """Take the account's lock; return None when taken, else the running executionId."""
+        running = self._scans.scanner_lock(account_id, now)
+        if running and running != execution_id and not self._finished(running, account_id):
+            return running
+        expires_at = now + self._lock_ttl_s
+        holder = self._scans.acquire_sync_lock(account_id, execution_id, expires_at, now)
+        if holder is None:
+            return None
+        if self._finished(holder, account_id) and self._scans.steal_sync_lock(
+            account_id, holder, execution_id, expires_at
+        ):
+            return None
+        return holder
+
+    def trigger(self, account_id: str | None, requested_by: str) -> SyncOutcome:
+        targets = self._targets(account_id)
+        execution_id = self._new_id()
+        now = int(self._clock())
+        acquired: list[str] = []
+        running: dict[str, str] = {}
+        for target in targets:
+            holder = self._lock(target, execution_id, now)
+            if holder is None:
+                acquired.append(target)
+            else:
+                running[target] = holder
+        if not acquired:
+            first = running[targets[0]]
+            logger.info("sync already running", extra={"execution_id": first, "accounts": sorted(running)})
+            return SyncOutcome(execution_id=first, started=False, account_ids=tuple(sorted(running)))
+        started_at = iso(datetime.fromtimestamp(now, UTC))
+        self._scans.start_execution(
+            execution_id,
+            {
+                "status": "in_progress",
+                "startedAt": started_at,
+                "requestedBy": requested_by,
+                "trigger": "api",
+                "accountIds": acquired,
+            },
+        )
+        try:
+            self._sender.send(
+                ScanRequested(execution_id=execution_id, account_ids=acquired, trigger="api", requested_by=requested_by)
+            )
+        except StoreError:
+            for target in acquired:
+                self._scans.release_sync_lock(target, execution_id)
+            self._scans.fail_execution(execution_id, "scan request could not be sent", iso(datetime.now(UTC)))
+            raise
+        logger.info(
+            "sync requested",
+            extra={"execution_id": execution_id, "accounts": acquired, "skipped_running": sorted(running)},
+        )
+        return SyncOutcome(execution_id=execution_id, started=True, account_ids=tuple(acquired))
+
+    def execution(self, execution_id: str) -> ScanExecutionPublic:
+        items = self._scans.execution_items(execution_id)
+        status_item = next((i for i in items if i.get("sk") == "STATUS"), None)
+        if status_item is None:
+            raise NotFoundError(f"no scan execution {execution_id}")
+        overall = str(status_item.get("status") or "in_progress")
+        reported = {str(i["sk"]).removeprefix("ACCOUNT#"): i for i in items if str(i["sk"]).startswith("ACCOUNT#")}
+        account_ids = sorted({*(str(a) for a in status_item.get("accountIds") or []), *reported})
+        pending = "in_progress" if overall == "in_progress" else "unknown"
+        return ScanExecutionPublic(
+            executionId=execution_id,
+            status=overall,
+            trigger=status_item.get("trigger"),
+            requestedBy=status_item.get("requestedBy"),
+            startedAt=status_item.get("startedAt"),
+            completedAt=status_item.get("completedAt"),
+            resourceCount=_int(status_item.get("resourceCount")),
+            durationMs=_int(status_item.get("durationMs")),
+            accounts=[
+                ScanAccountProgress(
+                    accountId=a,
+                    status=str(reported[a].get("status") or pending) if a in reported else pending,
+                    resourceCount=_int(reported.get(a, {}).get("resourceCount")),
+                    durationMs=_int(reported.get(a, {}).get("durationMs")),
+                    completedAt=reported.get(a, {}).get("completedAt"),
+                )
+                for a in account_ids
+            ],
+        )
