@@ -148,6 +148,25 @@ def local_seed(
     say(f"seeded {sum(len(v) for v in fleet.arns.values())} resources in {len(fleet.accounts)} accounts")
 
 
+@local_app.command("token")
+def local_token(
+    user: Annotated[str, typer.Option(help="User id (the token's sub).")] = "alice",
+    role: Annotated[str, typer.Option(help="viewer (read, export), operator (+ sync), admin (+ audit).")] = "viewer",
+    hours: Annotated[int, typer.Option(help="Validity in hours.", min=1, max=24 * 30)] = 8,
+) -> None:
+    """Mint a bearer token for the local API (signed with a key created on first use in the state dir)."""
+    from pathlib import Path
+
+    from inventory_api.auth import load_or_create_local_key, mint_local_token
+
+    key_file = Path(os.environ.get("AUTH_LOCAL_KEY_FILE") or runtime.LOCAL_DIR / "auth-signing.key")
+    try:
+        token = mint_local_token(load_or_create_local_key(key_file), user, role, ttl_s=hours * 3600)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--role") from None
+    say(token)
+
+
 @app.command()
 def scan(
     account: Annotated[
