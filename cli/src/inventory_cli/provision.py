@@ -156,8 +156,22 @@ def create_bucket(clients: AwsClientFactory, name: str, *, raw_prefix: str | Non
         )
 
 
-def provision(clients: AwsClientFactory, topo: Topology, *, state_dir: Path) -> dict[str, str]:
-    """Create everything in ``topo`` (safe to run again); return the environment the services read."""
+def create_table_bucket(clients: AwsClientFactory, name: str) -> str:
+    """Create the S3 Tables table bucket if missing; return its ARN."""
+    s3tables = clients.client("s3tables")
+    for page in s3tables.get_paginator("list_table_buckets").paginate():
+        for bucket in page.get("tableBuckets", []):
+            if bucket["name"] == name:
+                return str(bucket["arn"])
+    return str(s3tables.create_table_bucket(name=name)["arn"])
+
+
+def provision(clients: AwsClientFactory, topo: Topology, *, state_dir: Path, catalog: str = "sql") -> dict[str, str]:
+    """Create everything in ``topo`` (safe to run again); return the environment the services read.
+
+    ``catalog`` picks the Iceberg catalog: ``sql`` (SQLite file + warehouse in the lake bucket) or
+    ``s3tables`` (a table bucket through the S3 Tables API).
+    """
     create_table(clients, topo.table)
     create_table(clients, topo.audit_table)
     topic_arn = clients.client("sns").create_topic(Name=topo.topic_name)["TopicArn"]
@@ -177,18 +191,32 @@ def provision(clients: AwsClientFactory, topo: Topology, *, state_dir: Path) -> 
     )
     create_bucket(clients, topo.lake_bucket, raw_prefix=None, raw_days=0)
     state_dir.mkdir(parents=True, exist_ok=True)
-    env.update(
-        {
-            "ICEBERG_CATALOG_TYPE": "sql",
-            "ICEBERG_CATALOG_URI": f"sqlite:///{(state_dir / 'iceberg-catalog.db').resolve()}",
-            "ICEBERG_WAREHOUSE": f"s3://{topo.lake_bucket}/warehouse",
-            "ICEBERG_NAMESPACE": topo.iceberg_namespace,
-        }
-    )
-    iceberg = IcebergSettings(
-        iceberg_catalog_uri=env["ICEBERG_CATALOG_URI"],
-        iceberg_warehouse=env["ICEBERG_WAREHOUSE"],
-        iceberg_namespace=topo.iceberg_namespace,
-    )
+    if catalog == "s3tables":
+        env.update(
+            {
+                "ICEBERG_CATALOG_TYPE": "s3tables",
+                "ICEBERG_TABLE_BUCKET_ARN": create_table_bucket(clients, topo.table_bucket),
+                "ICEBERG_NAMESPACE": topo.iceberg_namespace,
+            }
+        )
+        iceberg = IcebergSettings(
+            iceberg_catalog_type="s3tables",
+            iceberg_table_bucket_arn=env["ICEBERG_TABLE_BUCKET_ARN"],
+            iceberg_namespace=topo.iceberg_namespace,
+        )
+    else:
+        env.update(
+            {
+                "ICEBERG_CATALOG_TYPE": "sql",
+                "ICEBERG_CATALOG_URI": f"sqlite:///{(state_dir / 'iceberg-catalog.db').resolve()}",
+                "ICEBERG_WAREHOUSE": f"s3://{topo.lake_bucket}/warehouse",
+                "ICEBERG_NAMESPACE": topo.iceberg_namespace,
+            }
+        )
+        iceberg = IcebergSettings(
+            iceberg_catalog_uri=env["ICEBERG_CATALOG_URI"],
+            iceberg_warehouse=env["ICEBERG_WAREHOUSE"],
+            iceberg_namespace=topo.iceberg_namespace,
+        )
     ensure_tables(load_catalog(iceberg), topo.iceberg_namespace)
     return env

@@ -47,11 +47,6 @@ LAKE_WRITER_TABLE_BUCKET_ACTIONS = (
 """What an Iceberg writer needs on an S3 Tables bucket: catalog calls plus table data I/O (no deletes)."""
 
 
-def table_bucket_name(account: str, region: str, *, app_name: str = "nucleus-app") -> str:
-    """The S3 Tables bucket of the TRD (section 3.2); not (yet) part of the shared topology."""
-    return f"{app_name}-inventory-tables-{account}-{region}"[:63]
-
-
 class InventoryStack(Stack):
     """DynamoDB tables, the event topic, the work queues with DLQs, the buckets, and the consumers' roles.
 
@@ -108,9 +103,7 @@ class InventoryStack(Stack):
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.table_bucket = s3tables.CfnTableBucket(
-            self, "TableBucket", table_bucket_name=table_bucket_name(self.account, self.region)
-        )
+        self.table_bucket = s3tables.CfnTableBucket(self, "TableBucket", table_bucket_name=topo.table_bucket)
         self.table_bucket.apply_removal_policy(RemovalPolicy.RETAIN)
 
         self.projector_role = self._lambda_role("ProjectorRole", "ddb-projector consumer Lambda")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_REGIONS: tuple[str, ...] = ("us-east-1", "us-west-2", "eu-west-1", "ap-south-1")
@@ -65,12 +65,31 @@ class RegionSettings(BaseInventorySettings):
 
 
 class IcebergSettings(BaseInventorySettings):
-    """Where the Iceberg tables live.
+    """Where the Iceberg tables live; the catalog kind is configuration only.
 
-    ``sql`` is a pyiceberg SQL catalog (SQLite file or any SQLAlchemy URI) with a file or S3 warehouse.
+    - ``sql``: a pyiceberg SQL catalog (SQLite file or any SQLAlchemy URI) with a file or S3 warehouse; the
+      local default.
+    - ``s3tables``: AWS S3 Tables through its own API (``ICEBERG_TABLE_BUCKET_ARN``); the production path.
+    - ``rest``: any Iceberg REST catalog, e.g. the S3 Tables endpoint with SigV4 (``ICEBERG_CATALOG_URI`` =
+      ``https://s3tables.<region>.amazonaws.com/iceberg``, ``ICEBERG_WAREHOUSE`` = the table bucket ARN).
     """
 
-    iceberg_catalog_type: Literal["sql"] = Field(default="sql", description="Catalog kind (ICEBERG_CATALOG_TYPE).")
-    iceberg_catalog_uri: str = Field(min_length=1, description="SQLAlchemy URI of the SQL catalog.")
-    iceberg_warehouse: str = Field(min_length=1, description="Warehouse location, s3://bucket/prefix or file path.")
+    iceberg_catalog_type: Literal["sql", "s3tables", "rest"] = Field(
+        default="sql", description="Catalog kind (ICEBERG_CATALOG_TYPE)."
+    )
+    iceberg_catalog_uri: str | None = Field(default=None, description="SQLAlchemy URI (sql) or REST endpoint (rest).")
+    iceberg_warehouse: str | None = Field(default=None, description="Warehouse: s3://bucket/prefix, path, or ARN.")
+    iceberg_table_bucket_arn: str | None = Field(default=None, description="S3 table bucket ARN (s3tables).")
     iceberg_namespace: str = Field(default="inventory", description="Iceberg namespace of the tables.")
+
+    @model_validator(mode="after")
+    def _complete_for_its_kind(self) -> IcebergSettings:
+        needed = {
+            "sql": ("iceberg_catalog_uri", "iceberg_warehouse"),
+            "s3tables": ("iceberg_table_bucket_arn",),
+            "rest": ("iceberg_catalog_uri", "iceberg_warehouse"),
+        }[self.iceberg_catalog_type]
+        missing = [name.upper() for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"ICEBERG_CATALOG_TYPE={self.iceberg_catalog_type} needs {', '.join(missing)}")
+        return self

@@ -79,6 +79,7 @@ class Topology:
     consumers: tuple[QueueSpec, ...]
     bucket: BucketSpec
     lake_bucket: str
+    table_bucket: str
     iceberg_namespace: str = "inventory"
     role_name_pattern: str = "NucleusAccess-*"
     default_role_name: str = "NucleusAccess-Inventory"
@@ -130,4 +131,6 @@ def build_topology(account_id: str, region: str, *, prefix: str = "", app_name: 
         consumers=tuple(queue(name, events) for name, events in RESOURCE_CONSUMER_EVENTS.items()),
         bucket=BucketSpec(name=f"{p}{app_name}-inventory-{bucket_suffix}"[:63]),
         lake_bucket=f"{p}{app_name}-inventory-lake-{bucket_suffix}"[:63],
+        # TRD section 3.2: the S3 Tables table bucket (production Iceberg catalog).
+        table_bucket=f"{p}{app_name}-inventory-tables-{bucket_suffix}"[:63],
     )

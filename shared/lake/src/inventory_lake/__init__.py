@@ -10,6 +10,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -120,11 +121,31 @@ def s3_properties() -> dict[str, str]:
 
 
 def load_catalog(settings: IcebergSettings) -> Catalog:
-    """Build the configured Iceberg catalog."""
-    uri = settings.iceberg_catalog_uri
+    """Build the configured Iceberg catalog (see :class:`IcebergSettings` for the kinds)."""
+    if settings.iceberg_catalog_type == "s3tables":
+        from inventory_core.aws import AwsClientFactory
+
+        from inventory_lake.s3tables import S3TablesCatalog
+
+        client = AwsClientFactory(settings.aws_region).client("s3tables")
+        return S3TablesCatalog("inventory", client, str(settings.iceberg_table_bucket_arn), **s3_properties())
+    if settings.iceberg_catalog_type == "rest":
+        from pyiceberg.catalog.rest import RestCatalog
+
+        return RestCatalog(
+            "inventory",
+            uri=str(settings.iceberg_catalog_uri),
+            warehouse=str(settings.iceberg_warehouse),
+            **{
+                "rest.sigv4-enabled": "true",
+                "rest.signing-name": "s3tables",
+                "rest.signing-region": settings.aws_region,
+            },
+        )
+    uri = str(settings.iceberg_catalog_uri)
     if uri.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(os.path.abspath(uri.removeprefix("sqlite:///"))), exist_ok=True)  # noqa: PTH103, PTH100, PTH120
-    return SqlCatalog("inventory", uri=uri, warehouse=settings.iceberg_warehouse, **s3_properties())
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return SqlCatalog("inventory", uri=uri, warehouse=str(settings.iceberg_warehouse), **s3_properties())
 
 
 @dataclass(frozen=True)
