@@ -10,7 +10,8 @@ import pytest
 from boto3.dynamodb.conditions import Key
 from fastapi.testclient import TestClient
 from inventory_api.adapters.dynamodb_reader import DynamoDbInventoryReader
-from inventory_api.deps import query_service
+from inventory_api.auth import LocalTokenVerifier, mint_local_token
+from inventory_api.deps import query_service, token_verifier
 from inventory_api.main import create_app
 from inventory_api.service import InventoryQueryService
 from inventory_cli.fleet import seed_fleet
@@ -95,7 +96,9 @@ def test_one_scan_reaches_every_store_and_the_api(stack: Stack) -> None:
     # AND the API pages through them
     app = create_app()
     app.dependency_overrides[query_service] = lambda: InventoryQueryService(DynamoDbInventoryReader(stack.table))
-    client = TestClient(app)
+    app.dependency_overrides[token_verifier] = lambda: LocalTokenVerifier(b"e2e-key-" * 8)
+    token = mint_local_token(b"e2e-key-" * 8, "pytest", "viewer")
+    client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
     assert client.get("/healthz").json() == {"status": "ok"}
     seen: set[str] = set()
     page = 1

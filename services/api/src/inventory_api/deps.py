@@ -78,7 +78,7 @@ def sync_service() -> SyncService:
 
 @cache
 def _export_store() -> S3ExportStore:
-    return S3ExportStore(_clients().client("s3"), settings().inventory_bucket)
+    return S3ExportStore(_clients().client("s3", signature_version="s3v4"), settings().inventory_bucket)
 
 
 def export_service(query: Annotated[InventoryQueryService, Depends(query_service)]) -> ExportService:

@@ -60,7 +60,7 @@ class AwsClientFactory:
             read_timeout=read_timeout,
             max_pool_connections=max_pool_connections,
         )
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -68,14 +68,23 @@ class AwsClientFactory:
         """The boto3 session behind the clients."""
         return self._session
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """Return a (cached) client for ``service`` in ``region`` (default: the factory's region)."""
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, *, signature_version: str | None = None) -> Any:
+        """Return a (cached) client for ``service`` in ``region`` (default: the factory's region).
+
+        ``signature_version`` pins the signer, e.g. ``s3v4`` for S3 presigned URLs (SigV4 carries
+        ``X-Amz-Expires``; botocore may otherwise presign with the legacy S3 signature).
+        """
+        key: tuple[str, ...] = (service, region or self.region)
+        if signature_version is not None:
+            key = (*key, signature_version)
         with self._lock:
             found = self._clients.get(key)
             if found is None:
+                config = self._config
+                if signature_version is not None:
+                    config = config.merge(Config(signature_version=signature_version))
                 found = self._session.client(  # type: ignore[call-overload]
-                    service, region_name=key[1], config=self._config, endpoint_url=endpoint_url()
+                    service, region_name=key[1], config=config, endpoint_url=endpoint_url()
                 )
                 self._clients[key] = found
             return found
