@@ -51,3 +51,9 @@ class LakeStore(Protocol):
 
     def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime) -> int:
         """Mark active rows of the scope last seen before ``seen_before`` missing (one commit); return how many."""
+
+    def record_sweep(self, execution_id: str, scope: Scope, scan_started_at: datetime) -> None:
+        """Remember that a complete scan starting at ``scan_started_at`` swept this scope."""
+
+    def sweep_watermarks(self, scopes: Sequence[Scope]) -> dict[str, datetime]:
+        """Scope key -> start of the newest complete scan that swept it (scopes never swept are absent)."""

@@ -17,6 +17,7 @@ from inventory_events import (
     ResourcesDiscovered,
     ScanCompleted,
     ScanRequested,
+    Scope,
     ScopeCompleted,
     utc_now,
 )
@@ -86,7 +87,7 @@ class LakeWriterService:
 
     def apply(self, events: Sequence[AnyEvent]) -> BatchResult:
         """Apply a batch. ScopeCompleted events that must wait for their pages are returned as pending."""
-        latest: dict[str, tuple[Resource, str]] = {}
+        latest: dict[str, tuple[Resource, str, Scope]] = {}
         history: dict[tuple[str, str], dict[str, Any]] = {}
         pages: list[AppliedPage] = []
         completions: list[ScopeCompleted] = []
@@ -96,7 +97,7 @@ class LakeWriterService:
                     for resource in event.resources:
                         current = latest.get(resource.resource_arn)
                         if current is None or current[0].discovered_at < resource.discovered_at:
-                            latest[resource.resource_arn] = (resource, event.execution_id)
+                            latest[resource.resource_arn] = (resource, event.execution_id, event.scope)
                         history[(event.execution_id, resource.resource_arn)] = history_row(resource, event.execution_id)
                     pages.append(AppliedPage(event.execution_id, event.scope, event.page))
                 case ScopeCompleted():
@@ -116,14 +117,21 @@ class LakeWriterService:
                 result.pending.append(str(completion.event_id))
         return result
 
-    def _write(self, latest: dict[str, tuple[Resource, str]], history: list[dict[str, Any]]) -> int:
+    def _write(self, latest: dict[str, tuple[Resource, str, Scope]], history: list[dict[str, Any]]) -> int:
         known = self._store.known(list(latest))
+        watermarks = self._store.sweep_watermarks(list({s.key: s for _, _, s in latest.values()}.values()))
+        now = to_naive_utc(self._clock())
         rows = []
-        for arn, (resource, execution_id) in latest.items():
+        for arn, (resource, execution_id, scope) in latest.items():
             row = known.get(arn)
             if row and row.last_discovered_at and row.last_discovered_at > to_naive_utc(resource.discovered_at):
                 continue  # the lake already holds a newer observation
-            rows.append(resource_row(resource, execution_id, row))
+            new_row = resource_row(resource, execution_id, row)
+            swept = watermarks.get(scope.key)
+            if swept and resource.discovered_at < swept:
+                # A late page of an older scan: a newer complete scan of this scope has not seen it since.
+                new_row.update(discovery_status="missing", missing_since=now)
+            rows.append(new_row)
         self._store.write(rows, history)
         return len(rows)
 
@@ -140,6 +148,7 @@ class LakeWriterService:
             return False
         now = self._clock()
         marked = self._retry(lambda: self._store.mark_missing(event.scope, event.scan_started_at, now))
+        self._retry(lambda: self._store.record_sweep(event.execution_id, event.scope, event.scan_started_at))
         result.marked_missing += marked
         logger.info("scope swept", extra={"scope": event.scope.key, "marked_missing": marked})
         return True

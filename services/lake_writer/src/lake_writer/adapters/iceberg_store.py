@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +22,20 @@ def _scope_filter(scope: Scope) -> Any:
     if scope.region != GLOBAL_REGION:
         expr = And(expr, EqualTo("region", scope.region))
     return expr
+
+
+SWEEP_PAGE = 0
+
+
+def _page_row(execution_id: str, scope: Scope, page: int, at: datetime) -> dict[str, Any]:
+    return {
+        "execution_id": execution_id,
+        "account_id": scope.account_id,
+        "region": scope.region,
+        "resource_type": scope.resource_type,
+        "page": page,
+        "applied_at": at,
+    }
 
 
 def _any_of(parts: list[Any]) -> Any:
@@ -90,21 +104,35 @@ class IcebergLakeStore:
 
             self._commit(self._history, replace_history)
 
-    def record_pages(self, pages: Sequence[AppliedPage]) -> None:
-        now = to_naive_utc(datetime.now().astimezone())
-        rows = [
-            {
-                "execution_id": p.execution_id,
-                "account_id": p.scope.account_id,
-                "region": p.scope.region,
-                "resource_type": p.scope.resource_type,
-                "page": p.page,
-                "applied_at": now,
-            }
-            for p in pages
-        ]
+    def _append_pages(self, rows: list[dict[str, Any]]) -> None:
         data = arrow_table(rows, self._pages.schema().as_arrow())
         self._commit(self._pages, lambda tx: tx.append(data))
+
+    def record_pages(self, pages: Sequence[AppliedPage]) -> None:
+        now = to_naive_utc(datetime.now().astimezone())
+        self._append_pages([_page_row(p.execution_id, p.scope, p.page, now) for p in pages])
+
+    def record_sweep(self, execution_id: str, scope: Scope, scan_started_at: datetime) -> None:
+        # Page 0 never names a real page: it marks the scope swept by a complete scan started at applied_at.
+        self._append_pages([_page_row(execution_id, scope, SWEEP_PAGE, to_naive_utc(scan_started_at))])
+
+    def sweep_watermarks(self, scopes: Sequence[Scope]) -> dict[str, datetime]:
+        self._pages.refresh()
+        if not scopes or self._pages.current_snapshot() is None:
+            return {}
+        accounts = {s.account_id for s in scopes}
+        found = self._pages.scan(
+            row_filter=And(EqualTo("page", SWEEP_PAGE), In("account_id", accounts)),
+            selected_fields=("account_id", "region", "resource_type", "applied_at"),
+        ).to_arrow()
+        wanted = {s.key for s in scopes}
+        marks: dict[str, datetime] = {}
+        for row in found.to_pylist():
+            key = f"{row['account_id']}#{row['region']}#{row['resource_type']}"
+            at = row["applied_at"].replace(tzinfo=UTC)
+            if key in wanted and (key not in marks or marks[key] < at):
+                marks[key] = at
+        return marks
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         self._pages.refresh()
@@ -118,7 +146,7 @@ class IcebergLakeStore:
             ),
         )
         found = self._pages.scan(row_filter=expr, selected_fields=("page",)).to_arrow()
-        return len(set(found.column("page").to_pylist()))
+        return len(set(found.column("page").to_pylist()) - {SWEEP_PAGE})
 
     def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime) -> int:
         self._resources.refresh()
