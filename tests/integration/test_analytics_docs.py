@@ -93,3 +93,22 @@ def test_maintain_compacts_files_and_expires_old_snapshots(stack: Stack) -> None
     assert int(after[0]) == 1 < int(before[0])  # snapshots
     assert int(after[1]) == 1 < int(before[1])  # data files
     assert after[3] == before[3] == "3"  # rows unchanged
+
+
+def test_summary_counts_the_estate_and_the_changes_since_the_previous_scan(stack: Stack) -> None:
+    from inventory_lake.analytics import summary
+
+    seed(stack)
+    settings = IcebergSettings()
+    figures = summary(open_views(load_catalog(settings), settings.iceberg_namespace))
+    assert figures["total"] == 3
+    assert figures["byStatus"] == {"active": 2, "missing": 1}
+    assert figures["byType"] == {"ec2": 3}
+    assert figures["byAccount"] == {"111111111111": 3}
+    assert figures["changesSincePreviousScan"] == {
+        "currentExecutionId": "scan-2",
+        "previousExecutionId": "scan-1",
+        "appeared": 1,  # bare
+        "disappeared": 1,  # web-0002
+        "changed": 1,  # web-0001 stopped
+    }
