@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from archiver.adapters.emf_metrics import EmfArchiverMetrics
 from archiver.adapters.s3_store import S3ObjectStore
 from archiver.bootstrap import build_service
 from archiver.handler import handle_batch
@@ -94,15 +95,35 @@ def test_upload_fault_is_retried_and_then_succeeds(stack: Stack) -> None:
     assert store.upload_failures == 0
 
 
+class InMemoryArchiverMetrics:
+    def __init__(self) -> None:
+        self.failed_keys: list[str] = []
+
+    def upload_failed(self, key: str) -> None:
+        self.failed_keys.append(key)
+
+
 def test_persistent_upload_failure_fails_the_record_after_three_tries(stack: Stack) -> None:
     s3 = stack.clients.client("s3")
     store = S3ObjectStore(s3, stack.env["INVENTORY_BUCKET"], attempts=3, backoff_s=0)
+    metrics = InMemoryArchiverMetrics()
     sent = inject_put_failures(s3, times=100)
     event = sqs_event(page([resource(1)], page_no=1), page([resource(2)], page_no=2), queue="archiver")
     try:
         with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the whole batch
-            handle_batch(event, None, ArchiverService(store))
+            handle_batch(event, None, ArchiverService(store, metrics))
     finally:
         s3.meta.events.unregister("before-send.s3.PutObject", unique_id="inject-put")
     assert len(sent) == 6
     assert store.upload_failures == 2
+    assert [k.rsplit("/", 1)[-1] for k in metrics.failed_keys] == ["page-00001.json", "page-00002.json"]
+
+
+def test_upload_failure_metric_is_emitted_as_emf(capsys: pytest.CaptureFixture[str]) -> None:
+    EmfArchiverMetrics("AwsAutoDiscoveryTest").upload_failed("raw/x.json")
+    emf = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert emf["S3UploadFailures"] == [1.0] or emf["S3UploadFailures"] == 1.0
+    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "AwsAutoDiscoveryTest"
+    assert directive["Metrics"][0] == {"Name": "S3UploadFailures", "Unit": "Count"}
+    assert emf["objectKey"] == "raw/x.json"

@@ -17,3 +17,10 @@ class ObjectStore(Protocol):
 
     def get_json(self, key: str) -> Any | None:
         """Read a JSON document, or None if absent."""
+
+
+class ArchiverMetrics(Protocol):
+    """Custom metrics of the archiver (TRD section 9)."""
+
+    def upload_failed(self, key: str) -> None:
+        """Count one object that could not be written after all retries (S3UploadFailures)."""

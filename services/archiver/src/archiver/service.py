@@ -15,9 +15,12 @@ from inventory_events import (
     ScopeCompleted,
 )
 
-from archiver.ports import ObjectStore
+from archiver.ports import ArchiverMetrics, ObjectStore, UploadError
 
 logger = logging.getLogger(__name__)
+
+#: The key the scanner puts in place of a raw item it stored aside (claim check).
+CLAIM_CHECK_KEY = "_claim_check"
 
 
 class PagesPendingError(RuntimeError):
@@ -39,16 +42,31 @@ def raw_key(event: AccountScanCompleted) -> str:
     return f"raw/year={day:%Y}/month={day:%m}/day={day:%d}/{event.account_id}/inventory.json"
 
 
+def claim_key_of(address: str) -> str:
+    """The object key of a claim check ``s3://bucket/claims/...`` (claims live in the inventory bucket)."""
+    return address.split("/", 3)[3] if address.startswith("s3://") and address.count("/") >= 3 else address
+
+
 class ArchiverService:
     """Writes the raw API answers of each account scan to S3."""
 
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, metrics: ArchiverMetrics | None = None) -> None:
         self._store = store
+        self._metrics = metrics
+
+    def _put(self, key: str, document: Any) -> None:
+        try:
+            self._store.put_json(key, document)
+        except UploadError:
+            if self._metrics:
+                self._metrics.upload_failed(key)
+            logger.error("upload failed after retries; the message goes back to the queue", extra={"key": key})
+            raise
 
     def handle(self, event: AnyEvent) -> None:
         match event:
             case ResourcesDiscovered():
-                self._store.put_json(
+                self._put(
                     staging_key(event.execution_id, event.scope, event.page),
                     {
                         "region": event.scope.region,
@@ -65,6 +83,16 @@ class ArchiverService:
             case _:
                 assert_never(event)
 
+    def _resolve_claim(self, raw: Any, missing: list[str]) -> Any:
+        """An item too large for a message was stored aside by the scanner; the archive holds the item itself."""
+        if not (isinstance(raw, dict) and set(raw) == {CLAIM_CHECK_KEY}):
+            return raw
+        key = claim_key_of(str(raw[CLAIM_CHECK_KEY]))
+        claimed = self._store.get_json(key)
+        if claimed is None:
+            missing.append(key)
+        return claimed
+
     def _assemble(self, event: AccountScanCompleted) -> None:
         regions: dict[str, dict[str, list[Any]]] = {}
         missing: list[str] = []
@@ -78,9 +106,10 @@ class ArchiverService:
                 for item in staged["items"]:
                     # Global types (S3) are filed under each bucket's own region.
                     region = item.get("region") or summary.scope.region
-                    regions.setdefault(region, {}).setdefault(summary.scope.resource_type, []).append(item["raw"])
+                    raw = self._resolve_claim(item["raw"], missing)
+                    regions.setdefault(region, {}).setdefault(summary.scope.resource_type, []).append(raw)
         if missing:
-            raise PagesPendingError(f"{len(missing)} pages of account {event.account_id} not staged yet")
+            raise PagesPendingError(f"{len(missing)} pages or claims of account {event.account_id} not staged yet")
         document = {
             "accountId": event.account_id,
             "executionId": event.execution_id,
@@ -91,5 +120,5 @@ class ArchiverService:
             "regions": regions,
         }
         key = raw_key(event)
-        self._store.put_json(key, document)
+        self._put(key, document)
         logger.info("raw document written", extra={"key": key, "resources": event.resource_count})

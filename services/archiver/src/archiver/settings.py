@@ -8,3 +8,4 @@ class ArchiverSettings(BucketSettings):
     """Archiver configuration, read from the environment."""
 
     upload_attempts: int = Field(default=3, ge=1, description="Tries of one S3 upload before the message fails.")
+    metrics_namespace: str = Field(default="AwsAutoDiscovery", min_length=1, description="CloudWatch namespace.")
