@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+from ddb_projector.ports import AccountSyncRecorded
 from inventory_core.items import Account
+from inventory_core.timefmt import iso, parse_iso
 from inventory_events import (
     GLOBAL_REGION,
     AccountScanCompleted,
@@ -15,6 +18,8 @@ from inventory_events import (
     Resource,
     ScanCompleted,
     Scope,
+    ScopeCompleted,
+    utc_now,
 )
 from scanner.catalog import ResourceSpec
 from scanner.ports import AssumeRoleError, LockResult
@@ -100,28 +105,58 @@ class InMemorySessionProvider:
 
 @dataclass
 class InMemoryResourceStore:
-    """The projector's table as dicts; mirrors DynamoDbResourceStore's conditions."""
+    """The projector's table as dicts (resource items by ARN, camelCase, ISO strings); mirrors DynamoDbResourceStore.
+
+    Only accounts listed in ``accounts`` (register them) take a sync status, as only existing Account items do.
+    """
 
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     pages: dict[tuple[str, str], set[int]] = field(default_factory=dict)
-    accounts: dict[str, AccountScanCompleted] = field(default_factory=dict)
-    scans: dict[str, ScanCompleted] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scan_status: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scan_accounts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    sweeps: dict[str, set[str]] = field(default_factory=dict)
+    retention: timedelta = timedelta(days=30)
 
-    def upsert_resources(self, resources: list[Resource], execution_id: str) -> int:
-        written = 0
+    def register_account(self, account_id: str) -> None:
+        self.accounts.setdefault(account_id, {})
+
+    def upsert_resources(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
+        newest: dict[str, Resource] = {}
         for r in resources:
+            if r.resource_arn not in newest or r.discovered_at > newest[r.resource_arn].discovered_at:
+                newest[r.resource_arn] = r
+        written = 0
+        for r in newest.values():
+            seen = iso(r.discovered_at)
             current = self.items.get(r.resource_arn)
-            if current and current["lastDiscoveredAt"] >= r.discovered_at:
+            if current is not None and seen <= current["lastDiscoveredAt"]:
+                current["firstDiscoveredAt"] = min(current["firstDiscoveredAt"], seen)
                 continue
-            self.items[r.resource_arn] = {
-                "resource": r,
-                "lastDiscoveredAt": r.discovered_at,
-                "firstDiscoveredAt": current["firstDiscoveredAt"] if current else r.discovered_at,
+            item: dict[str, Any] = {
+                "resourceArn": r.resource_arn,
+                "resourceId": r.resource_id,
+                "resourceType": r.resource_type,
+                "accountId": r.account_id,
+                "region": r.region,
+                "name": r.name,
+                "state": r.state,
+                "tags": dict(r.tags),
+                "metadata": dict(r.metadata),
+                "lastDiscoveredAt": seen,
+                "firstDiscoveredAt": seen if current is None else min(current["firstDiscoveredAt"], seen),
                 "discoveryStatus": "active",
-                "missingSince": None,
+                "lastExecutionId": execution_id,
             }
+            after = [started for started in self.sweeps.get(scope.key, set()) if started > seen]
+            if after:
+                item.update(discoveryStatus="missing", missingSince=min(after), ttl=self._ttl(min(after)))
+            self.items[r.resource_arn] = item
             written += 1
         return written
+
+    def _ttl(self, missing_since: str) -> int:
+        return int((parse_iso(missing_since) + self.retention).timestamp())
 
     def mark_page_applied(self, execution_id: str, scope: Scope, page: int) -> None:
         self.pages.setdefault((execution_id, scope.key), set()).add(page)
@@ -129,19 +164,84 @@ class InMemoryResourceStore:
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         return len(self.pages.get((execution_id, scope.key), set()))
 
-    def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime, expires_at: int) -> int:
+    def mark_missing(self, scope: Scope, scan_started_at: datetime) -> int:
+        cutoff = iso(scan_started_at)
+        self.sweeps.setdefault(scope.key, set()).add(cutoff)
         marked = 0
         for item in self.items.values():
-            r: Resource = item["resource"]
-            in_scope = r.account_id == scope.account_id and r.resource_type == scope.resource_type
-            in_scope = in_scope and (scope.region == GLOBAL_REGION or r.region == scope.region)
-            if in_scope and item["discoveryStatus"] == "active" and item["lastDiscoveredAt"] < seen_before:
-                item.update(discoveryStatus="missing", missingSince=now, ttl=expires_at)
+            in_scope = item["accountId"] == scope.account_id and item["resourceType"] == scope.resource_type
+            in_scope = in_scope and (scope.region == GLOBAL_REGION or item["region"] == scope.region)
+            sweepable = item["discoveryStatus"] == "active" or item["missingSince"] > cutoff
+            if in_scope and item["lastDiscoveredAt"] < cutoff and sweepable:
+                item.update(discoveryStatus="missing", missingSince=cutoff, ttl=self._ttl(cutoff))
                 marked += 1
         return marked
 
-    def record_account_scan(self, event: AccountScanCompleted) -> None:
-        self.accounts[event.account_id] = event
+    def _touch_scan(self, execution_id: str, started: datetime) -> None:
+        status = self.scan_status.setdefault(execution_id, {"status": "in_progress"})
+        status.setdefault("startedAt", iso(started))
+
+    def record_scope_progress(self, event: ScopeCompleted) -> None:
+        self._touch_scan(event.execution_id, event.scan_started_at)
+        progress = self.scan_accounts.setdefault((event.execution_id, event.scope.account_id), {})
+        progress.setdefault("status", "in_progress")
+        keys: set[str] = progress.setdefault("scopeKeys", set())
+        if event.scope.key not in keys:
+            keys.add(event.scope.key)
+            counter = "scopesDone" if event.status == "complete" else "scopesFailed"
+            progress[counter] = progress.get(counter, 0) + 1
+
+    def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
+        self._touch_scan(event.execution_id, event.scan_started_at)
+        progress = self.scan_accounts.setdefault((event.execution_id, event.account_id), {})
+        progress.update(status=event.status, resourceCount=event.resource_count, durationMs=event.duration_ms)
+        account = self.accounts.get(event.account_id)
+        started = iso(event.scan_started_at)
+        if account is None or account.get("lastSyncScanStartedAt", "") >= started:
+            return None
+        previous = account.get("lastSuccessfulSyncResourceCount")
+        account.update(
+            lastSyncedAt=iso(event.occurred_at),
+            lastSyncStatus=event.status,
+            lastSyncDurationMs=event.duration_ms,
+            lastSyncExecutionId=event.execution_id,
+            lastSyncScanStartedAt=started,
+        )
+        if event.status != "failed":
+            account["lastSyncResourceCount"] = event.resource_count
+        if event.status == "success":
+            account.update(lastSuccessfulSyncResourceCount=event.resource_count)
+        return AccountSyncRecorded(previous_success_count=previous)
 
     def record_scan(self, event: ScanCompleted) -> None:
-        self.scans[event.execution_id] = event
+        self._touch_scan(event.execution_id, event.scan_started_at)
+        failed = sum(1 for a in event.accounts if a.status == "failed")
+        self.scan_status[event.execution_id].update(
+            status="failed" if event.accounts and failed == len(event.accounts) else "completed",
+            resourceCount=sum(a.resource_count for a in event.accounts),
+        )
+
+
+@dataclass
+class InMemoryProcessedEvents:
+    """Event markers with expiry; ``now`` decides what has expired."""
+
+    markers: dict[UUID, datetime] = field(default_factory=dict)
+    now: Callable[[], datetime] = utc_now
+
+    def is_processed(self, event_id: UUID) -> bool:
+        expires_at = self.markers.get(event_id)
+        return expires_at is not None and expires_at > self.now()
+
+    def mark_processed(self, event_id: UUID, expires_at: datetime) -> None:
+        self.markers[event_id] = expires_at
+
+
+@dataclass
+class InMemoryProjectorMetrics:
+    """Every ResourceCountDelta emitted, as (account_id, previous, current, change_pct)."""
+
+    count_deltas: list[tuple[str, int, int, float]] = field(default_factory=list)
+
+    def resource_count_delta(self, account_id: str, previous: int, current: int, change_pct: float) -> None:
+        self.count_deltas.append((account_id, previous, current, change_pct))

@@ -1,118 +1,290 @@
-"""The projector on a real table (moto): TRD items, conditional writes, the missing-resource protocol."""
+"""The projector's DynamoDB adapters on a real table (moto): TRD items, access patterns, leases, retries, status."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
-from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore
+from botocore.awsrequest import AWSResponse
+from ddb_projector.adapters.dynamodb_markers import DynamoDbProcessedEvents
+from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore, ScopeBusyError
+from ddb_projector.bootstrap import build_service
 from ddb_projector.handler import handle_batch
-from ddb_projector.service import ProjectorService
+from ddb_projector.settings import ProjectorSettings
 from inventory_core.items import Account
-from inventory_events import AccountScanCompleted, ScopeSummary
+from inventory_events import ScanCompleted
 
-from tests.builders import T0, later, page, resource, scope, scope_completed, sqs_event
-from tests.conftest import Stack
+from tests.builders import T0, account_completed, later, page, resource, scan_events, scope, scope_completed, sqs_event
+from tests.conftest import Stack, unique_accounts
 
 pytestmark = pytest.mark.emulator
 
 
-def service(stack: Stack) -> ProjectorService:
-    return ProjectorService(DynamoDbResourceStore(stack.table), retention=timedelta(days=30), clock=lambda: later(120))
-
-
 def items(stack: Stack, account: str = "111111111111") -> dict[str, dict[str, Any]]:
-    response = stack.table.query(KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{account}"))
+    response = stack.table.query(KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{account}"), ConsistentRead=True)
     return {i["resourceArn"]: i for i in response["Items"] if "resourceArn" in i}
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+def inject(client: Any, operation: str, times: int, answer: Any) -> dict[str, int]:
+    """Answer the next ``times`` calls of ``operation`` with ``answer(request)`` (status, body) instead of moto."""
+    state = {"left": times, "sent": 0}
+
+    def handler(request: Any, **_: Any) -> AWSResponse | None:
+        state["sent"] += 1
+        if state["left"] <= 0:
+            return None
+        state["left"] -= 1
+        status, body = answer(json.loads(request.body))
+        return AWSResponse(request.url, status, {}, _Body(json.dumps(body).encode()))
+
+    client.meta.events.register(f"before-send.dynamodb.{operation}", handler)
+    return state
 
 
 def test_resource_item_has_the_trd_shape(stack: Stack) -> None:
     r = resource(7, region="eu-west-1")
-    service(stack).handle(page([r], execution_id="e1"))
+    build_service(ProjectorSettings()).handle(page([r], execution_id="e1"))
     item = items(stack)[r.resource_arn]
     assert item["pk"] == "ACCOUNT#111111111111"
     assert item["sk"] == f"INVENTORY#ec2#{r.resource_arn}"
     assert (item["gsi1pk"], item["gsi1sk"]) == ("TYPE#INVENTORY", "ec2#eu-west-1#web-0007")
     assert (item["gsi2pk"], item["gsi2sk"]) == ("REGION#eu-west-1", "ec2#2026-11-25T02:00:00.000000Z")
     assert (item["gsi3pk"], item["gsi3sk"]) == ("RESOURCE_TYPE#ec2", f"111111111111#{r.resource_id}")
+    assert (item["resourceId"], item["resourceArn"], item["resourceType"]) == (r.resource_id, r.resource_arn, "ec2")
+    assert (item["accountId"], item["name"], item["region"], item["state"]) == (
+        "111111111111",
+        "web-0007",
+        "eu-west-1",
+        "running",
+    )
     assert item["tags"] == {"Name": "web-0007", "team": "platform"}
     assert item["metadata"] == {"InstanceType": "t3.micro"}
-    assert item["discoveryStatus"] == "active"
+    assert (item["discoveryStatus"], item["lastExecutionId"]) == ("active", "e1")
     assert item["firstDiscoveredAt"] == item["lastDiscoveredAt"] == "2026-11-25T02:00:00.000000Z"
     assert "ttl" not in item
+    assert "missingSince" not in item
 
 
-def test_second_delivery_and_older_pages_change_nothing(stack: Stack) -> None:
-    svc = service(stack)
-    r_new = resource(1, at=later(60), state="stopped")
-    svc.handle(page([r_new], execution_id="new", started=later(59)))
-    before = items(stack)
-    svc.handle(page([r_new], execution_id="new", started=later(59)))  # duplicate
-    svc.handle(page([resource(1, at=T0, state="running")], execution_id="old"))  # older scan, late
-    assert items(stack) == before
-    assert before[r_new.resource_arn]["state"] == "stopped"
+def test_the_four_trd_access_patterns_find_the_items(stack: Stack) -> None:
+    # GIVEN resources of two types in two regions of one account
+    (acct,) = unique_accounts(1)
+    ec2_east = resource(1, account_id=acct)
+    ec2_west = resource(2, account_id=acct, region="us-west-2")
+    rds_east = resource(3, account_id=acct, resource_type="rds")
+    service = build_service(ProjectorSettings())
+    for r in (ec2_east, ec2_west, rds_east):
+        service.handle(page([r]))
 
+    def arns(**query: Any) -> set[str]:
+        return {i["resourceArn"] for i in stack.table.query(**query)["Items"] if i.get("accountId") == acct}
 
-def test_missing_then_seen_again_becomes_active_and_keeps_first_seen(stack: Stack) -> None:
-    svc = service(stack)
-    keep, gone = resource(1), resource(2)
-    svc.handle(page([keep, gone], execution_id="s1"))
-    svc.handle(scope_completed(scope(), execution_id="s1", pages=1, count=2))
-    # scan 2 does not see `gone`
-    svc.handle(page([resource(1, at=later(60))], execution_id="s2", started=later(59)))
-    svc.handle(scope_completed(scope(), execution_id="s2", pages=1, count=1, started=later(59)))
-    state = items(stack)
-    assert state[gone.resource_arn]["discoveryStatus"] == "missing"
-    assert state[gone.resource_arn]["missingSince"] == "2026-11-25T04:00:00.000000Z"
-    assert state[gone.resource_arn]["ttl"] == int((later(120) + timedelta(days=30)).timestamp())
-    assert state[keep.resource_arn]["discoveryStatus"] == "active"
-    # scan 3 sees it again
-    svc.handle(page([resource(2, at=later(90))], execution_id="s3", started=later(89)))
-    back = items(stack)[gone.resource_arn]
-    assert back["discoveryStatus"] == "active"
-    assert "missingSince" not in back
-    assert "ttl" not in back
-    assert back["firstDiscoveredAt"] == "2026-11-25T02:00:00.000000Z"
-
-
-def test_sweep_is_limited_to_its_region_and_type(stack: Stack) -> None:
-    svc = service(stack)
-    east, west = resource(1, region="us-east-1"), resource(2, region="us-west-2")
-    svc.handle(page([east]))
-    svc.handle(page([west]))
-    svc.handle(scope_completed(scope(region="us-east-1"), execution_id="s2", pages=0, started=later(59)))
-    state = items(stack)
-    assert state[east.resource_arn]["discoveryStatus"] == "missing"
-    assert state[west.resource_arn]["discoveryStatus"] == "active"
-
-
-def test_account_sync_status_is_recorded(stack: Stack) -> None:
-    stack.table.put_item(Item=Account("111111111111", "Prod", True).to_item())
-    event = AccountScanCompleted(
-        execution_id="s1",
-        account_id="111111111111",
-        status="success",
-        resource_count=3,
-        duration_ms=1234,
-        scan_started_at=T0,
-        scopes=[ScopeSummary(scope=scope(), status="complete", resource_count=3, page_count=1)],
+    # WHEN / THEN each TRD access pattern answers with its slice
+    everything = {ec2_east.resource_arn, ec2_west.resource_arn, rds_east.resource_arn}
+    assert arns(KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{acct}")) == everything
+    assert arns(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY")) == everything
+    assert arns(IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq("REGION#us-west-2")) == {
+        ec2_west.resource_arn
+    }
+    assert arns(IndexName="gsi3", KeyConditionExpression=Key("gsi3pk").eq("RESOURCE_TYPE#rds")) == {
+        rds_east.resource_arn
+    }
+    by_type_and_region = arns(
+        IndexName="gsi1",
+        KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY") & Key("gsi1sk").begins_with("ec2#us-east-1#"),
     )
-    service(stack).handle(event)
-    account = stack.table.get_item(Key={"pk": "ACCOUNT#111111111111", "sk": "METADATA"})["Item"]
+    assert by_type_and_region == {ec2_east.resource_arn}
+
+
+def test_concurrent_pages_of_two_scans_keep_the_newest_observation(stack: Stack) -> None:
+    # GIVEN pages of an old and a new scan for the same brand-new resources, applied at the same time
+    (acct,) = unique_accounts(1)
+    store = DynamoDbResourceStore(stack.table)
+    sc = scope(acct)
+    old = [resource(n, account_id=acct, at=later(1), state="running") for n in range(30)]
+    new = [resource(n, account_id=acct, at=later(61), state="stopped") for n in range(30)]
+    barrier = threading.Barrier(2)
+
+    def apply(resources: list[Any], execution_id: str) -> None:
+        barrier.wait()
+        store.upsert_resources(sc, resources, execution_id)
+
+    # WHEN both run concurrently
+    threads = [threading.Thread(target=apply, args=args) for args in ((old, "old"), (new, "new"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # THEN every item shows the new scan and remembers the old one as first seen
+    state = items(stack, acct)
+    assert {(i["state"], i["lastExecutionId"]) for i in state.values()} == {("stopped", "new")}
+    assert {i["firstDiscoveredAt"] for i in state.values()} == {"2026-11-25T02:01:00.000000Z"}
+
+
+def test_a_scope_held_by_another_writer_is_retried_later(stack: Stack) -> None:
+    (acct,) = unique_accounts(1)
+    stack.table.put_item(
+        Item={
+            "pk": f"SCOPE#{scope(acct).key}",
+            "sk": "LEASE",
+            "holder": "x",
+            "expiresAtMs": int(time.time() * 1000) + 60_000,
+        }
+    )
+    store = DynamoDbResourceStore(stack.table, lease_wait_s=0.2)
+    with pytest.raises(ScopeBusyError):
+        store.upsert_resources(scope(acct), [resource(1, account_id=acct)], "e1")
+    assert items(stack, acct) == {}
+
+
+def test_an_expired_lease_of_a_dead_writer_is_taken_over(stack: Stack) -> None:
+    (acct,) = unique_accounts(1)
+    stack.table.put_item(
+        Item={
+            "pk": f"SCOPE#{scope(acct).key}",
+            "sk": "LEASE",
+            "holder": "x",
+            "expiresAtMs": int(time.time() * 1000) - 1,
+        }
+    )
+    DynamoDbResourceStore(stack.table, lease_wait_s=0.2).upsert_resources(
+        scope(acct), [resource(1, account_id=acct)], "e1"
+    )
+    assert set(items(stack, acct)) == {resource(1, account_id=acct).resource_arn}
+
+
+def test_throttled_batch_writes_are_retried_until_they_land(stack: Stack) -> None:
+    # GIVEN DynamoDB throttles a BatchWriteItem call, then answers one with every item unprocessed
+    (acct,) = unique_accounts(1)
+    table = stack.table
+    throttled = inject(
+        table.meta.client,
+        "BatchWriteItem",
+        1,
+        lambda _req: (
+            400,
+            {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate exceeded"},
+        ),
+    )
+    store = DynamoDbResourceStore(table, backoff_base_s=0.01)
+    first = [resource(n, account_id=acct) for n in range(30)]
+    # WHEN a page is written
+    store.upsert_resources(scope(acct), first, "e1")
+    # THEN botocore's retries absorbed the throttling
+    assert len(items(stack, acct)) == 30
+    assert throttled["left"] == 0
+    unprocessed = inject(
+        table.meta.client, "BatchWriteItem", 1, lambda req: (200, {"UnprocessedItems": req["RequestItems"]})
+    )
+    second = [resource(n, account_id=acct, at=later(60)) for n in range(30, 40)]
+    store.upsert_resources(scope(acct), second, "e2")
+    assert len(items(stack, acct)) == 40
+    assert unprocessed["sent"] == 2  # the unprocessed answer, then the resend
+
+
+def test_processed_markers_expire(stack: Stack) -> None:
+    markers = DynamoDbProcessedEvents(stack.table)
+    done, stale, unknown = page([resource(1)]), page([resource(2)]), page([resource(3)])
+    markers.mark_processed(done.event_id, later(0).replace(year=2100))
+    markers.mark_processed(stale.event_id, T0 - timedelta(days=1))
+    assert [markers.is_processed(e.event_id) for e in (done, stale, unknown)] == [True, False, False]
+    ttl = stack.table.get_item(Key={"pk": f"EVENT#{done.event_id}", "sk": "PROCESSED"})["Item"]["ttl"]
+    assert int(ttl) == int(later(0).replace(year=2100).timestamp())
+
+
+def test_scan_execution_item_shows_a_running_scan_then_its_end(stack: Stack) -> None:
+    # GIVEN a scheduled scan (nobody wrote SCAN#/STATUS) of two accounts with two scopes each
+    a, b = unique_accounts(2)
+    for acct in (a, b):
+        stack.table.put_item(Item=Account(acct, acct, True).to_item())
+    events = scan_events(
+        "run-1",
+        T0,
+        [
+            resource(n, account_id=acct, region=region)
+            for acct in (a, b)
+            for region in ("us-east-1", "eu-west-1")
+            for n in (1, 2)
+        ],
+    )
+    service = build_service(ProjectorSettings())
+    scopes_a = [e for e in events if e.event_type == "ScopeCompleted" and e.scope.account_id == a]
+    pages = [e for e in events if e.event_type == "ResourcesDiscovered"]
+    # WHEN the pages and one ScopeCompleted of account a are in (twice, as a duplicate past its marker)
+    handle_batch(sqs_event(*pages, scopes_a[0]), None, service)
+    stack.table.delete_item(Key={"pk": f"EVENT#{scopes_a[0].event_id}", "sk": "PROCESSED"})
+    handle_batch(sqs_event(scopes_a[0]), None, service)
+
+    def scan_item(sk: str) -> dict[str, Any]:
+        item: dict[str, Any] = stack.table.get_item(Key={"pk": "SCAN#run-1", "sk": sk})["Item"]
+        return item
+
+    # THEN the scan is in progress and account a has one scope done, counted once
+    assert (scan_item("STATUS")["status"], scan_item("STATUS")["startedAt"]) == (
+        "in_progress",
+        "2026-11-25T02:00:00.000000Z",
+    )
+    progress = scan_item(f"ACCOUNT#{a}")
+    assert (progress["status"], progress["scopesDone"], progress["accountId"]) == ("in_progress", 1, a)
+    # WHEN everything else arrives, ScanCompleted before the last AccountScanCompleted
+    rest = [e for e in events if e.event_type in ("ScopeCompleted",) and e is not scopes_a[0]]
+    scan_done = next(e for e in events if isinstance(e, ScanCompleted))
+    accounts_done = [e for e in events if e.event_type == "AccountScanCompleted"]
+    handle_batch(sqs_event(*rest, accounts_done[0], scan_done, accounts_done[1]), None, service)
+    # THEN the scan is completed with its totals and each account's progress is final
+    status = scan_item("STATUS")
+    assert (status["status"], status["resourceCount"], status["accountCount"], status["accountsFailed"]) == (
+        "completed",
+        8,
+        2,
+        0,
+    )
+    for acct in (a, b):
+        progress = scan_item(f"ACCOUNT#{acct}")
+        assert (progress["status"], progress["scopesDone"], progress["resourceCount"]) == ("success", 2, 4)
+
+
+def test_an_older_account_scan_arriving_late_does_not_regress_the_account(stack: Stack) -> None:
+    (acct,) = unique_accounts(1)
+    stack.table.put_item(Item=Account(acct, "Prod", True).to_item())
+    service = build_service(ProjectorSettings())
+    service.handle(account_completed(acct, execution_id="s2", count=9, started=later(60), duration_ms=4321))
+    service.handle(account_completed(acct, execution_id="s1", count=3, status="partial", started=T0))
+    account = stack.table.get_item(Key={"pk": f"ACCOUNT#{acct}", "sk": "METADATA"})["Item"]
     assert (account["lastSyncStatus"], account["lastSyncResourceCount"], account["lastSyncDurationMs"]) == (
         "success",
-        3,
-        1234,
+        9,
+        4321,
     )
-    assert account["lastSyncExecutionId"] == "s1"
+    assert (account["lastSyncExecutionId"], account["lastSyncedAt"]) == ("s2", "2026-11-25T03:00:04.321000Z")
+    assert (account["accountName"], account["syncEnabled"]) == ("Prod", True)
 
 
 def test_a_bad_record_fails_alone_in_its_batch(stack: Stack) -> None:
-    good = page([resource(1)])
-    event = sqs_event(good, page([resource(2)], page_no=2))
+    service = build_service(ProjectorSettings())
+    foreign = page([resource(3)]).model_copy(update={"scope": scope(region="eu-west-1")})
+    event = sqs_event(page([resource(1)]), page([resource(2)], page_no=2), foreign)
     event["Records"][1]["body"] = '{"event_type": "ResourcesDiscovered", "broken": true}'
-    response = handle_batch(event, None, service(stack))
-    assert response["batchItemFailures"] == [{"itemIdentifier": event["Records"][1]["messageId"]}]
+    response = handle_batch(event, None, service)
+    assert response["batchItemFailures"] == [
+        {"itemIdentifier": event["Records"][1]["messageId"]},
+        {"itemIdentifier": event["Records"][2]["messageId"]},
+    ]
     assert set(items(stack)) == {resource(1).resource_arn}
+
+
+def test_a_scope_completed_waiting_for_pages_fails_without_failing_the_invocation(stack: Stack) -> None:
+    response = handle_batch(sqs_event(scope_completed(scope(), pages=3)), None, build_service(ProjectorSettings()))
+    assert len(response["batchItemFailures"]) == 1

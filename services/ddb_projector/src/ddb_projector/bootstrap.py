@@ -7,15 +7,25 @@ from functools import cache
 
 from inventory_core.aws import AwsClientFactory
 
+from ddb_projector.adapters.dynamodb_markers import DynamoDbProcessedEvents
 from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore
-from ddb_projector.service import ProjectorService
+from ddb_projector.adapters.emf_metrics import EmfProjectorMetrics
+from ddb_projector.service import ProjectorOptions, ProjectorService
 from ddb_projector.settings import ProjectorSettings
 
 
 def build_service(settings: ProjectorSettings, clients: AwsClientFactory | None = None) -> ProjectorService:
     clients = clients or AwsClientFactory(settings.aws_region)
     table = clients.dynamodb_table(settings.app_table_name)
-    return ProjectorService(DynamoDbResourceStore(table), retention=timedelta(days=settings.missing_retention_days))
+    return ProjectorService(
+        DynamoDbResourceStore(table, retention=timedelta(days=settings.missing_retention_days)),
+        processed=DynamoDbProcessedEvents(table),
+        metrics=EmfProjectorMetrics(settings.metrics_namespace),
+        options=ProjectorOptions(
+            marker_retention=timedelta(days=settings.processed_marker_days),
+            count_delta_threshold_pct=settings.count_delta_threshold_pct,
+        ),
+    )
 
 
 @cache

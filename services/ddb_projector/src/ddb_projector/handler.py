@@ -22,7 +22,9 @@ def handle_batch(event: dict[str, Any], context: Any, service: ProjectorService)
     def record_handler(record: SQSRecord) -> None:
         service.handle(parse_event(record.body))
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # A batch that fails whole is usually one early ScopeCompleted waiting for its pages: report the
+    # records as failures (retried, then DLQ) instead of failing the invocation.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 

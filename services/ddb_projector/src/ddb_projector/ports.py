@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
-from inventory_events import AccountScanCompleted, Resource, ScanCompleted, Scope
+from inventory_events import AccountScanCompleted, Resource, ScanCompleted, Scope, ScopeCompleted
+
+
+@dataclass(frozen=True)
+class AccountSyncRecorded:
+    """The Account item took this scan's status; what its previous successful scan had counted."""
+
+    previous_success_count: int | None
 
 
 class ResourceStore(Protocol):
-    """The inventory table as the projector sees it. Every method is idempotent."""
+    """The inventory table as the projector sees it.
 
-    def upsert_resources(self, resources: list[Resource], execution_id: str) -> int:
-        """Write resources; an item whose lastDiscoveredAt is newer (or equal) is left alone. Returns writes made."""
+    Every method is idempotent, and the table ends the same under any order of calls: a resource item
+    shows its newest observation, firstDiscoveredAt its oldest; it is missing (with missingSince and a ttl
+    of missingSince plus the retention) exactly when a complete sweep of its scope started after its newest
+    observation, missing since the earliest such sweep.
+    """
+
+    def upsert_resources(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
+        """Apply one page of a scope's resources; return how many items were (re)written."""
 
     def mark_page_applied(self, execution_id: str, scope: Scope, page: int) -> None:
         """Remember that this page of this execution's scope is in the table."""
@@ -20,11 +35,38 @@ class ResourceStore(Protocol):
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         """How many distinct pages of this execution's scope are in the table."""
 
-    def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime, expires_at: int) -> int:
-        """Mark active items of the scope last seen before ``seen_before`` as missing; return how many."""
+    def mark_missing(self, scope: Scope, scan_started_at: datetime) -> int:
+        """Sweep a completely listed scope: what was last seen before the scan start is missing since then.
 
-    def record_account_scan(self, event: AccountScanCompleted) -> None:
-        """Update the Account item's sync status and the scan execution's per-account progress."""
+        Returns how many items changed. The sweep is remembered, so a late page of an older scan cannot
+        bring back as active a resource this scan did not find.
+        """
+
+    def record_scope_progress(self, event: ScopeCompleted) -> None:
+        """Count the scope as done or failed on the scan execution's per-account item (once per scope)."""
+
+    def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
+        """Set the Account item's sync status unless a scan that started later is already recorded.
+
+        Returns None when nothing changed: a duplicate, an older scan, or an unknown account.
+        """
 
     def record_scan(self, event: ScanCompleted) -> None:
         """Mark the scan execution finished."""
+
+
+class ProcessedEvents(Protocol):
+    """Markers of events already applied, keyed on ``event_id`` (not the SQS message id), with expiry."""
+
+    def is_processed(self, event_id: UUID) -> bool:
+        """True if the event was applied and its marker has not expired."""
+
+    def mark_processed(self, event_id: UUID, expires_at: datetime) -> None:
+        """Remember that the event was applied, until ``expires_at``."""
+
+
+class ProjectorMetrics(Protocol):
+    """Custom metrics of the projector (TRD section 9)."""
+
+    def resource_count_delta(self, account_id: str, previous: int, current: int, change_pct: float) -> None:
+        """An account's resource count moved by ``change_pct`` percent against its previous successful scan."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
 
 from inventory_events import (
+    GLOBAL_REGION,
     AccountScanCompleted,
     AnyEvent,
     ResourcesDiscovered,
@@ -17,7 +19,7 @@ from inventory_events import (
     utc_now,
 )
 
-from ddb_projector.ports import ResourceStore
+from ddb_projector.ports import ProcessedEvents, ProjectorMetrics, ResourceStore
 
 logger = logging.getLogger(__name__)
 
@@ -30,32 +32,72 @@ class UnexpectedEventError(ValueError):
     """An event type this consumer is not subscribed to (a filter policy mistake)."""
 
 
+class InvalidPageError(ValueError):
+    """A page carries resources outside its own scope; applying it would break the per-scope protocol."""
+
+
+@dataclass(frozen=True)
+class ProjectorOptions:
+    """Knobs of the projector."""
+
+    marker_retention: timedelta = timedelta(days=15)
+    count_delta_threshold_pct: float = 20.0
+
+
+def count_change_pct(previous: int, current: int) -> float:
+    """Signed change in percent; from zero, any growth counts as 100 % per resource."""
+    return (current - previous) / max(previous, 1) * 100.0
+
+
+def check_page(event: ResourcesDiscovered) -> None:
+    """Reject a page whose resources do not belong to its scope (account, type, and region unless global)."""
+    scope = event.scope
+    for r in event.resources:
+        region_ok = scope.region == GLOBAL_REGION or r.region == scope.region
+        if r.account_id != scope.account_id or r.resource_type != scope.resource_type or not region_ok:
+            raise InvalidPageError(
+                f"{r.resource_arn} ({r.account_id}/{r.region}/{r.resource_type}) is not in {scope.key}"
+            )
+
+
 class ProjectorService:
     """Applies inventory events to the resource table."""
 
-    def __init__(self, store: ResourceStore, *, retention: timedelta, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: ResourceStore,
+        *,
+        processed: ProcessedEvents,
+        metrics: ProjectorMetrics,
+        options: ProjectorOptions | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._store = store
-        self._retention = retention
+        self._processed = processed
+        self._metrics = metrics
+        self._options = options or ProjectorOptions()
         self._clock = clock
 
     def handle(self, event: AnyEvent) -> None:
+        """Apply one event; a redelivered event whose marker is still there is skipped.
+
+        The writes are idempotent by construction as well: the marker saves the work and keeps a
+        duplicate from emitting its metric twice, it is not what makes the table right.
+        """
+        if self._processed.is_processed(event.event_id):
+            logger.info("duplicate event skipped", extra={"event_id": str(event.event_id), "type": event.event_type})
+            return
+        self._apply(event)
+        self._processed.mark_processed(event.event_id, self._clock() + self._options.marker_retention)
+
+    def _apply(self, event: AnyEvent) -> None:
         match event:
             case ResourcesDiscovered():
-                written = self._store.upsert_resources(event.resources, event.execution_id)
-                self._store.mark_page_applied(event.execution_id, event.scope, event.page)
-                logger.info(
-                    "page applied",
-                    extra={
-                        "scope": event.scope.key,
-                        "page": event.page,
-                        "resources": len(event.resources),
-                        "written": written,
-                    },
-                )
+                self._apply_page(event)
             case ScopeCompleted():
                 self._complete_scope(event)
             case AccountScanCompleted():
-                self._store.record_account_scan(event)
+                self._complete_account(event)
             case ScanCompleted():
                 self._store.record_scan(event)
             case ScanRequested():
@@ -63,14 +105,59 @@ class ProjectorService:
             case _:
                 assert_never(event)
 
+    def _apply_page(self, event: ResourcesDiscovered) -> None:
+        check_page(event)
+        written = self._store.upsert_resources(event.scope, event.resources, event.execution_id)
+        # Only after the items are in: a ScopeCompleted counts this page as applied from here on.
+        self._store.mark_page_applied(event.execution_id, event.scope, event.page)
+        logger.info(
+            "page applied",
+            extra={
+                "execution_id": event.execution_id,
+                "scope": event.scope.key,
+                "page": event.page,
+                "resources": len(event.resources),
+                "written": written,
+            },
+        )
+
     def _complete_scope(self, event: ScopeCompleted) -> None:
         if event.status != "complete":
             logger.warning("failed scope marks nothing missing", extra={"scope": event.scope.key, "error": event.error})
+            self._store.record_scope_progress(event)
             return
         applied = self._store.pages_applied(event.execution_id, event.scope)
         if applied < event.page_count:
             raise PagesPendingError(f"{event.scope.key}: {applied} of {event.page_count} pages applied")
-        now = self._clock()
-        expires_at = int((now + self._retention).timestamp())
-        missing = self._store.mark_missing(event.scope, event.scan_started_at, now, expires_at)
-        logger.info("scope swept", extra={"scope": event.scope.key, "marked_missing": missing})
+        missing = self._store.mark_missing(event.scope, event.scan_started_at)
+        self._store.record_scope_progress(event)
+        logger.info(
+            "scope swept",
+            extra={"execution_id": event.execution_id, "scope": event.scope.key, "marked_missing": missing},
+        )
+
+    def _complete_account(self, event: AccountScanCompleted) -> None:
+        recorded = self._store.record_account_scan(event)
+        if recorded is None:
+            logger.info(
+                "account status not changed: a later scan is recorded, or the account is unknown",
+                extra={"execution_id": event.execution_id, "account_id": event.account_id},
+            )
+            return
+        previous = recorded.previous_success_count
+        if event.status != "success" or previous is None:
+            return  # a partial or failed count says nothing about the estate; compare successes only
+        change = count_change_pct(previous, event.resource_count)
+        if abs(change) > self._options.count_delta_threshold_pct:
+            self._metrics.resource_count_delta(event.account_id, previous, event.resource_count, change)
+            logger.warning(
+                "resource count moved beyond the threshold",
+                extra={
+                    "account_id": event.account_id,
+                    "execution_id": event.execution_id,
+                    "previous_count": previous,
+                    "resource_count": event.resource_count,
+                    "change_pct": round(change, 2),
+                    "threshold_pct": self._options.count_delta_threshold_pct,
+                },
+            )

@@ -8,3 +8,10 @@ class ProjectorSettings(TableSettings):
     """DynamoDB projector configuration, read from the environment."""
 
     missing_retention_days: int = Field(default=30, ge=1, description="Days a missing resource is kept (ttl).")
+    processed_marker_days: int = Field(
+        default=15, ge=1, description="Days an event_id marker is kept: longer than queue plus DLQ retention."
+    )
+    count_delta_threshold_pct: float = Field(
+        default=20.0, gt=0, description="Percent move of an account's resource count that emits ResourceCountDelta."
+    )
+    metrics_namespace: str = Field(default="AwsAutoDiscovery", min_length=1, description="CloudWatch namespace.")

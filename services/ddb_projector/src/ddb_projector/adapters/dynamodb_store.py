@@ -1,7 +1,26 @@
+"""The single table through the boto3 resource layer.
+
+Design (README, "DynamoDB projector"): every writer of a scope's resource items (pages and the sweep)
+holds a short lease on that scope. Under the lease a page is read with BatchGetItem, compared with what
+is stored and written with BatchWriteItem: one conditional write per page (the lease) instead of one
+conditional UpdateItem per resource, and still no two writers interleave a read and a write of one item.
+
+The rules, which make the result independent of delivery order and repetition:
+- the newest observation (lastDiscoveredAt) of a resource wins; firstDiscoveredAt keeps the oldest;
+- each complete sweep records its scan start on the scope (``SCOPE#{scope}``/``SWEEPS``); a resource is
+  missing since the earliest recorded sweep that started after its newest observation, so a late page of
+  an older scan cannot revive, or bring in as active, a resource a newer complete scan did not find.
+"""
+
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -16,22 +35,60 @@ from inventory_core.items import (
     scan_pk,
     type_gsi3pk,
 )
-from inventory_core.timefmt import iso
-from inventory_events import GLOBAL_REGION, AccountScanCompleted, Resource, ScanCompleted, Scope
+from inventory_core.timefmt import iso, parse_iso
+from inventory_events import (
+    GLOBAL_REGION,
+    AccountScanCompleted,
+    Resource,
+    ScanCompleted,
+    Scope,
+    ScopeCompleted,
+)
+
+from ddb_projector.ports import AccountSyncRecorded
+
+logger = logging.getLogger(__name__)
 
 SCOPE_MARKER_TTL_S = 7 * 24 * 3600
+SCAN_STATUS_SK = "STATUS"
+SWEEPS_SK = "SWEEPS"
+BATCH_WRITE_MAX = 25
+BATCH_GET_MAX = 100
 
 
 class StoreError(RuntimeError):
     """The table refused a write for a reason other than a lost race."""
 
 
+class ScopeBusyError(StoreError):
+    """Another writer held the scope's lease for longer than we wait; the message is retried later."""
+
+
 def _condition_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def scope_pk(scope: Scope) -> str:
+    """Partition of a scope's own items: its writer lease and its recorded sweeps."""
+    return f"SCOPE#{scope.key}"
+
+
+def scan_account_sk(account_id: str) -> str:
+    """Sort key of an account's progress item under ``SCAN#{executionId}``."""
+    return f"ACCOUNT#{account_id}"
+
+
+def scan_scope_sk(scope: Scope) -> str:
+    """Sort key of a scope's applied-page set under ``SCAN#{executionId}``."""
+    return f"SCOPE#{scope.key}"
+
+
+def resource_key(resource: Resource) -> dict[str, str]:
+    return {"pk": account_pk(resource.account_id), "sk": resource_sk(resource.resource_type, resource.resource_arn)}
+
+
 def resource_item_values(resource: Resource, execution_id: str) -> dict[str, Any]:
-    """Attributes of a resource item other than pk/sk (TRD section 3.1)."""
+    """Attributes of an active resource item other than pk/sk and firstDiscoveredAt (TRD section 3.1)."""
     seen = iso(resource.discovered_at)
     return {
         "gsi1pk": ALL_RESOURCES_GSI1PK,
@@ -55,63 +112,212 @@ def resource_item_values(resource: Resource, execution_id: str) -> dict[str, Any
     }
 
 
+def missing_since(seen: str, sweeps: list[str]) -> str | None:
+    """The earliest complete sweep that started after an observation made at ``seen``, if any."""
+    after = [started for started in sweeps if started > seen]
+    return min(after) if after else None
+
+
+def resource_item(
+    resource: Resource, execution_id: str, first_discovered_at: str, missing: str | None, retention: timedelta
+) -> dict[str, Any]:
+    """The whole item: an active item has no missingSince and no ttl; a missing one has both."""
+    item = {
+        **resource_key(resource),
+        **resource_item_values(resource, execution_id),
+        "firstDiscoveredAt": first_discovered_at,
+    }
+    if missing:
+        item.update(
+            discoveryStatus="missing",
+            missingSince=missing,
+            ttl=int((parse_iso(missing) + retention).timestamp()),
+        )
+    return item
+
+
+def newest_per_arn(resources: list[Resource]) -> list[Resource]:
+    """One resource per ARN (the newest): a batch write refuses two requests for one key."""
+    newest: dict[str, Resource] = {}
+    for r in resources:
+        if r.resource_arn not in newest or r.discovered_at > newest[r.resource_arn].discovered_at:
+            newest[r.resource_arn] = r
+    return list(newest.values())
+
+
+class _Lease:
+    def __init__(self, scope: Scope, ttl_s: float) -> None:
+        self.scope = scope
+        self._deadline = time.monotonic() + ttl_s / 2  # half the ttl: room for clock skew between holders
+
+    def check(self) -> None:
+        """Refuse to write once the lease may have passed to another writer."""
+        if time.monotonic() > self._deadline:
+            raise ScopeBusyError(f"lease on {self.scope.key} held too long; the page is retried")
+
+
 class DynamoDbResourceStore:
-    """The single table through the boto3 resource layer; writes are conditional, so replays are no-ops."""
+    """The projector's writes to the single table."""
 
-    def __init__(self, table: Any, *, write_threads: int = 8) -> None:
+    def __init__(
+        self,
+        table: Any,
+        *,
+        retention: timedelta = timedelta(days=30),
+        sweep_memory: timedelta = timedelta(days=30),
+        lease_ttl_s: float = 60.0,
+        lease_wait_s: float = 20.0,
+        max_batch_attempts: int = 8,
+        backoff_base_s: float = 0.05,
+    ) -> None:
         self._table = table
-        self._write_threads = write_threads
+        self._retention = retention
+        self._sweep_memory = sweep_memory
+        self._client = table.meta.client  # the resource layer's client: plain Python values in and out
+        self._lease_ttl_s = lease_ttl_s
+        self._lease_wait_s = lease_wait_s
+        self._max_batch_attempts = max_batch_attempts
+        self._backoff_base_s = backoff_base_s
 
-    def _put_resource(self, resource: Resource, execution_id: str) -> bool:
-        values = resource_item_values(resource, execution_id)
-        names = {f"#a{i}": key for i, key in enumerate(values)}
-        placeholders = {f":v{i}": value for i, value in enumerate(values.values())}
-        sets = [f"#a{i} = :v{i}" for i in range(len(values))]
-        names["#first"] = "firstDiscoveredAt"
-        names["#seen"] = "lastDiscoveredAt"
-        names["#ms"] = "missingSince"
-        names["#ttl"] = "ttl"
-        seen = f":v{list(values).index('lastDiscoveredAt')}"
-        update = f"SET {', '.join(sets)}, #first = if_not_exists(#first, {seen}) REMOVE #ms, #ttl"
+    # -- scope lease ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _scope_lease(self, scope: Scope) -> Iterator[_Lease]:
+        key = {"pk": scope_pk(scope), "sk": "LEASE"}
+        holder = uuid.uuid4().hex
+        give_up = time.monotonic() + self._lease_wait_s
+        delay = 0.02
+        while True:
+            now_ms = int(time.time() * 1000)
+            try:
+                self._table.put_item(
+                    Item={
+                        **key,
+                        "holder": holder,
+                        "expiresAtMs": now_ms + int(self._lease_ttl_s * 1000),
+                        "ttl": now_ms // 1000 + int(self._lease_ttl_s) + 3600,
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR expiresAtMs < :now",
+                    ExpressionAttributeValues={":now": now_ms},
+                )
+                break
+            except ClientError as exc:
+                if not _condition_failed(exc):
+                    raise StoreError(f"lease on {scope.key} failed: {exc}") from exc
+            if time.monotonic() > give_up:
+                raise ScopeBusyError(f"{scope.key} is being written by another consumer; retried later")
+            time.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, 0.5)
+        lease = _Lease(scope, self._lease_ttl_s)
+        try:
+            yield lease
+        finally:
+            try:
+                self._table.delete_item(
+                    Key=key, ConditionExpression="holder = :me", ExpressionAttributeValues={":me": holder}
+                )
+            except ClientError as exc:
+                if not _condition_failed(exc):
+                    raise StoreError(f"lease release on {scope.key} failed: {exc}") from exc
+                logger.warning("scope lease had expired before release", extra={"scope": scope.key})
+
+    # -- batch primitives ----------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> None:
+        time.sleep(self._backoff_base_s * 2**attempt * random.uniform(0.5, 1.0))
+
+    def _batch_get(self, keys: list[dict[str, str]], projection: str) -> dict[str, dict[str, Any]]:
+        """Items by sk (keys share one pk per scope); unprocessed keys are retried with backoff."""
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(keys), BATCH_GET_MAX):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": keys[i : i + BATCH_GET_MAX],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": projection,
+                }
+            }
+            for attempt in range(self._max_batch_attempts):
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table.name, []):
+                    found[str(item["sk"])] = item
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                self._backoff(attempt)
+            else:
+                raise StoreError(f"batch get left {len(request[self._table.name]['Keys'])} keys unprocessed")
+        return found
+
+    def _batch_put(self, items: list[dict[str, Any]], lease: _Lease) -> None:
+        """BatchWriteItem in chunks of 25; unprocessed items (throttling) are retried with backoff."""
+        for i in range(0, len(items), BATCH_WRITE_MAX):
+            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items[i : i + BATCH_WRITE_MAX]]
+            for attempt in range(self._max_batch_attempts):
+                lease.check()
+                response = self._client.batch_write_item(RequestItems={self._table.name: pending})
+                pending = response.get("UnprocessedItems", {}).get(self._table.name, [])
+                if not pending:
+                    break
+                logger.info("unprocessed items retried", extra={"count": len(pending), "attempt": attempt + 1})
+                self._backoff(attempt)
+            else:
+                raise StoreError(f"batch write left {len(pending)} items unprocessed")
+
+    # -- resources -----------------------------------------------------------------------------------
+
+    def upsert_resources(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
+        if not resources:
+            return 0
+        resources = newest_per_arn(resources)
+        with self._scope_lease(scope) as lease:
+            sweeps = self._sweeps(scope)
+            stored = self._batch_get([resource_key(r) for r in resources], "sk, lastDiscoveredAt, firstDiscoveredAt")
+            writes: list[dict[str, Any]] = []
+            lower_first: list[tuple[dict[str, str], str]] = []
+            for r in resources:
+                key, seen = resource_key(r), iso(r.discovered_at)
+                current = stored.get(key["sk"])
+                if current is None or seen > str(current["lastDiscoveredAt"]):
+                    first = min(seen, str(current.get("firstDiscoveredAt") or seen)) if current else seen
+                    writes.append(resource_item(r, execution_id, first, missing_since(seen, sweeps), self._retention))
+                elif seen < str(current.get("firstDiscoveredAt") or seen):
+                    lower_first.append((key, seen))
+            self._batch_put(writes, lease)
+            for key, first in lower_first:
+                self._lower_first_discovered(key, first)
+        return len(writes)
+
+    def _lower_first_discovered(self, key: dict[str, str], first: str) -> None:
         try:
             self._table.update_item(
-                Key={
-                    "pk": account_pk(resource.account_id),
-                    "sk": resource_sk(resource.resource_type, resource.resource_arn),
-                },
-                UpdateExpression=update,
-                ConditionExpression=f"attribute_not_exists(pk) OR #seen < {seen}",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=placeholders,
+                Key=key,
+                UpdateExpression="SET firstDiscoveredAt = :f",
+                ConditionExpression="attribute_exists(pk) AND firstDiscoveredAt > :f",
+                ExpressionAttributeValues={":f": first},
             )
         except ClientError as exc:
-            if _condition_failed(exc):
-                return False  # a newer (or this very) observation is already there
-            raise StoreError(f"update of {resource.resource_arn} failed: {exc}") from exc
-        return True
-
-    def upsert_resources(self, resources: list[Resource], execution_id: str) -> int:
-        if len(resources) <= 1:
-            return sum(self._put_resource(r, execution_id) for r in resources)
-        with ThreadPoolExecutor(min(self._write_threads, len(resources))) as pool:
-            return sum(pool.map(lambda r: self._put_resource(r, execution_id), resources))
+            if not _condition_failed(exc):
+                raise StoreError(f"firstDiscoveredAt of {key['sk']} failed: {exc}") from exc
 
     def mark_page_applied(self, execution_id: str, scope: Scope, page: int) -> None:
         self._table.update_item(
-            Key={"pk": scan_pk(execution_id), "sk": f"SCOPE#{scope.key}"},
+            Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)},
             UpdateExpression="ADD pages :p SET #ttl = if_not_exists(#ttl, :ttl)",
             ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues={":p": {page}, ":ttl": int(datetime.now().timestamp()) + SCOPE_MARKER_TTL_S},
+            ExpressionAttributeValues={":p": {page}, ":ttl": int(time.time()) + SCOPE_MARKER_TTL_S},
         )
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         item = self._table.get_item(
-            Key={"pk": scan_pk(execution_id), "sk": f"SCOPE#{scope.key}"}, ConsistentRead=True
+            Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)}, ConsistentRead=True
         ).get("Item")
         return len(item.get("pages", set())) if item else 0
 
-    def _scope_items(self, scope: Scope, seen_before: str) -> list[dict[str, Any]]:
-        filt = Attr("discoveryStatus").eq("active") & Attr("lastDiscoveredAt").lt(seen_before)
+    def _sweep_candidates(self, scope: Scope, cutoff: str) -> list[dict[str, Any]]:
+        filt = Attr("lastDiscoveredAt").lt(cutoff) & (
+            Attr("discoveryStatus").eq("active") | Attr("missingSince").gt(cutoff)
+        )
         if scope.region != GLOBAL_REGION:
             filt = filt & Attr("region").eq(scope.region)
         kwargs: dict[str, Any] = {
@@ -129,55 +335,87 @@ class DynamoDbResourceStore:
                 return items
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime, expires_at: int) -> int:
-        cutoff = iso(seen_before)
+    def _sweeps(self, scope: Scope) -> list[str]:
+        item = self._table.get_item(Key={"pk": scope_pk(scope), "sk": SWEEPS_SK}, ConsistentRead=True).get("Item")
+        return sorted(item.get("starts", set())) if item else []
+
+    def _record_sweep(self, scope: Scope, cutoff: str) -> None:
+        """Remember this sweep's scan start for late pages; starts older than the memory are forgotten."""
+        horizon = iso(parse_iso(cutoff) - self._sweep_memory)
+        kept = {started for started in self._sweeps(scope) if started >= horizon} | {cutoff}
+        self._table.put_item(Item={"pk": scope_pk(scope), "sk": SWEEPS_SK, "starts": kept})
+
+    def mark_missing(self, scope: Scope, scan_started_at: datetime) -> int:
+        cutoff = iso(scan_started_at)
+        ttl = int((scan_started_at + self._retention).timestamp())
         marked = 0
-        for key in self._scope_items(scope, cutoff):
-            try:
-                self._table.update_item(
-                    Key={"pk": key["pk"], "sk": key["sk"]},
-                    UpdateExpression="SET discoveryStatus = :missing, missingSince = :now, #ttl = :ttl",
-                    ConditionExpression="discoveryStatus = :active AND lastDiscoveredAt < :cutoff",
-                    ExpressionAttributeNames={"#ttl": "ttl"},
-                    ExpressionAttributeValues={
-                        ":missing": "missing",
-                        ":active": "active",
-                        ":now": iso(now),
-                        ":ttl": expires_at,
-                        ":cutoff": cutoff,
-                    },
-                )
-                marked += 1
-            except ClientError as exc:
-                if not _condition_failed(exc):
-                    raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
+        with self._scope_lease(scope) as lease:
+            self._record_sweep(scope, cutoff)
+            for key in self._sweep_candidates(scope, cutoff):
+                lease.check()
+                try:
+                    self._table.update_item(
+                        Key={"pk": key["pk"], "sk": key["sk"]},
+                        UpdateExpression="SET discoveryStatus = :missing, missingSince = :cutoff, #ttl = :ttl",
+                        ConditionExpression="lastDiscoveredAt < :cutoff AND "
+                        "(discoveryStatus = :active OR missingSince > :cutoff)",
+                        ExpressionAttributeNames={"#ttl": "ttl"},
+                        ExpressionAttributeValues={
+                            ":missing": "missing",
+                            ":active": "active",
+                            ":cutoff": cutoff,
+                            ":ttl": ttl,
+                        },
+                    )
+                    marked += 1
+                except ClientError as exc:
+                    if not _condition_failed(exc):
+                        raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
         return marked
 
-    def record_account_scan(self, event: AccountScanCompleted) -> None:
-        started = iso(event.scan_started_at)
+    # -- account and scan status ---------------------------------------------------------------------
+
+    def _touch_scan(self, execution_id: str, scan_started_at: datetime) -> None:
+        """Create the scan execution item if nobody did (a scheduled scan has no POST /sync)."""
+        self._table.update_item(
+            Key={"pk": scan_pk(execution_id), "sk": SCAN_STATUS_SK},
+            UpdateExpression="SET #st = if_not_exists(#st, :running), startedAt = if_not_exists(startedAt, :started), "
+            "executionId = :ex",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":running": "in_progress",
+                ":started": iso(scan_started_at),
+                ":ex": execution_id,
+            },
+        )
+
+    def record_scope_progress(self, event: ScopeCompleted) -> None:
+        self._touch_scan(event.execution_id, event.scan_started_at)
+        counter = "scopesDone" if event.status == "complete" else "scopesFailed"
         try:
             self._table.update_item(
-                Key={"pk": account_pk(event.account_id), "sk": ACCOUNT_SK},
-                UpdateExpression=(
-                    "SET lastSyncedAt = :at, lastSyncStatus = :st, lastSyncResourceCount = :n, "
-                    "lastSyncDurationMs = :ms, lastSyncExecutionId = :ex, lastSyncScanStartedAt = :started"
-                ),
-                ConditionExpression="attribute_exists(pk) AND "
-                "(attribute_not_exists(lastSyncScanStartedAt) OR lastSyncScanStartedAt <= :started)",
+                Key={"pk": scan_pk(event.execution_id), "sk": scan_account_sk(event.scope.account_id)},
+                UpdateExpression="SET accountId = :a, #st = if_not_exists(#st, :running) "
+                f"ADD scopeKeys :keys, {counter} :one",
+                # the set makes the counter count each scope once, whatever SQS redelivers
+                ConditionExpression="attribute_not_exists(scopeKeys) OR NOT contains(scopeKeys, :key)",
+                ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues={
-                    ":at": iso(event.occurred_at),
-                    ":st": event.status,
-                    ":n": event.resource_count,
-                    ":ms": event.duration_ms,
-                    ":ex": event.execution_id,
-                    ":started": started,
+                    ":a": event.scope.account_id,
+                    ":running": "in_progress",
+                    ":keys": {event.scope.key},
+                    ":key": event.scope.key,
+                    ":one": 1,
                 },
             )
         except ClientError as exc:
             if not _condition_failed(exc):
-                raise StoreError(f"account {event.account_id} status update failed: {exc}") from exc
+                raise StoreError(f"scope progress of {event.scope.key} failed: {exc}") from exc
+
+    def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
+        self._touch_scan(event.execution_id, event.scan_started_at)
         self._table.update_item(
-            Key={"pk": scan_pk(event.execution_id), "sk": f"ACCOUNT#{event.account_id}"},
+            Key={"pk": scan_pk(event.execution_id), "sk": scan_account_sk(event.account_id)},
             UpdateExpression="SET #st = :st, resourceCount = :n, durationMs = :ms, completedAt = :at, accountId = :a",
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={
@@ -188,18 +426,60 @@ class DynamoDbResourceStore:
                 ":a": event.account_id,
             },
         )
+        sets = [
+            "lastSyncedAt = :at",
+            "lastSyncStatus = :st",
+            "lastSyncDurationMs = :ms",
+            "lastSyncExecutionId = :ex",
+            "lastSyncScanStartedAt = :started",
+        ]
+        if event.status != "failed":
+            sets.append("lastSyncResourceCount = :n")  # a failed scan counted nothing: keep the last count
+        if event.status == "success":
+            sets += ["lastSuccessfulSyncResourceCount = :n", "lastSuccessfulSyncExecutionId = :ex"]
+        values: dict[str, Any] = {
+            ":at": iso(event.occurred_at),
+            ":st": event.status,
+            ":ms": event.duration_ms,
+            ":ex": event.execution_id,
+            ":started": iso(event.scan_started_at),
+        }
+        if event.status != "failed":
+            values[":n"] = event.resource_count
+        try:
+            response = self._table.update_item(
+                Key={"pk": account_pk(event.account_id), "sk": ACCOUNT_SK},
+                UpdateExpression="SET " + ", ".join(sets),
+                # strictly later scans only: a duplicate or an older scan's late message changes nothing
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(lastSyncScanStartedAt) OR lastSyncScanStartedAt < :started)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise StoreError(f"account {event.account_id} status update failed: {exc}") from exc
+        previous = response.get("Attributes", {}).get("lastSuccessfulSyncResourceCount")
+        return AccountSyncRecorded(previous_success_count=None if previous is None else int(previous))
 
     def record_scan(self, event: ScanCompleted) -> None:
+        failed = sum(1 for a in event.accounts if a.status == "failed")
+        status = "failed" if event.accounts and failed == len(event.accounts) else "completed"
         self._table.update_item(
-            Key={"pk": scan_pk(event.execution_id), "sk": "STATUS"},
+            Key={"pk": scan_pk(event.execution_id), "sk": SCAN_STATUS_SK},
             UpdateExpression="SET #st = :st, completedAt = :at, startedAt = if_not_exists(startedAt, :started), "
-            "durationMs = :ms, resourceCount = :n",
+            "durationMs = :ms, resourceCount = :n, accountCount = :accounts, accountsFailed = :failed, "
+            "executionId = :ex",
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={
-                ":st": "completed",
+                ":st": status,
                 ":at": iso(event.occurred_at),
                 ":started": iso(event.scan_started_at),
                 ":ms": event.duration_ms,
                 ":n": sum(a.resource_count for a in event.accounts),
+                ":accounts": len(event.accounts),
+                ":failed": failed,
+                ":ex": event.execution_id,
             },
         )
