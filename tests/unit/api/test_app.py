@@ -232,3 +232,15 @@ def test_the_openapi_documents_bearer_auth_and_the_error_shape(api: Api) -> None
     assert operation["security"] == [{"HTTPBearer": []}]
     assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert api.client.get("/docs").status_code == 200
+
+
+def test_the_audit_day_must_be_yyyy_mm_dd(api: Api) -> None:
+    admin = api.as_("ada", "admin")
+    bad = api.client.get("/api/inventory/audit", params={"day": "0"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["details"][0]["parameter"] == "day"
+    assert api.client.get("/api/inventory/audit", params={"day": "2026-02-30"}, headers=admin).json() == {"items": []}
+
+
+def test_an_options_request_on_export_advertises_post(api: Api) -> None:
+    response = api.client.options("/api/inventory/resources/export", headers=api.as_("v", "viewer"))
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"

@@ -38,14 +38,6 @@ _CODES = {
 }
 
 
-class ParameterError(ValueError):
-    """A parameter passed type validation but its value is not acceptable (HTTP 422)."""
-
-    def __init__(self, parameter: str, location: str, reason: str) -> None:
-        super().__init__(f"{parameter}: {reason}")
-        self.detail = ErrorDetail(parameter=parameter, location=location, reason=reason)
-
-
 def error_response(
     status: int,
     message: str,
@@ -73,11 +65,6 @@ def install_error_handlers(app: FastAPI) -> None:
         details = _validation_details(exc)
         summary = "; ".join(f"{d.parameter}: {d.reason}" for d in details)
         return error_response(422, f"invalid request: {summary}"[:1000], details=details)
-
-    @app.exception_handler(ParameterError)
-    async def _bad_value(_request: Request, exc: ParameterError) -> JSONResponse:
-        d = exc.detail
-        return error_response(422, f"invalid request: {d.parameter}: {d.reason}", details=[d])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
@@ -9,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from inventory_api.audit import AuditService
 from inventory_api.auth import Principal
 from inventory_api.deps import Admin, Operator, Viewer, audit_service, export_service, query_service, sync_service
-from inventory_api.errors import REQUEST_ID, ParameterError
+from inventory_api.errors import REQUEST_ID
 from inventory_api.export import ExportService
 from inventory_api.ports import StoreError
 from inventory_api.schemas import (
@@ -30,6 +29,7 @@ from inventory_api.sync import SyncService
 
 _ERR = {"model": ErrorBody}
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_ERR, "description": "The body is not JSON"},
     401: {**_ERR, "description": "No bearer token, or an invalid/expired one"},
     403: {**_ERR, "description": "The caller's role does not allow this"},
     422: {**_ERR, "description": "A parameter is invalid; details name it and say why"},
@@ -41,19 +41,14 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**_ERR, "description": "Not 
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"], responses=COMMON_ERRORS)
 
-STATUSES = ("active", "missing")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_TOKEN = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
+# Comma lists (the grid's multi-select filters); the patterns are in the OpenAPI schema too.
+ACCOUNT_LIST = r"^(\d{12}(,\d{12})*)?$"
+STATUS_LIST = r"^((active|missing)(,(active|missing))*)?$"
+TOKEN_LIST = r"^([A-Za-z0-9._:-]{1,128}(,[A-Za-z0-9._:-]{1,128})*)?$"
 
 
-def _csv(value: str | None, name: str, pattern: re.Pattern[str], allowed: tuple[str, ...] = ()) -> tuple[str, ...]:
-    parts = tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
-    for part in parts:
-        if allowed and part not in allowed:
-            raise ParameterError(name, "query", f"{part!r} is not one of {', '.join(allowed)}")
-        if not allowed and not pattern.match(part):
-            raise ParameterError(name, "query", f"{part!r} is not a valid {name}")
-    return parts
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part for part in value.split(",") if part) if value else ()
 
 
 def _source_ip(request: Request) -> str | None:
@@ -64,10 +59,18 @@ def _source_ip(request: Request) -> str | None:
 def list_resources(
     _who: Viewer,
     service: Annotated[InventoryQueryService, Depends(query_service)],
-    accountId: Annotated[str | None, Query(max_length=2000, description="Comma list of 12-digit account ids")] = None,
-    resourceType: Annotated[str | None, Query(max_length=2000, description="Comma list of types")] = None,
-    region: Annotated[str | None, Query(max_length=2000, description="Comma list of regions")] = None,
-    status: Annotated[str | None, Query(max_length=200, description="Comma list of active, missing")] = None,
+    accountId: Annotated[
+        str | None, Query(max_length=2000, pattern=ACCOUNT_LIST, description="Comma list of 12-digit account ids")
+    ] = None,
+    resourceType: Annotated[
+        str | None, Query(max_length=2000, pattern=TOKEN_LIST, description="Comma list of types (ec2, s3, ...)")
+    ] = None,
+    region: Annotated[
+        str | None, Query(max_length=2000, pattern=TOKEN_LIST, description="Comma list of regions")
+    ] = None,
+    status: Annotated[
+        str | None, Query(max_length=200, pattern=STATUS_LIST, description="Comma list of active, missing")
+    ] = None,
     search: Annotated[str | None, Query(max_length=256, description="Substring of name, id or ARN")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     pageSize: Annotated[int, Query(ge=1, le=500)] = 25,
@@ -76,10 +79,10 @@ def list_resources(
 ) -> ResourcesPage:
     return service.list_resources(
         ResourceQuery(
-            account_ids=_csv(accountId, "accountId", _ACCOUNT),
-            resource_types=_csv(resourceType, "resourceType", _TOKEN),
-            regions=_csv(region, "region", _TOKEN),
-            statuses=_csv(status, "status", _TOKEN, STATUSES),
+            account_ids=_csv(accountId),
+            resource_types=_csv(resourceType),
+            regions=_csv(region),
+            statuses=_csv(status),
             search=search or None,
             page=page,
             page_size=pageSize,
@@ -87,15 +90,6 @@ def list_resources(
             sort_order=sortOrder,
         )
     )
-
-
-@router.get("/resources/{resourceArn:path}", response_model=ResourceDetail, responses=NOT_FOUND)
-def get_resource(
-    _who: Viewer,
-    service: Annotated[InventoryQueryService, Depends(query_service)],
-    resourceArn: Annotated[str, Path(min_length=1, max_length=2048, description="The ARN, URL-encoded")],
-) -> ResourceDetail:
-    return service.resource(resourceArn)
 
 
 @router.post("/resources/export", response_model=ExportResponse)
@@ -125,6 +119,15 @@ def export_resources(
         raise
     record("success", key=result.key, rows=result.rows)
     return ExportResponse(downloadUrl=result.download_url, expiresAt=result.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@router.get("/resources/{resourceArn:path}", response_model=ResourceDetail, responses=NOT_FOUND)
+def get_resource(
+    _who: Viewer,
+    service: Annotated[InventoryQueryService, Depends(query_service)],
+    resourceArn: Annotated[str, Path(min_length=1, max_length=2048, description="The ARN, URL-encoded")],
+) -> ResourceDetail:
+    return service.resource(resourceArn)
 
 
 @router.post(
@@ -196,12 +199,14 @@ def sync_status(_who: Viewer, service: Annotated[InventoryQueryService, Depends(
 def audit_log(
     _who: Admin,
     audit: Annotated[AuditService, Depends(audit_service)],
-    day: Annotated[date | None, Query(description="UTC day, yyyy-mm-dd (default: today)")] = None,
+    day: Annotated[
+        str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="UTC day, yyyy-mm-dd (default: today)")
+    ] = None,
     action: Annotated[Literal["sync", "export"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
-    day = day or datetime.now(UTC).date()
-    return audit.read(day.isoformat(), limit, (action,) if action else ())
+    # A well-formed day that has no records (or does not exist, like 2026-02-30) simply has no items.
+    return audit.read(day or datetime.now(UTC).date().isoformat(), limit, (action,) if action else ())
 
 
 __all__ = ["Principal", "router"]
