@@ -79,3 +79,23 @@ def test_a_schedule_in_a_past_year_never_runs() -> None:
 def test_invalid_expressions_are_rejected_with_a_reason(expression: str, reason: str) -> None:
     with pytest.raises(ScheduleError, match=reason):
         parse_schedule(expression)
+
+
+def test_a_wrong_schedule_or_time_zone_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory_api.settings import ApiSettings
+    from pydantic import ValidationError
+
+    for name in ("APP_TABLE_NAME", "AUDIT_TABLE_NAME", "INVENTORY_BUCKET", "SCAN_REQUESTS_QUEUE_URL"):
+        monkeypatch.setenv(name, "x")
+    assert ApiSettings().sync_schedule_expression == "cron(0 2 * * ? *)"
+    monkeypatch.setenv("SYNC_SCHEDULE_EXPRESSION", "cron(0 2 * * * *)")
+    with pytest.raises(ValidationError, match="exactly one"):
+        ApiSettings()
+    monkeypatch.setenv("SYNC_SCHEDULE_EXPRESSION", "cron(0 2 * * ? *)")
+    monkeypatch.setenv("SYNC_SCHEDULE_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        ApiSettings()
+    monkeypatch.setenv("SYNC_SCHEDULE_TIMEZONE", "UTC")
+    monkeypatch.setenv("AUTH_MODE", "oidc")
+    with pytest.raises(ValidationError, match="OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URL"):
+        ApiSettings()

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from hashlib import sha256
@@ -96,13 +97,22 @@ def _decode(token: str, key: Any, algorithms: list[str], issuer: str, audience: 
 
 
 class LocalTokenVerifier:
-    """HS256 tokens minted by `inventory local token` with the key in the local state dir."""
+    """HS256 tokens minted by `inventory local token` with the key in the local state dir.
 
-    def __init__(self, secret: bytes) -> None:
+    The key is a value, or a loader called on the first token (so no request without a token
+    touches the file system).
+    """
+
+    def __init__(self, secret: bytes | Callable[[], bytes]) -> None:
         self._secret = secret
 
+    def _key(self) -> bytes:
+        if callable(self._secret):
+            self._secret = self._secret()
+        return self._secret
+
     def verify(self, token: str) -> Principal:
-        claims = _decode(token, self._secret, [LOCAL_ALGORITHM], LOCAL_ISSUER, LOCAL_AUDIENCE)
+        claims = _decode(token, self._key(), [LOCAL_ALGORITHM], LOCAL_ISSUER, LOCAL_AUDIENCE)
         return _principal(claims, "sub", "roles")
 
 

@@ -31,7 +31,7 @@ from inventory_api.auth import (
 from inventory_api.export import ExportService
 from inventory_api.ratelimit import CounterStore, InMemoryCounterStore, RateLimiter
 from inventory_api.service import InventoryQueryService
-from inventory_api.settings import ApiSettings
+from inventory_api.settings import ApiAuthSettings, ApiSettings
 from inventory_api.sync import SyncService
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def settings() -> ApiSettings:
 
 @cache
 def _clients() -> AwsClientFactory:
-    return AwsClientFactory(settings().aws_region)
+    return AwsClientFactory(auth_settings().aws_region)
 
 
 @cache
@@ -91,8 +91,13 @@ def audit_service() -> AuditService:
 
 
 @cache
+def auth_settings() -> ApiAuthSettings:
+    return ApiAuthSettings()
+
+
+@cache
 def token_verifier() -> TokenVerifier:
-    s = settings()
+    s = auth_settings()
     if s.auth_mode == "oidc":
         assert s.oidc_jwks_url and s.oidc_issuer and s.oidc_audience  # checked by ApiSettings
         return OidcTokenVerifier(
@@ -102,14 +107,15 @@ def token_verifier() -> TokenVerifier:
             roles_claim=s.oidc_roles_claim,
             user_claim=s.oidc_user_claim,
         )
-    return LocalTokenVerifier(load_or_create_local_key(s.auth_local_key_file))
+    key_file = s.auth_local_key_file
+    return LocalTokenVerifier(lambda: load_or_create_local_key(key_file))
 
 
 @cache
 def rate_limiter() -> RateLimiter:
-    s = settings()
+    s = auth_settings()
     store: CounterStore = (
-        DynamoDbCounterStore(_clients().dynamodb_table(s.app_table_name))
+        DynamoDbCounterStore(_clients().dynamodb_table(settings().app_table_name))
         if s.rate_limit_store == "dynamodb"
         else InMemoryCounterStore()
     )
@@ -120,6 +126,7 @@ def reset() -> None:
     """Forget every built service (tests point the environment at a new stack)."""
     for factory in (
         settings,
+        auth_settings,
         _clients,
         _reader,
         query_service,

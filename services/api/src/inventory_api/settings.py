@@ -3,9 +3,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from inventory_core.settings import BucketSettings, TableSettings
-from pydantic import Field, model_validator
+from inventory_core.settings import BaseInventorySettings, BucketSettings, TableSettings
+from pydantic import Field, field_validator, model_validator
+
+from inventory_api.schedule import parse_schedule
 
 
 def default_local_key_file() -> Path:
@@ -13,11 +16,8 @@ def default_local_key_file() -> Path:
     return Path(os.environ.get("INVENTORY_STATE_DIR", ".inventory")) / "local" / "auth-signing.key"
 
 
-class ApiSettings(TableSettings, BucketSettings):
-    """Query service configuration, read from the environment."""
-
-    audit_table_name: str = Field(min_length=1, description="Append-only audit table (AUDIT_TABLE_NAME).")
-    scan_requests_queue_url: str = Field(min_length=1, description="The scanner's queue (SCAN_REQUESTS_QUEUE_URL).")
+class ApiAuthSettings(BaseInventorySettings):
+    """Who may call the API and how often; needs no AWS resource, so a 401 never depends on them."""
 
     # Authentication: `local` verifies HS256 tokens minted by `inventory local token`; `oidc` verifies an
     # OIDC provider's RS256/ES256 JWTs against its JWKS (Cognito or any).
@@ -32,19 +32,8 @@ class ApiSettings(TableSettings, BucketSettings):
     rate_limit_per_minute: int = Field(default=100, ge=1)
     rate_limit_store: Literal["memory", "dynamodb"] = "memory"
 
-    sync_schedule_expression: str = "cron(0 2 * * ? *)"
-    sync_schedule_timezone: str = "UTC"
-    sync_lock_ttl_s: int = Field(default=4 * 3600, ge=60, description="A sync lock older than this is stale.")
-
-    export_url_ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
-
-    # The grid's read model: a snapshot of the inventory, fresh for `read_model_ttl_s`, then served stale
-    # for up to `read_model_stale_s` more while one background refresh runs (0/0 = always read through).
-    read_model_ttl_s: float = Field(default=5.0, ge=0)
-    read_model_stale_s: float = Field(default=300.0, ge=0)
-
     @model_validator(mode="after")
-    def _oidc_is_complete(self) -> ApiSettings:
+    def _oidc_is_complete(self) -> ApiAuthSettings:
         if self.auth_mode == "oidc":
             missing = [
                 name
@@ -58,3 +47,36 @@ class ApiSettings(TableSettings, BucketSettings):
             if missing:
                 raise ValueError(f"AUTH_MODE=oidc needs {', '.join(missing)}")
         return self
+
+
+class ApiSettings(ApiAuthSettings, TableSettings, BucketSettings):
+    """Query service configuration, read from the environment."""
+
+    audit_table_name: str = Field(min_length=1, description="Append-only audit table (AUDIT_TABLE_NAME).")
+    scan_requests_queue_url: str = Field(min_length=1, description="The scanner's queue (SCAN_REQUESTS_QUEUE_URL).")
+
+    sync_schedule_expression: str = "cron(0 2 * * ? *)"
+    sync_schedule_timezone: str = "UTC"
+    sync_lock_ttl_s: int = Field(default=4 * 3600, ge=60, description="A sync lock older than this is stale.")
+
+    export_url_ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+    # The grid's read model: a snapshot of the inventory, fresh for `read_model_ttl_s`, then served stale
+    # for up to `read_model_stale_s` more while one background refresh runs (0/0 = always read through).
+    read_model_ttl_s: float = Field(default=5.0, ge=0)
+    read_model_stale_s: float = Field(default=300.0, ge=0)
+
+    @field_validator("sync_schedule_expression")
+    @classmethod
+    def _schedule_parses(cls, value: str) -> str:
+        parse_schedule(value)  # a wrong expression fails at start, with its reason
+        return value
+
+    @field_validator("sync_schedule_timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
