@@ -23,6 +23,7 @@ from ddb_projector.settings import ProjectorSettings
 from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
 from inventory_core.sqs import LambdaHandler, SqsLambdaPoller, drain
+from inventory_core.topology import CONSUMER_BATCH_SIZES
 from lake_writer.bootstrap import build_service as build_lake_writer
 from lake_writer.handler import handle_batch as lake_batch
 from lake_writer.settings import LakeWriterSettings
@@ -97,7 +98,15 @@ class Consumers:
         sqs = clients.client("sqs")
         return cls(
             [
-                SqsLambdaPoller(sqs, url, handler, name=name, retry_delay_s=retry_delay_s, wait_s=wait_s)
+                SqsLambdaPoller(
+                    sqs,
+                    url,
+                    handler,
+                    name=name,
+                    batch_size=CONSUMER_BATCH_SIZES[name],
+                    retry_delay_s=retry_delay_s,
+                    wait_s=wait_s,
+                )
                 for name, url, handler in wiring
             ]
         )

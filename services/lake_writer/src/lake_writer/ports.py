@@ -46,14 +46,17 @@ class LakeStore(Protocol):
     def record_pages(self, pages: Sequence[AppliedPage]) -> None:
         """Remember that these pages are applied (one commit; recording a page twice is harmless)."""
 
-    def pages_applied(self, execution_id: str, scope: Scope) -> int:
-        """How many distinct pages of this execution's scope are applied."""
+    def pages_applied(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], int]:
+        """(execution id, scope key) -> how many distinct pages of that execution's scope are applied."""
 
-    def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime) -> int:
-        """Mark active rows of the scope last seen before ``seen_before`` missing (one commit); return how many."""
+    def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]], now: datetime) -> int:
+        """For each (scope, scan start): mark its active rows last seen before the start missing.
 
-    def record_sweep(self, execution_id: str, scope: Scope, scan_started_at: datetime) -> None:
-        """Remember that a complete scan starting at ``scan_started_at`` swept this scope."""
+        One commit for all; returns how many rows were marked.
+        """
+
+    def record_sweeps(self, sweeps: Sequence[tuple[str, Scope, datetime]]) -> None:
+        """Remember that complete scans (execution id, scope, scan start) swept these scopes (one commit)."""
 
     def sweep_watermarks(self, scopes: Sequence[Scope]) -> dict[str, datetime]:
         """Scope key -> start of the newest complete scan that swept it (scopes never swept are absent)."""

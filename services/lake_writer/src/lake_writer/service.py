@@ -112,9 +112,8 @@ class LakeWriterService:
         if pages:
             # Recorded only after the rows are committed: a crash in between replays the (idempotent) write.
             self._retry(lambda: self._store.record_pages(pages))
-        for completion in completions:
-            if not self._complete_scope(completion, result):
-                result.pending.append(str(completion.event_id))
+        if completions:
+            self._complete_scopes(completions, result)
         return result
 
     def _write(self, latest: dict[str, tuple[Resource, str, Scope]], history: list[dict[str, Any]]) -> int:
@@ -135,23 +134,33 @@ class LakeWriterService:
         self._store.write(rows, history)
         return len(rows)
 
-    def _complete_scope(self, event: ScopeCompleted, result: BatchResult) -> bool:
-        if event.status != "complete":
-            logger.warning("failed scope marks nothing missing", extra={"scope": event.scope.key, "error": event.error})
-            return True
-        applied = self._store.pages_applied(event.execution_id, event.scope)
-        if applied < event.page_count:
-            logger.info(
-                "scope completion waits for its pages",
-                extra={"scope": event.scope.key, "applied": applied, "page_count": event.page_count},
-            )
-            return False
+    def _complete_scopes(self, completions: list[ScopeCompleted], result: BatchResult) -> None:
+        """Sweep every complete scope whose pages are all applied, in one commit; the rest wait."""
+        for event in completions:
+            if event.status != "complete":
+                logger.warning(
+                    "failed scope marks nothing missing", extra={"scope": event.scope.key, "error": event.error}
+                )
+        complete = [e for e in completions if e.status == "complete"]
+        applied = self._store.pages_applied([(e.execution_id, e.scope) for e in complete]) if complete else {}
+        ready: list[ScopeCompleted] = []
+        for event in complete:
+            if applied.get((event.execution_id, event.scope.key), 0) >= event.page_count:
+                ready.append(event)
+            else:
+                result.pending.append(str(event.event_id))
+                logger.info(
+                    "scope completion waits for its pages",
+                    extra={"scope": event.scope.key, "page_count": event.page_count},
+                )
+        if not ready:
+            return
         now = self._clock()
-        marked = self._retry(lambda: self._store.mark_missing(event.scope, event.scan_started_at, now))
-        self._retry(lambda: self._store.record_sweep(event.execution_id, event.scope, event.scan_started_at))
-        result.marked_missing += marked
-        logger.info("scope swept", extra={"scope": event.scope.key, "marked_missing": marked})
-        return True
+        result.marked_missing += self._retry(
+            lambda: self._store.mark_missing([(e.scope, e.scan_started_at) for e in ready], now)
+        )
+        self._retry(lambda: self._store.record_sweeps([(e.execution_id, e.scope, e.scan_started_at) for e in ready]))
+        logger.info("scopes swept", extra={"scopes": len(ready), "marked_missing": result.marked_missing})
 
     def _retry(self, action: Callable[[], T]) -> T:
         for attempt in range(self._commit_attempts):

@@ -114,14 +114,7 @@ class SqsLambdaPoller:
 
     def poll_once(self, wait_s: int | None = None) -> int:
         """Receive one batch, run the handler, settle the messages; return how many were received."""
-        response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=self._wait_s if wait_s is None else wait_s,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        )
-        messages = response.get("Messages", [])
+        messages = self._receive(self._wait_s if wait_s is None else wait_s)
         if not messages:
             return 0
         event = {
@@ -148,13 +141,32 @@ class SqsLambdaPoller:
         self._settle(messages, failed_ids)
         return len(messages)
 
+    def _receive(self, wait_s: int) -> list[dict[str, Any]]:
+        """Gather up to ``batch_size`` messages, as Lambda's batching does (SQS hands out 10 per call)."""
+        messages: list[dict[str, Any]] = []
+        while len(messages) < self._batch_size:
+            response = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=min(10, self._batch_size - len(messages)),
+                WaitTimeSeconds=wait_s if not messages else 0,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            )
+            got = response.get("Messages", [])
+            messages += got
+            if len(got) < 10:
+                break
+        return messages
+
     def _settle(self, messages: Iterable[Mapping[str, Any]], failed_ids: set[str]) -> None:
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         failed = [m for m in messages if m["MessageId"] in failed_ids]
-        if done:
+        for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
                 QueueUrl=self._queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                ],
             )
         for m in failed:
             receives = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))

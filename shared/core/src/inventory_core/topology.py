@@ -16,6 +16,10 @@ RESOURCE_CONSUMER_EVENTS: dict[str, tuple[str, ...]] = {
 }
 """Which event types each consumer queue receives (its SNS filter policy on ``event_type``)."""
 
+CONSUMER_BATCH_SIZES: dict[str, int] = {"ddb-projector": 10, "lake-writer": 100, "archiver": 10}
+"""Records per handler call (Lambda event source mapping batch size). The lake writer makes one Iceberg
+commit per batch, so it takes large batches; the others write per record."""
+
 
 @dataclass(frozen=True)
 class GsiSpec:
@@ -49,6 +53,7 @@ class QueueSpec:
     retention_s: int = 4 * 24 * 3600
     dlq_retention_s: int = 14 * 24 * 3600
     event_types: tuple[str, ...] | None = None
+    batch_size: int = 10
 
     def filter_policy(self) -> dict[str, list[str]] | None:
         """The SNS subscription filter policy on the ``event_type`` message attribute."""
@@ -111,7 +116,12 @@ def build_topology(account_id: str, region: str, *, prefix: str = "", app_name: 
     p = prefix
 
     def queue(purpose: str, events: tuple[str, ...] | None) -> QueueSpec:
-        return QueueSpec(name=f"{p}{purpose}", dlq_name=f"{p}{purpose}-dlq", event_types=events)
+        return QueueSpec(
+            name=f"{p}{purpose}",
+            dlq_name=f"{p}{purpose}-dlq",
+            event_types=events,
+            batch_size=CONSUMER_BATCH_SIZES.get(purpose, 10),
+        )
 
     bucket_suffix = f"{account_id}-{region}"
     return Topology(

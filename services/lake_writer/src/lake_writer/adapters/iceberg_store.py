@@ -11,18 +11,10 @@ from inventory_events import GLOBAL_REGION, Scope
 from inventory_lake import arrow_table, ensure_tables, to_naive_utc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
-from pyiceberg.expressions import And, EqualTo, In, LessThan, Or
+from pyiceberg.expressions import And, EqualTo, In, Or
 from pyiceberg.table import Table
 
 from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow
-
-
-def _scope_filter(scope: Scope) -> Any:
-    expr = And(EqualTo("account_id", scope.account_id), EqualTo("resource_type", scope.resource_type))
-    if scope.region != GLOBAL_REGION:
-        expr = And(expr, EqualTo("region", scope.region))
-    return expr
-
 
 SWEEP_PAGE = 0
 
@@ -55,8 +47,11 @@ class IcebergLakeStore:
         self._pages = tables.scope_pages
 
     def _commit(self, table: Table, change: Callable[[Any], None]) -> None:
-        """Run ``change`` in a transaction on the refreshed table; a lost race becomes CommitConflictError."""
-        table.refresh()
+        """Run ``change`` in a transaction on the snapshot the caller read; a lost race is a CommitConflictError.
+
+        No refresh here: the rows were computed from what the caller read, so the transaction must start
+        from that snapshot for pyiceberg to detect files another writer added under our delete filter.
+        """
         try:
             with warnings.catch_warnings():
                 # Replacing rows that are not there yet is the normal first sighting, not a problem.
@@ -112,9 +107,9 @@ class IcebergLakeStore:
         now = to_naive_utc(datetime.now().astimezone())
         self._append_pages([_page_row(p.execution_id, p.scope, p.page, now) for p in pages])
 
-    def record_sweep(self, execution_id: str, scope: Scope, scan_started_at: datetime) -> None:
+    def record_sweeps(self, sweeps: Sequence[tuple[str, Scope, datetime]]) -> None:
         # Page 0 never names a real page: it marks the scope swept by a complete scan started at applied_at.
-        self._append_pages([_page_row(execution_id, scope, SWEEP_PAGE, to_naive_utc(scan_started_at))])
+        self._append_pages([_page_row(ex, scope, SWEEP_PAGE, to_naive_utc(started)) for ex, scope, started in sweeps])
 
     def sweep_watermarks(self, scopes: Sequence[Scope]) -> dict[str, datetime]:
         self._pages.refresh()
@@ -134,45 +129,56 @@ class IcebergLakeStore:
                 marks[key] = at
         return marks
 
-    def pages_applied(self, execution_id: str, scope: Scope) -> int:
+    def pages_applied(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], int]:
         self._pages.refresh()
-        if self._pages.current_snapshot() is None:
-            return 0
-        expr = And(
-            EqualTo("execution_id", execution_id),
-            And(
-                EqualTo("account_id", scope.account_id),
-                And(EqualTo("region", scope.region), EqualTo("resource_type", scope.resource_type)),
-            ),
-        )
-        found = self._pages.scan(row_filter=expr, selected_fields=("page",)).to_arrow()
-        return len(set(found.column("page").to_pylist()) - {SWEEP_PAGE})
+        if not scopes or self._pages.current_snapshot() is None:
+            return {}
+        found = self._pages.scan(
+            row_filter=In("execution_id", {ex for ex, _ in scopes}),
+            selected_fields=("execution_id", "account_id", "region", "resource_type", "page"),
+        ).to_arrow()
+        pages: dict[tuple[str, str], set[int]] = {}
+        for row in found.to_pylist():
+            if row["page"] != SWEEP_PAGE:
+                key = (row["execution_id"], f"{row['account_id']}#{row['region']}#{row['resource_type']}")
+                pages.setdefault(key, set()).add(row["page"])
+        return {key: len(found_pages) for key, found_pages in pages.items()}
 
-    def mark_missing(self, scope: Scope, seen_before: datetime, now: datetime) -> int:
+    def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]], now: datetime) -> int:
         self._resources.refresh()
-        if self._resources.current_snapshot() is None:
+        if not sweeps or self._resources.current_snapshot() is None:
             return 0
-        expr = And(
-            _scope_filter(scope),
-            And(EqualTo("discovery_status", "active"), LessThan("last_discovered_at", to_naive_utc(seen_before))),
-        )
-        stale = self._resources.scan(row_filter=expr).to_arrow()
-        if stale.num_rows == 0:
+        accounts = {scope.account_id for scope, _ in sweeps}
+        active = self._resources.scan(
+            row_filter=And(EqualTo("discovery_status", "active"), In("account_id", accounts)),
+            selected_fields=("resource_arn", "account_id", "region", "resource_type", "last_discovered_at"),
+        ).to_arrow()
+        cutoffs = {scope.key: to_naive_utc(started) for scope, started in sweeps}
+        global_types = {(s.account_id, s.resource_type): s.key for s, _ in sweeps if s.region == GLOBAL_REGION}
+        stale: set[str] = set()
+        for row in active.to_pylist():
+            key = f"{row['account_id']}#{row['region']}#{row['resource_type']}"
+            key = key if key in cutoffs else global_types.get((row["account_id"], row["resource_type"]), key)
+            cutoff = cutoffs.get(key)
+            if cutoff is not None and row["last_discovered_at"] is not None and row["last_discovered_at"] < cutoff:
+                stale.add(row["resource_arn"])
+        if not stale:
             return 0
-        stale = stale.set_column(
-            stale.schema.get_field_index("discovery_status"),
+        rows = self._resources.scan(row_filter=In("resource_arn", stale)).to_arrow()
+        rows = rows.set_column(
+            rows.schema.get_field_index("discovery_status"),
             "discovery_status",
-            pa.array(["missing"] * stale.num_rows, pa.string()),
+            pa.array(["missing"] * rows.num_rows, pa.string()),
         )
-        stale = stale.set_column(
-            stale.schema.get_field_index("missing_since"),
-            stale.schema.field("missing_since"),
-            pc.cast(pa.array([to_naive_utc(now)] * stale.num_rows), stale.schema.field("missing_since").type),
+        rows = rows.set_column(
+            rows.schema.get_field_index("missing_since"),
+            rows.schema.field("missing_since"),
+            pc.cast(pa.array([to_naive_utc(now)] * rows.num_rows), rows.schema.field("missing_since").type),
         )
 
         def replace(tx: Any) -> None:
-            tx.delete(expr)
-            tx.append(stale)
+            tx.delete(In("resource_arn", stale))
+            tx.append(rows)
 
         self._commit(self._resources, replace)
-        return int(stale.num_rows)
+        return int(rows.num_rows)
