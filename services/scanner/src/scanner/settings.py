@@ -30,6 +30,9 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
     )
     api_max_attempts: int = Field(default=8, ge=1, le=20, description="botocore attempts per call (adaptive mode).")
     api_call_timeout_s: float = Field(default=30.0, gt=0, le=300, description="Read timeout of one API call.")
+    throttle_backoff_s: float = Field(
+        default=1.0, gt=0, le=30, description="Base of our jittered backoff once botocore's retries are used up."
+    )
     lock_ttl_s: int = Field(default=6 * 3600, ge=60, description="Expiry of an account's scan lock.")
     shard_size: int = Field(default=50, ge=1, description="Accounts per shard when a scan fans out.")
     emit_metrics: bool = Field(default=False, description="Print CloudWatch EMF metrics (EMIT_METRICS).")
