@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pyarrow as pa
 from inventory_core.settings import IcebergSettings
@@ -189,17 +188,6 @@ def to_naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def map_items(mapping: dict[str, str]) -> list[tuple[str, str]]:
-    """Arrow's map type takes a list of key/value pairs."""
-    return list(mapping.items())
-
-
 def arrow_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Build an Arrow table in the Iceberg schema from row dicts."""
     return pa.Table.from_pylist(rows, schema=schema)
-
-
-def bucket_of(warehouse: str) -> str | None:
-    """Return the bucket of an ``s3://`` warehouse, or None for a local one."""
-    parsed = urlparse(warehouse)
-    return parsed.netloc if parsed.scheme in ("s3", "s3a") else None
