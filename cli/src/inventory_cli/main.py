@@ -172,19 +172,79 @@ def scan(
     account: Annotated[
         list[str] | None, typer.Option(help="Account id to scan (repeatable); default: all enabled.")
     ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option(help="Region to scan (repeatable), or `all` for every enabled region.")
+    ] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Resource type slug (repeatable), `trd` or `all`; default: SCAN_TYPES."),
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option(help="aws-auto-inventory YAML to execute (see `inventory config generate`).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a live progress bar on stderr.")] = True,
     verbose: bool = False,
 ) -> None:
     """Run one scan now, in this process, publishing to the topic."""
+    from inventory_cli.scan_progress import ScanProgressBar, describe
+
     _setup_logging(verbose)
     _require_env()
-    result = runtime.scan_service().scan(
-        ScanRequested(execution_id=str(uuid.uuid4()), account_ids=account or None, trigger="cli", requested_by="cli")
+    # The scanner reads its plan from its settings: the options become this process's environment.
+    if region:
+        os.environ["INVENTORY_REGIONS"] = ",".join(region)
+    if type_:
+        os.environ["SCAN_TYPES"] = ",".join(type_)
+    if config:
+        os.environ["INVENTORY_CONFIG"] = config
+    try:
+        service = runtime.scan_service()
+    except (ValueError, KeyError, OSError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    request = ScanRequested(
+        execution_id=str(uuid.uuid4()), account_ids=account or None, trigger="cli", requested_by="cli"
     )
+    if progress:
+        with ScanProgressBar() as bar:
+            result = service.scan(request, progress=bar.update)
+        if bar.last:
+            say(describe(bar.last))
+    else:
+        result = service.scan(request)
     for summary in result.accounts:
         say(f"{summary.account_id}: {summary.status}, {summary.resource_count} resources")
+    for skipped in result.skipped:
+        say(f"{skipped.account_id}: skipped, {skipped.reason}")
     say(f"execution {result.execution_id} finished in {result.duration_ms} ms")
     if any(a.status == "failed" for a in result.accounts):
         raise typer.Exit(1)
+
+
+config_app = typer.Typer(help="The aws-auto-inventory YAML the scanner executes.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("generate")
+def config_generate(
+    account: Annotated[str | None, typer.Option(help="Only this account (must be syncEnabled).")] = None,
+    output: Annotated[str | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Write the inventory YAML for the active accounts (TRD section 2.2)."""
+    from pathlib import Path
+
+    from scanner.bootstrap import generate_config_text
+    from scanner.settings import ScannerSettings
+
+    _require_env()
+    try:
+        text = generate_config_text(ScannerSettings(), account)
+    except (LookupError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        say(f"config written to {output}")
+    else:
+        typer.echo(text, nl=False)
 
 
 @consumers_app.command("run")

@@ -1,9 +1,15 @@
-"""Container entry point: ``python -m scanner`` polls scan-requests; ``--once`` runs one scan and exits."""
+"""Container entry point (TRD section 2.1).
+
+``python -m scanner`` runs one scan and exits when it is a scheduled or launched task (``ACCOUNT_ID`` and
+``EXECUTION_ID`` optional, or ``--once``), and is the long-running worker on scan-requests when
+``SCAN_REQUESTS_QUEUE_URL`` is set and no single scan was asked for.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import uuid
@@ -15,6 +21,16 @@ from scanner.bootstrap import build_service
 from scanner.settings import ScannerSettings
 from scanner.worker import ScanRequestWorker
 
+logger = logging.getLogger("scanner")
+
+
+def one_scan_request(accounts: list[str] | None) -> ScanRequested:
+    """The request of a one-shot task: an EXECUTION_ID set by the launcher (API) or a fresh one (schedule)."""
+    execution_id = os.environ.get("EXECUTION_ID") or str(uuid.uuid4())
+    account_ids = accounts or ([os.environ["ACCOUNT_ID"]] if os.environ.get("ACCOUNT_ID") else None)
+    trigger = "api" if os.environ.get("EXECUTION_ID") else "schedule"
+    return ScanRequested(execution_id=execution_id, account_ids=account_ids, trigger=trigger, requested_by=trigger)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scanner")
@@ -25,14 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = ScannerSettings()  # values come from the environment
     clients = AwsClientFactory(settings.aws_region)
     service = build_service(settings, clients)
-    if args.once:
-        request = ScanRequested(execution_id=str(uuid.uuid4()), account_ids=args.accounts, trigger="schedule")
-        result = service.scan(request)
-        return 0 if all(a.status != "failed" for a in result.accounts) else 1
-    if not settings.scan_requests_queue_url:
-        parser.error("SCAN_REQUESTS_QUEUE_URL is required unless --once is given")
     stop = threading.Event()
+    # Fargate sends SIGTERM before it kills the task: finished scopes are reported, unfinished ones stay unmarked.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    single = args.once or args.accounts or os.environ.get("ACCOUNT_ID") or os.environ.get("EXECUTION_ID")
+    if single or not settings.scan_requests_queue_url:
+        request = one_scan_request(args.accounts)
+        logger.info(
+            "one-shot scan",
+            extra={"execution_id": request.execution_id, "accounts": request.account_ids, "trigger": request.trigger},
+        )
+        result = service.scan(request, cancel=stop)
+        return 0 if all(a.status != "failed" for a in result.accounts) else 1
     ScanRequestWorker(clients.client("sqs"), settings.scan_requests_queue_url, service).run(stop)
     return 0
 

@@ -1,0 +1,96 @@
+"""The scanner's entry points on the emulator: `inventory scan`, `inventory config generate`, `python -m scanner`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from inventory_cli.fleet import seed_fleet
+from inventory_cli.main import app
+from inventory_cli.runtime import register_accounts
+from inventory_core.items import Account
+from typer.testing import CliRunner
+
+from tests.conftest import Stack, unique_accounts
+
+pytestmark = pytest.mark.emulator
+REGION = "eu-west-1"
+
+
+def test_inventory_scan_limits_the_scan_to_the_given_account_region_and_type(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two accounts with instances and buckets
+    accounts = unique_accounts(2)
+    fleet = seed_fleet(
+        [(a, a) for a in accounts], [REGION, "us-west-2"], 16, prefix=stack.topology.prefix, types=("ec2", "s3")
+    )
+    register_accounts(stack.clients, stack.env["APP_TABLE_NAME"], [Account(a, a, True) for a in accounts])
+    monkeypatch.delenv("INVENTORY_REGIONS", raising=False)
+    monkeypatch.delenv("SCAN_TYPES", raising=False)
+    # WHEN one account, one region and one type are asked for
+    result = CliRunner().invoke(
+        app, ["scan", "--account", accounts[0], "--region", REGION, "--type", "ec2", "--no-progress"]
+    )
+    os.environ.pop("INVENTORY_REGIONS", None)
+    os.environ.pop("SCAN_TYPES", None)
+    # THEN only that slice is scanned
+    assert result.exit_code == 0, result.output
+    expected = {a for a in fleet.arns["ec2"] if f":{REGION}:{accounts[0]}:" in a}
+    assert f"{accounts[0]}: success, {len(expected)} resources" in result.output
+    assert accounts[1] not in result.output
+
+
+def test_inventory_scan_rejects_an_unknown_type_with_the_known_ones(stack: Stack) -> None:
+    result = CliRunner().invoke(app, ["scan", "--type", "ec3", "--no-progress"])
+    os.environ.pop("SCAN_TYPES", None)
+    assert result.exit_code != 0
+    assert "ec3" in result.output and "subnet" in result.output
+
+
+def test_config_generate_writes_the_active_accounts_yaml(stack: Stack) -> None:
+    accounts = unique_accounts(2)
+    register_accounts(
+        stack.clients,
+        stack.env["APP_TABLE_NAME"],
+        [Account(accounts[0], "on", True), Account(accounts[1], "off", False)],
+    )
+    result = CliRunner().invoke(app, ["config", "generate"])
+    assert result.exit_code == 0, result.output
+    document = yaml.safe_load(result.output)
+    sheets = document["inventories"][0]["sheets"]
+    assert [s["name"] for s in sheets][:3] == ["EC2Instances", "ECSServices", "LambdaFunctions"]
+    assert accounts[0] in result.output and accounts[1] not in result.output
+    refused = CliRunner().invoke(app, ["config", "generate", "--account", accounts[1]])
+    assert refused.exit_code != 0 and "syncEnabled" in refused.output
+
+
+def test_the_fargate_task_scans_the_account_and_execution_it_is_given(stack: Stack) -> None:
+    # GIVEN one account with buckets, and the environment a launcher gives the task
+    account = unique_accounts(1)[0]
+    seed_fleet([(account, account)], [REGION], 3, prefix=stack.topology.prefix, types=("s3",))
+    register_accounts(stack.clients, stack.env["APP_TABLE_NAME"], [Account(account, account, True)])
+    env = {**os.environ, "ACCOUNT_ID": account, "EXECUTION_ID": "task-1", "SCAN_TYPES": "s3"}
+    # WHEN the container entry point runs
+    done = subprocess.run([sys.executable, "-m", "scanner"], env=env, capture_output=True, text=True, timeout=120)
+    # THEN it exits 0 after publishing that execution for that account
+    assert done.returncode == 0, done.stderr
+    status = stack.table.get_item(Key={"pk": "SCAN#task-1", "sk": "STATUS"})["Item"]
+    assert (status["trigger"], status["accountIds"]) == ("api", [account])
+    sqs = stack.clients.client("sqs")
+    bodies = []
+    for _ in range(5):
+        messages = sqs.receive_message(QueueUrl=stack.env["ARCHIVER_QUEUE_URL"], MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        bodies += [json.loads(m["Body"]) for m in messages]
+        if not messages:
+            break
+    account_events = [b for b in bodies if b["event_type"] == "AccountScanCompleted"]
+    assert [(b["execution_id"], b["account_id"], b["status"]) for b in account_events] == [
+        ("task-1", account, "success")
+    ]
