@@ -16,6 +16,7 @@ from inventory_events import (
     AccountScanCompleted,
     AnyEvent,
     Resource,
+    ResourcesDiscovered,
     ScanCompleted,
     Scope,
     ScopeCompleted,
@@ -121,7 +122,12 @@ class InMemoryResourceStore:
     def register_account(self, account_id: str) -> None:
         self.accounts.setdefault(account_id, {})
 
-    def upsert_resources(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
+    def apply_page(self, event: ResourcesDiscovered) -> int:
+        written = self._upsert(event.scope, event.resources, event.execution_id)
+        self.pages.setdefault((event.execution_id, event.scope.key), set()).add(event.page)
+        return written
+
+    def _upsert(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
         newest: dict[str, Resource] = {}
         for r in resources:
             if r.resource_arn not in newest or r.discovered_at > newest[r.resource_arn].discovered_at:
@@ -158,13 +164,10 @@ class InMemoryResourceStore:
     def _ttl(self, missing_since: str) -> int:
         return int((parse_iso(missing_since) + self.retention).timestamp())
 
-    def mark_page_applied(self, execution_id: str, scope: Scope, page: int) -> None:
-        self.pages.setdefault((execution_id, scope.key), set()).add(page)
-
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         return len(self.pages.get((execution_id, scope.key), set()))
 
-    def mark_missing(self, scope: Scope, scan_started_at: datetime) -> int:
+    def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         cutoff = iso(scan_started_at)
         self.sweeps.setdefault(scope.key, set()).add(cutoff)
         marked = 0

@@ -112,14 +112,13 @@ def test_concurrent_pages_of_two_scans_keep_the_newest_observation(stack: Stack)
     # GIVEN pages of an old and a new scan for the same brand-new resources, applied at the same time
     (acct,) = unique_accounts(1)
     store = DynamoDbResourceStore(stack.table)
-    sc = scope(acct)
     old = [resource(n, account_id=acct, at=later(1), state="running") for n in range(30)]
     new = [resource(n, account_id=acct, at=later(61), state="stopped") for n in range(30)]
     barrier = threading.Barrier(2)
 
     def apply(resources: list[Any], execution_id: str) -> None:
         barrier.wait()
-        store.upsert_resources(sc, resources, execution_id)
+        store.apply_page(page(resources, execution_id=execution_id))
 
     # WHEN both run concurrently
     threads = [threading.Thread(target=apply, args=args) for args in ((old, "old"), (new, "new"))]
@@ -145,7 +144,7 @@ def test_a_scope_held_by_another_writer_is_retried_later(stack: Stack) -> None:
     )
     store = DynamoDbResourceStore(stack.table, lease_wait_s=0.2)
     with pytest.raises(ScopeBusyError):
-        store.upsert_resources(scope(acct), [resource(1, account_id=acct)], "e1")
+        store.apply_page(page([resource(1, account_id=acct)]))
     assert items(stack, acct) == {}
 
 
@@ -159,9 +158,7 @@ def test_an_expired_lease_of_a_dead_writer_is_taken_over(stack: Stack) -> None:
             "expiresAtMs": int(time.time() * 1000) - 1,
         }
     )
-    DynamoDbResourceStore(stack.table, lease_wait_s=0.2).upsert_resources(
-        scope(acct), [resource(1, account_id=acct)], "e1"
-    )
+    DynamoDbResourceStore(stack.table, lease_wait_s=0.2).apply_page(page([resource(1, account_id=acct)]))
     assert set(items(stack, acct)) == {resource(1, account_id=acct).resource_arn}
 
 
@@ -181,7 +178,7 @@ def test_throttled_batch_writes_are_retried_until_they_land(stack: Stack) -> Non
     store = DynamoDbResourceStore(table, backoff_base_s=0.01)
     first = [resource(n, account_id=acct) for n in range(30)]
     # WHEN a page is written
-    store.upsert_resources(scope(acct), first, "e1")
+    store.apply_page(page(first, execution_id="e1"))
     # THEN botocore's retries absorbed the throttling
     assert len(items(stack, acct)) == 30
     assert throttled["left"] == 0
@@ -189,7 +186,7 @@ def test_throttled_batch_writes_are_retried_until_they_land(stack: Stack) -> Non
         table.meta.client, "BatchWriteItem", 1, lambda req: (200, {"UnprocessedItems": req["RequestItems"]})
     )
     second = [resource(n, account_id=acct, at=later(60)) for n in range(30, 40)]
-    store.upsert_resources(scope(acct), second, "e2")
+    store.apply_page(page(second, execution_id="e2", started=later(59)))
     assert len(items(stack, acct)) == 40
     assert unprocessed["sent"] == 2  # the unprocessed answer, then the resend
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from inventory_events import AccountScanCompleted, Resource, ScanCompleted, Scope, ScopeCompleted
+from inventory_events import AccountScanCompleted, ResourcesDiscovered, ScanCompleted, Scope, ScopeCompleted
 
 
 @dataclass(frozen=True)
@@ -26,16 +26,16 @@ class ResourceStore(Protocol):
     observation, missing since the earliest such sweep.
     """
 
-    def upsert_resources(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
-        """Apply one page of a scope's resources; return how many items were (re)written."""
+    def apply_page(self, event: ResourcesDiscovered) -> int:
+        """Apply one page of a scope's resources and remember the page as applied; return items (re)written.
 
-    def mark_page_applied(self, execution_id: str, scope: Scope, page: int) -> None:
-        """Remember that this page of this execution's scope is in the table."""
+        The page counts as applied only once its items are in, so a sweep never runs ahead of them.
+        """
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         """How many distinct pages of this execution's scope are in the table."""
 
-    def mark_missing(self, scope: Scope, scan_started_at: datetime) -> int:
+    def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         """Sweep a completely listed scope: what was last seen before the scan start is missing since then.
 
         Returns how many items changed. The sweep is remembered, so a late page of an older scan cannot

@@ -107,9 +107,7 @@ class ProjectorService:
 
     def _apply_page(self, event: ResourcesDiscovered) -> None:
         check_page(event)
-        written = self._store.upsert_resources(event.scope, event.resources, event.execution_id)
-        # Only after the items are in: a ScopeCompleted counts this page as applied from here on.
-        self._store.mark_page_applied(event.execution_id, event.scope, event.page)
+        written = self._store.apply_page(event)
         logger.info(
             "page applied",
             extra={
@@ -129,7 +127,7 @@ class ProjectorService:
         applied = self._store.pages_applied(event.execution_id, event.scope)
         if applied < event.page_count:
             raise PagesPendingError(f"{event.scope.key}: {applied} of {event.page_count} pages applied")
-        missing = self._store.mark_missing(event.scope, event.scan_started_at)
+        missing = self._store.mark_missing(event.scope, event.scan_started_at, event.execution_id)
         self._store.record_scope_progress(event)
         logger.info(
             "scope swept",

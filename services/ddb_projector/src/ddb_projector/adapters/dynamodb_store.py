@@ -19,11 +19,12 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from inventory_core.items import (
     ACCOUNT_SK,
@@ -40,6 +41,7 @@ from inventory_events import (
     GLOBAL_REGION,
     AccountScanCompleted,
     Resource,
+    ResourcesDiscovered,
     ScanCompleted,
     Scope,
     ScopeCompleted,
@@ -169,6 +171,7 @@ class DynamoDbResourceStore:
         lease_wait_s: float = 20.0,
         max_batch_attempts: int = 8,
         backoff_base_s: float = 0.05,
+        threads: int = 4,
     ) -> None:
         self._table = table
         self._retention = retention
@@ -178,6 +181,7 @@ class DynamoDbResourceStore:
         self._lease_wait_s = lease_wait_s
         self._max_batch_attempts = max_batch_attempts
         self._backoff_base_s = backoff_base_s
+        self._threads = threads
 
     # -- scope lease ---------------------------------------------------------------------------------
 
@@ -228,64 +232,97 @@ class DynamoDbResourceStore:
 
     def _batch_get(self, keys: list[dict[str, str]], projection: str) -> dict[str, dict[str, Any]]:
         """Items by sk (keys share one pk per scope); unprocessed keys are retried with backoff."""
-        found: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(keys), BATCH_GET_MAX):
+
+        def get_chunk(chunk: list[dict[str, str]]) -> list[dict[str, Any]]:
             request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": keys[i : i + BATCH_GET_MAX],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": projection,
-                }
+                self._table.name: {"Keys": chunk, "ConsistentRead": True, "ProjectionExpression": projection}
             }
+            found: list[dict[str, Any]] = []
             for attempt in range(self._max_batch_attempts):
                 response = self._client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table.name, []):
-                    found[str(item["sk"])] = item
+                found += response.get("Responses", {}).get(self._table.name, [])
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
-                    break
+                    return found
                 self._backoff(attempt)
-            else:
-                raise StoreError(f"batch get left {len(request[self._table.name]['Keys'])} keys unprocessed")
-        return found
+            raise StoreError(f"batch get left {len(request[self._table.name]['Keys'])} keys unprocessed")
+
+        chunks = [keys[i : i + BATCH_GET_MAX] for i in range(0, len(keys), BATCH_GET_MAX)]
+        with ThreadPoolExecutor(max(1, min(self._threads, len(chunks)))) as pool:
+            return {str(item["sk"]): item for found in pool.map(get_chunk, chunks) for item in found}
 
     def _batch_put(self, items: list[dict[str, Any]], lease: _Lease) -> None:
-        """BatchWriteItem in chunks of 25; unprocessed items (throttling) are retried with backoff."""
-        for i in range(0, len(items), BATCH_WRITE_MAX):
-            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items[i : i + BATCH_WRITE_MAX]]
+        """BatchWriteItem in chunks of 25, a few in flight; unprocessed items (throttling) retried with backoff."""
+
+        def put_chunk(chunk: list[dict[str, Any]]) -> None:
+            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in chunk]
             for attempt in range(self._max_batch_attempts):
                 lease.check()
                 response = self._client.batch_write_item(RequestItems={self._table.name: pending})
                 pending = response.get("UnprocessedItems", {}).get(self._table.name, [])
                 if not pending:
-                    break
+                    return
                 logger.info("unprocessed items retried", extra={"count": len(pending), "attempt": attempt + 1})
                 self._backoff(attempt)
-            else:
-                raise StoreError(f"batch write left {len(pending)} items unprocessed")
+            raise StoreError(f"batch write left {len(pending)} items unprocessed")
+
+        chunks = [items[i : i + BATCH_WRITE_MAX] for i in range(0, len(items), BATCH_WRITE_MAX)]
+        if chunks:
+            with ThreadPoolExecutor(min(self._threads, len(chunks))) as pool:
+                list(pool.map(put_chunk, chunks))  # list() re-raises a chunk's error
 
     # -- resources -----------------------------------------------------------------------------------
 
-    def upsert_resources(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
-        if not resources:
-            return 0
-        resources = newest_per_arn(resources)
+    def apply_page(self, event: ResourcesDiscovered) -> int:
+        scope, cutoff = event.scope, iso(event.scan_started_at)
+        resources = newest_per_arn(event.resources)
         with self._scope_lease(scope) as lease:
-            sweeps = self._sweeps(scope)
+            scope_item = self._scope_item(scope)
+            sweeps = sorted(scope_item.get("starts", set()))
             stored = self._batch_get([resource_key(r) for r in resources], "sk, lastDiscoveredAt, firstDiscoveredAt")
             writes: list[dict[str, Any]] = []
             lower_first: list[tuple[dict[str, str], str]] = []
+            new = fresh = 0
             for r in resources:
                 key, seen = resource_key(r), iso(r.discovered_at)
                 current = stored.get(key["sk"])
-                if current is None or seen > str(current["lastDiscoveredAt"]):
+                last = str(current["lastDiscoveredAt"]) if current else None
+                new += current is None
+                fresh += seen >= cutoff and (last is None or last < cutoff)
+                if last is None or seen > last:
                     first = min(seen, str(current.get("firstDiscoveredAt") or seen)) if current else seen
-                    writes.append(resource_item(r, execution_id, first, missing_since(seen, sweeps), self._retention))
-                elif seen < str(current.get("firstDiscoveredAt") or seen):
+                    writes.append(
+                        resource_item(
+                            r,
+                            execution_id=event.execution_id,
+                            first_discovered_at=first,
+                            missing=missing_since(seen, sweeps),
+                            retention=self._retention,
+                        )
+                    )
+                elif seen < str(current.get("firstDiscoveredAt") or seen):  # type: ignore[union-attr]
                     lower_first.append((key, seen))
+            if new:
+                # counted before the write: a crash can only leave the count too high, which costs a query
+                self._table.update_item(
+                    Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
+                    UpdateExpression="ADD itemCount :n",
+                    ExpressionAttributeValues={":n": new},
+                )
             self._batch_put(writes, lease)
             for key, first in lower_first:
                 self._lower_first_discovered(key, first)
+            # after the write: a crash can only leave freshItems too low, which costs a query
+            self._table.update_item(
+                Key={"pk": scan_pk(event.execution_id), "sk": scan_scope_sk(scope)},
+                UpdateExpression="ADD pages :p, freshItems :fresh SET #ttl = if_not_exists(#ttl, :ttl)",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":p": {event.page},
+                    ":fresh": fresh,
+                    ":ttl": int(time.time()) + SCOPE_MARKER_TTL_S,
+                },
+            )
         return len(writes)
 
     def _lower_first_discovered(self, key: dict[str, str], first: str) -> None:
@@ -300,31 +337,24 @@ class DynamoDbResourceStore:
             if not _condition_failed(exc):
                 raise StoreError(f"firstDiscoveredAt of {key['sk']} failed: {exc}") from exc
 
-    def mark_page_applied(self, execution_id: str, scope: Scope, page: int) -> None:
-        self._table.update_item(
-            Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)},
-            UpdateExpression="ADD pages :p SET #ttl = if_not_exists(#ttl, :ttl)",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues={":p": {page}, ":ttl": int(time.time()) + SCOPE_MARKER_TTL_S},
-        )
-
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         item = self._table.get_item(
             Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)}, ConsistentRead=True
         ).get("Item")
         return len(item.get("pages", set())) if item else 0
 
-    def _sweep_candidates(self, scope: Scope, cutoff: str) -> list[dict[str, Any]]:
-        filt = Attr("lastDiscoveredAt").lt(cutoff) & (
-            Attr("discoveryStatus").eq("active") | Attr("missingSince").gt(cutoff)
+    def _scope_item(self, scope: Scope) -> dict[str, Any]:
+        item: dict[str, Any] = (
+            self._table.get_item(Key={"pk": scope_pk(scope), "sk": SWEEPS_SK}, ConsistentRead=True).get("Item") or {}
         )
-        if scope.region != GLOBAL_REGION:
-            filt = filt & Attr("region").eq(scope.region)
+        return item
+
+    def _type_items(self, scope: Scope) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(account_pk(scope.account_id))
             & Key("sk").begins_with(resource_sk_prefix(scope.resource_type)),
-            "FilterExpression": filt,
-            "ProjectionExpression": "pk, sk",
+            "ProjectionExpression": "pk, sk, #r, lastDiscoveredAt, discoveryStatus, missingSince",
+            "ExpressionAttributeNames": {"#r": "region"},
             "ConsistentRead": True,
         }
         items: list[dict[str, Any]] = []
@@ -335,43 +365,56 @@ class DynamoDbResourceStore:
                 return items
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def _sweeps(self, scope: Scope) -> list[str]:
-        item = self._table.get_item(Key={"pk": scope_pk(scope), "sk": SWEEPS_SK}, ConsistentRead=True).get("Item")
-        return sorted(item.get("starts", set())) if item else []
-
-    def _record_sweep(self, scope: Scope, cutoff: str) -> None:
-        """Remember this sweep's scan start for late pages; starts older than the memory are forgotten."""
-        horizon = iso(parse_iso(cutoff) - self._sweep_memory)
-        kept = {started for started in self._sweeps(scope) if started >= horizon} | {cutoff}
-        self._table.put_item(Item={"pk": scope_pk(scope), "sk": SWEEPS_SK, "starts": kept})
-
-    def mark_missing(self, scope: Scope, scan_started_at: datetime) -> int:
+    def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         cutoff = iso(scan_started_at)
         ttl = int((scan_started_at + self._retention).timestamp())
-        marked = 0
         with self._scope_lease(scope) as lease:
-            self._record_sweep(scope, cutoff)
-            for key in self._sweep_candidates(scope, cutoff):
-                lease.check()
-                try:
-                    self._table.update_item(
-                        Key={"pk": key["pk"], "sk": key["sk"]},
-                        UpdateExpression="SET discoveryStatus = :missing, missingSince = :cutoff, #ttl = :ttl",
-                        ConditionExpression="lastDiscoveredAt < :cutoff AND "
-                        "(discoveryStatus = :active OR missingSince > :cutoff)",
-                        ExpressionAttributeNames={"#ttl": "ttl"},
-                        ExpressionAttributeValues={
-                            ":missing": "missing",
-                            ":active": "active",
-                            ":cutoff": cutoff,
-                            ":ttl": ttl,
-                        },
-                    )
-                    marked += 1
-                except ClientError as exc:
-                    if not _condition_failed(exc):
-                        raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
-        return marked
+            scope_item = self._scope_item(scope)
+            horizon = iso(scan_started_at - self._sweep_memory)
+            kept = {started for started in scope_item.get("starts", set()) if started >= horizon} | {cutoff}
+            self._table.update_item(
+                Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
+                UpdateExpression="SET starts = :starts",
+                ExpressionAttributeValues={":starts": kept},
+            )
+            marker = self._table.get_item(
+                Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)}, ConsistentRead=True
+            ).get("Item", {})
+            if int(marker.get("freshItems", 0)) >= int(scope_item.get("itemCount", 0)):
+                return 0  # every item of the scope was seen by this scan or a later one: nothing to look for
+            in_scope = [
+                i for i in self._type_items(scope) if scope.region == GLOBAL_REGION or i.get("region") == scope.region
+            ]
+            # exact under the lease; also corrects what TTL deletions took away
+            self._table.update_item(
+                Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
+                UpdateExpression="SET itemCount = :n",
+                ExpressionAttributeValues={":n": len(in_scope)},
+            )
+            candidates = [
+                i
+                for i in in_scope
+                if str(i["lastDiscoveredAt"]) < cutoff
+                and (i.get("discoveryStatus") == "active" or str(i.get("missingSince", "")) > cutoff)
+            ]
+            return sum(self._mark_one_missing(key, cutoff, ttl, lease) for key in candidates)
+
+    def _mark_one_missing(self, key: dict[str, Any], cutoff: str, ttl: int, lease: _Lease) -> bool:
+        lease.check()
+        try:
+            self._table.update_item(
+                Key={"pk": key["pk"], "sk": key["sk"]},
+                UpdateExpression="SET discoveryStatus = :missing, missingSince = :cutoff, #ttl = :ttl",
+                ConditionExpression="lastDiscoveredAt < :cutoff AND "
+                "(discoveryStatus = :active OR missingSince > :cutoff)",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={":missing": "missing", ":active": "active", ":cutoff": cutoff, ":ttl": ttl},
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
+            return False
+        return True
 
     # -- account and scan status ---------------------------------------------------------------------
 
