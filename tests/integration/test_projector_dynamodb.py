@@ -285,3 +285,26 @@ def test_a_bad_record_fails_alone_in_its_batch(stack: Stack) -> None:
 def test_a_scope_completed_waiting_for_pages_fails_without_failing_the_invocation(stack: Stack) -> None:
     response = handle_batch(sqs_event(scope_completed(scope(), pages=3)), None, build_service(ProjectorSettings()))
     assert len(response["batchItemFailures"]) == 1
+
+
+def test_a_sweep_after_items_vanished_by_ttl_recounts_the_scope_and_still_finds_the_missing(stack: Stack) -> None:
+    # GIVEN a scope of three resources, one of which DynamoDB's TTL later deletes
+    (acct,) = unique_accounts(1)
+    service = build_service(ProjectorSettings())
+    for event in scan_events("s1", T0, [resource(n, account_id=acct, at=later(1)) for n in range(3)]):
+        service.handle(event)
+    stack.table.delete_item(
+        Key={"pk": f"ACCOUNT#{acct}", "sk": f"INVENTORY#ec2#{resource(2, account_id=acct).resource_arn}"}
+    )
+
+    def item_count() -> int:
+        return int(stack.table.get_item(Key={"pk": f"SCOPE#{scope(acct).key}", "sk": "SWEEPS"})["Item"]["itemCount"])
+
+    assert item_count() == 3
+    # WHEN scan 2 sees only resource 0: the count (3) is above what it saw (1), so the sweep looks
+    for event in scan_events("s2", later(60), [resource(0, account_id=acct, at=later(61))]):
+        service.handle(event)
+    # THEN resource 1 is missing, and the scope is recounted from the table
+    state = items(stack, acct)
+    assert {arn[-1]: i["discoveryStatus"] for arn, i in state.items()} == {"0": "active", "1": "missing"}
+    assert item_count() == 2
