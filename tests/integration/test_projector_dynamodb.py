@@ -248,6 +248,7 @@ def test_scan_execution_item_shows_a_running_scan_then_its_end(stack: Stack) -> 
         2,
         0,
     )
+    assert status["accountsSkipped"] == 0
     for acct in (a, b):
         progress = scan_item(f"ACCOUNT#{acct}")
         assert (progress["status"], progress["scopesDone"], progress["resourceCount"]) == ("success", 2, 4)

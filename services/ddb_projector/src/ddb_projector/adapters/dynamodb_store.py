@@ -513,6 +513,7 @@ class DynamoDbResourceStore:
             Key={"pk": scan_pk(event.execution_id), "sk": SCAN_STATUS_SK},
             UpdateExpression="SET #st = :st, completedAt = :at, startedAt = if_not_exists(startedAt, :started), "
             "durationMs = :ms, resourceCount = :n, accountCount = :accounts, accountsFailed = :failed, "
+            "accountsSkipped = :skipped, "
             "executionId = :ex",
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={
@@ -523,6 +524,7 @@ class DynamoDbResourceStore:
                 ":n": sum(a.resource_count for a in event.accounts),
                 ":accounts": len(event.accounts),
                 ":failed": failed,
+                ":skipped": len(event.skipped),  # another scan of them was running (scanner lock)
                 ":ex": event.execution_id,
             },
         )
