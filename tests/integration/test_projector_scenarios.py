@@ -131,7 +131,7 @@ def test_every_message_delivered_twice_through_sns_and_sqs_gives_the_truth(stack
     assert poller.processed == 2 * len(s1 + s2)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_all_messages_of_two_scans_shuffled_and_repeated_give_the_truth(stack: Stack, seed: int) -> None:
     # GIVEN two scans over two accounts and two regions, resources coming and going, some messages doubled
     rng = random.Random(seed)
