@@ -13,6 +13,9 @@ from inventory_cli.fleet import seed_fleet
 from inventory_cli.main import app
 from inventory_cli.runtime import register_accounts
 from inventory_core.items import Account
+from inventory_events import ScanRequested
+from scanner.bootstrap import build_service
+from scanner.settings import ScannerSettings
 from typer.testing import CliRunner
 
 from tests.conftest import Stack, unique_accounts
@@ -74,7 +77,7 @@ def test_the_fargate_task_scans_the_account_and_execution_it_is_given(stack: Sta
     account = unique_accounts(1)[0]
     seed_fleet([(account, account)], [REGION], 3, prefix=stack.topology.prefix, types=("s3",))
     register_accounts(stack.clients, stack.env["APP_TABLE_NAME"], [Account(account, account, True)])
-    env = {**os.environ, "ACCOUNT_ID": account, "EXECUTION_ID": "task-1", "SCAN_TYPES": "s3"}
+    env = {**os.environ, "ACCOUNT_ID": account, "EXECUTION_ID": "task-1", "SCAN_TYPES": "s3", "EMIT_METRICS": "true"}
     # WHEN the container entry point runs
     done = subprocess.run([sys.executable, "-m", "scanner"], env=env, capture_output=True, text=True, timeout=120)
     # THEN it exits 0 after publishing that execution for that account
@@ -84,9 +87,9 @@ def test_the_fargate_task_scans_the_account_and_execution_it_is_given(stack: Sta
     sqs = stack.clients.client("sqs")
     bodies = []
     for _ in range(5):
-        messages = sqs.receive_message(QueueUrl=stack.env["ARCHIVER_QUEUE_URL"], MaxNumberOfMessages=10).get(
-            "Messages", []
-        )
+        messages = sqs.receive_message(
+            QueueUrl=stack.env["ARCHIVER_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
         bodies += [json.loads(m["Body"]) for m in messages]
         if not messages:
             break
@@ -94,3 +97,30 @@ def test_the_fargate_task_scans_the_account_and_execution_it_is_given(stack: Sta
     assert [(b["execution_id"], b["account_id"], b["status"]) for b in account_events] == [
         ("task-1", account, "success")
     ]
+
+
+def test_a_request_larger_than_a_shard_runs_as_shard_processes_with_one_scan_completed(stack: Stack) -> None:
+    # GIVEN three accounts and a shard size of one
+    accounts = unique_accounts(3)
+    seed_fleet([(a, a) for a in accounts], [REGION], 3, prefix=stack.topology.prefix, types=("s3",))
+    register_accounts(stack.clients, stack.env["APP_TABLE_NAME"], [Account(a, a, True) for a in accounts])
+    settings = ScannerSettings(scan_types=["s3"], inventory_regions=[REGION], shard_size=1, shard_processes=2)
+    # WHEN the worker's entry handles one request for all of them
+    outcome = build_service(settings, stack.clients).handle(
+        ScanRequested(execution_id="sharded-1", account_ids=accounts)
+    )
+    # THEN three shard processes scanned, and the last one published the execution's only ScanCompleted
+    assert outcome is None
+    status = stack.table.get_item(Key={"pk": "SCAN#sharded-1", "sk": "STATUS"})["Item"]
+    assert (status["shardCount"], status["shardsFinished"]) == (3, {"0", "1", "2"})
+    sqs = stack.clients.client("sqs")
+    completed = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=stack.env["DDB_PROJECTOR_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            break
+        completed += [b for b in (json.loads(m["Body"]) for m in messages) if b["event_type"] == "ScanCompleted"]
+    assert len(completed) == 1
+    assert sorted(a["account_id"] for a in completed[0]["accounts"]) == sorted(accounts)

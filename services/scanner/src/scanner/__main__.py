@@ -14,10 +14,12 @@ import signal
 import threading
 import uuid
 
+from aws_lambda_powertools import Logger
 from inventory_core.aws import AwsClientFactory
-from inventory_events import ScanRequested
+from inventory_events import ScanRequested, parse_event
 
 from scanner.bootstrap import build_service
+from scanner.logcontext import LogKeysFilter
 from scanner.settings import ScannerSettings
 from scanner.worker import ScanRequestWorker
 
@@ -32,18 +34,33 @@ def one_scan_request(accounts: list[str] | None) -> ScanRequested:
     return ScanRequested(execution_id=execution_id, account_ids=account_ids, trigger=trigger, requested_by=trigger)
 
 
+def setup_logging() -> None:
+    """JSON lines (Powertools) for the scanner's loggers, each with the scan's keys; others at WARNING."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Logger(service="scanner", level=os.environ.get("LOG_LEVEL", "INFO"))
+    for handler in logging.getLogger("scanner").handlers:
+        handler.addFilter(LogKeysFilter())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scanner")
     parser.add_argument("--once", action="store_true", help="run one scan of the given (or all) accounts and exit")
     parser.add_argument("--account", action="append", dest="accounts", help="account id (repeatable)")
+    parser.add_argument("--request", help="a ScanRequested as JSON (one shard of a fanned-out execution)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging()
     settings = ScannerSettings()  # values come from the environment
     clients = AwsClientFactory(settings.aws_region)
     service = build_service(settings, clients)
     stop = threading.Event()
     # Fargate sends SIGTERM before it kills the task: finished scopes are reported, unfinished ones stay unmarked.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.request:
+        event = parse_event(args.request)
+        if not isinstance(event, ScanRequested):
+            parser.error(f"--request must be a ScanRequested, not {event.event_type}")
+        result = service.scan(event, cancel=stop)
+        return 0 if all(a.status != "failed" for a in result.accounts) else 1
     single = args.once or args.accounts or os.environ.get("ACCOUNT_ID") or os.environ.get("EXECUTION_ID")
     if single or not settings.scan_requests_queue_url:
         request = one_scan_request(args.accounts)

@@ -16,6 +16,7 @@ from scanner.adapters.dynamodb_lock import DynamoDbScanLedger, DynamoDbScanLock
 from scanner.adapters.emf_metrics import EmfScanMetrics
 from scanner.adapters.operations import operation_problem
 from scanner.adapters.s3_claims import S3ClaimStore
+from scanner.adapters.shards import DynamoDbShardCoordinator, ProcessShardLauncher
 from scanner.catalog import ResourceSpec, select_specs
 from scanner.config import config_yaml, generate_config, parse_config, scan_plan
 from scanner.service import ScanOptions, ScanService
@@ -69,12 +70,15 @@ def build_service(
             page_max_items=settings.page_max_items,
             region_concurrency=settings.region_concurrency,
             lock_ttl_s=settings.lock_ttl_s,
+            shard_size=settings.shard_size,
         ),
         lock=DynamoDbScanLock(table),
         ledger=DynamoDbScanLedger(table),
         claims=S3ClaimStore(clients.client("s3"), settings.inventory_bucket) if settings.inventory_bucket else None,
         meter=sessions.meter,
         metrics=EmfScanMetrics() if settings.emit_metrics else None,
+        coordinator=DynamoDbShardCoordinator(table),
+        launcher=ProcessShardLauncher(parallel=settings.shard_processes) if settings.shard_processes else None,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from inventory_core.items import Account
 from inventory_core.publisher import EventPublisher
-from inventory_events import ScanRequested
+from inventory_events import AccountSummary, ScanRequested, Shard, SkippedAccount
 
 from scanner.catalog import ResourceSpec
 
@@ -125,6 +125,38 @@ class ScanMetrics(Protocol):
         """Emit the metrics of one scan."""
 
 
+@dataclass(frozen=True)
+class ShardTotals:
+    """Every shard of an execution has finished: what the one ScanCompleted reports."""
+
+    accounts: list[AccountSummary]
+    skipped: list[SkippedAccount]
+    planned_at: datetime | None
+
+
+class ShardCoordinator(Protocol):
+    """Counts the finished shards of an execution (on its STATUS item), so exactly the last one reports."""
+
+    def planned(self, execution_id: str, shard_count: int, at: datetime) -> None:
+        """Record how many shards the execution was split into."""
+
+    def shard_finished(
+        self,
+        execution_id: str,
+        shard: Shard,
+        accounts: Sequence[AccountSummary],
+        skipped: Sequence[SkippedAccount],
+    ) -> ShardTotals | None:
+        """Record one shard (idempotent per shard index); return the totals when every shard has finished."""
+
+
+class ShardLauncher(Protocol):
+    """Starts one scan task per shard request (ECS RunTask in AWS, processes on a laptop)."""
+
+    def launch(self, requests: Sequence[ScanRequested]) -> None:
+        """Start the shards. Raises on a shard that could not be started (or, when it waits, that failed)."""
+
+
 __all__ = [
     "AccountDirectory",
     "AccountSession",
@@ -140,4 +172,7 @@ __all__ = [
     "ScanMetrics",
     "ScanMetricsRecord",
     "SessionProvider",
+    "ShardCoordinator",
+    "ShardLauncher",
+    "ShardTotals",
 ]

@@ -25,11 +25,13 @@ from inventory_events import (
     Scope,
     ScopeCompleted,
     ScopeSummary,
+    Shard,
     SkippedAccount,
     utc_now,
 )
 
 from scanner.catalog import InvalidResourceError, ResourceSpec, ScopeContext, scope_regions
+from scanner.logcontext import log_keys
 from scanner.ports import (
     AccountDirectory,
     AccountSession,
@@ -44,6 +46,8 @@ from scanner.ports import (
     ScanMetrics,
     ScanMetricsRecord,
     SessionProvider,
+    ShardCoordinator,
+    ShardLauncher,
 )
 
 logger = logging.getLogger(__name__)
@@ -130,6 +134,8 @@ class ScanOptions:
     #: Scopes of one (account, region) running at once: one region's API limits are shared by its calls.
     region_concurrency: int = 4
     lock_ttl_s: int = 6 * 3600
+    #: Accounts per shard when a request for more accounts fans out (``handle``).
+    shard_size: int = 50
 
 
 def paginate_resources(
@@ -208,6 +214,8 @@ class ScanService:
         claims: ClaimStore | None = None,
         meter: CallMeter | None = None,
         metrics: ScanMetrics | None = None,
+        coordinator: ShardCoordinator | None = None,
+        launcher: ShardLauncher | None = None,
     ) -> None:
         self._accounts = accounts
         self._sessions = sessions
@@ -219,6 +227,8 @@ class ScanService:
         self._claims = claims
         self._meter = meter
         self._metrics = metrics
+        self._coordinator = coordinator
+        self._launcher = launcher
 
     @property
     def options(self) -> ScanOptions:
@@ -234,6 +244,39 @@ class ScanService:
     def _stats(self) -> CallStats:
         return self._meter.snapshot() if self._meter else _NO_METER_STATS
 
+    def handle(self, request: ScanRequested) -> ScanCompleted | None:
+        """The worker's entry: a request for more accounts than one shard fans out into shard tasks.
+
+        Returns the ScanCompleted when this process scanned the request itself, None when it fanned out
+        (the last shard to finish publishes the one ScanCompleted of the execution).
+        """
+        if request.shard is None and self._launcher and self._coordinator:
+            accounts = [a.account_id for a in self._accounts.enabled_accounts(request.account_ids)]
+            size = self._options.shard_size
+            if len(accounts) > size:
+                chunks = [accounts[i : i + size] for i in range(0, len(accounts), size)]
+                shards = [
+                    ScanRequested(
+                        execution_id=request.execution_id,
+                        account_ids=chunk,
+                        trigger=request.trigger,
+                        requested_by=request.requested_by,
+                        shard=Shard(index=i, count=len(chunks)),
+                    )
+                    for i, chunk in enumerate(chunks)
+                ]
+                now = self._clock()
+                if self._ledger:
+                    self._ledger.started(request, now, accounts)
+                self._coordinator.planned(request.execution_id, len(shards), now)
+                logger.info(
+                    "scan fanned out into shards",
+                    extra={"execution_id": request.execution_id, "accounts": len(accounts), "shards": len(shards)},
+                )
+                self._launcher.launch(shards)
+                return None
+        return self.scan(request)
+
     def scan(
         self,
         request: ScanRequested,
@@ -246,6 +289,12 @@ class ScanService:
         Setting ``cancel`` stops the scan early: scopes not finished are left without a ScopeCompleted (so
         nothing of them is marked missing) and their accounts end ``partial``.
         """
+        with log_keys(executionId=request.execution_id):
+            return self._scan(request, progress, cancel)
+
+    def _scan(
+        self, request: ScanRequested, progress: ProgressCallback | None, cancel: threading.Event | None
+    ) -> ScanCompleted:
         started_at = self._clock()
         t0 = time.monotonic()
         accounts = self._accounts.enabled_accounts(request.account_ids)
@@ -271,7 +320,9 @@ class ScanService:
             accounts=summaries,
             skipped=skipped,
         )
-        self._publisher.publish([completed])
+        final = self._shard_totals(request, completed)
+        if final is not None:
+            self._publisher.publish([final])
         stats = self._stats().minus(run.stats_before)
         self._report(run, force=True)
         self._record_metrics(completed, counters, stats)
@@ -291,7 +342,26 @@ class ScanService:
                 "duration_ms": completed.duration_ms,
             },
         )
-        return completed
+        # A shard's own part when another shard finishes last; the whole execution's when this one did.
+        return final or completed
+
+    def _shard_totals(self, request: ScanRequested, completed: ScanCompleted) -> ScanCompleted | None:
+        """A shard publishes no ScanCompleted of its own; the last shard to finish publishes the execution's."""
+        if request.shard is None or self._coordinator is None:
+            return completed
+        totals = self._coordinator.shard_finished(
+            request.execution_id, request.shard, completed.accounts, completed.skipped
+        )
+        if totals is None:
+            return None
+        started = min(filter(None, [totals.planned_at, completed.scan_started_at]))
+        return ScanCompleted(
+            execution_id=request.execution_id,
+            scan_started_at=started,
+            duration_ms=max(0, int((self._clock() - started).total_seconds() * 1000)),
+            accounts=totals.accounts,
+            skipped=totals.skipped,
+        )
 
     def _record_metrics(self, completed: ScanCompleted, counters: ScanCounters, stats: CallStats) -> None:
         if not self._metrics:
@@ -337,6 +407,10 @@ class ScanService:
         )
 
     def _scan_account(self, run: _Run, account: Account) -> AccountSummary | SkippedAccount:
+        with log_keys(executionId=run.execution_id, accountId=account.account_id):
+            return self._scan_account_logged(run, account)
+
+    def _scan_account_logged(self, run: _Run, account: Account) -> AccountSummary | SkippedAccount:
         if self._lock:
             taken = self._lock.acquire(account.account_id, run.execution_id, self._options.lock_ttl_s)
             if not taken.acquired:
@@ -476,6 +550,15 @@ class ScanService:
             return gate
 
     def _scan_scope(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> ScopeSummary:
+        with log_keys(
+            executionId=run.execution_id,
+            accountId=scope.account_id,
+            region=scope.region,
+            resourceType=scope.resource_type,
+        ):
+            return self._scan_scope_logged(run, session, spec, scope)
+
+    def _scan_scope_logged(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> ScopeSummary:
         page_no = 0
         count = 0
         error: str | None = None

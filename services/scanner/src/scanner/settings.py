@@ -34,7 +34,10 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
         default=1.0, gt=0, le=30, description="Base of our jittered backoff once botocore's retries are used up."
     )
     lock_ttl_s: int = Field(default=6 * 3600, ge=60, description="Expiry of an account's scan lock.")
-    shard_size: int = Field(default=50, ge=1, description="Accounts per shard when a scan fans out.")
+    shard_size: int = Field(default=50, ge=1, description="Accounts per shard when a scan request fans out.")
+    shard_processes: int = Field(
+        default=2, ge=0, le=16, description="Shards run at once as local processes (0: never fan out)."
+    )
     emit_metrics: bool = Field(default=False, description="Print CloudWatch EMF metrics (EMIT_METRICS).")
 
     @field_validator("scan_types", mode="before")

@@ -48,7 +48,7 @@ class ScanRequestWorker:
         beat = threading.Thread(target=self._heartbeat, args=(message["ReceiptHandle"], done), daemon=True)
         beat.start()
         try:
-            self._service.scan(event)
+            self._service.handle(event)
         finally:
             done.set()
             beat.join()

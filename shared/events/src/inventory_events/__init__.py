@@ -28,6 +28,7 @@ from inventory_events.scanner import (
     ScanRequested,
     ScopeCompleted,
     ScopeSummary,
+    Shard,
     SkippedAccount,
 )
 
@@ -92,6 +93,7 @@ __all__ = [
     "ScopeCompleted",
     "ScopeStatus",
     "ScopeSummary",
+    "Shard",
     "SkippedAccount",
     "Trigger",
     "UnsupportedEventVersionError",

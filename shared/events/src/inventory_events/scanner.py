@@ -18,6 +18,13 @@ from inventory_events.models import (
 )
 
 
+class Shard(Frozen):
+    """Which part of a sharded execution a request is: its accounts are one shard of ``count``."""
+
+    index: int = Field(ge=0)
+    count: int = Field(ge=1)
+
+
 class ScanRequested(EventEnvelope):
     """Emitted by the scheduler, the API or the CLI to ask the scanner for a scan."""
 
@@ -25,6 +32,7 @@ class ScanRequested(EventEnvelope):
     account_ids: list[str] | None = None
     trigger: Trigger = "cli"
     requested_by: str = "system"
+    shard: Shard | None = None
 
 
 class ResourcesDiscovered(EventEnvelope):

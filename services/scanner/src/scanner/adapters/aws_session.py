@@ -132,6 +132,9 @@ class StsSessionProvider:
         self._meter = meter or BotocoreCallMeter()
         self._hooks = tuple(hooks)
         self._backoff = backoff or Backoff()
+        # One botocore session per account would parse every service model again (tens of MB each for EC2):
+        # all sessions share one loader, so models are read once per process.
+        self._loader = get_session().get_component("data_loader")
 
     @property
     def meter(self) -> BotocoreCallMeter:
@@ -166,6 +169,7 @@ class StsSessionProvider:
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
         botocore_session = get_session()
+        botocore_session.register_component("data_loader", self._loader)
         # botocore has no public setter for refreshable credentials; this is the widely used way in.
         botocore_session._credentials = credentials  # type: ignore[attr-defined]
         self._meter.attach(botocore_session)

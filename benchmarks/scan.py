@@ -1,0 +1,320 @@
+"""Scan benchmark on the emulator: a seeded fleet scanned by the real scanner, against the floor.
+
+The fleet (about 10,000 resources of the eight TRD types over 3 accounts x 4 regions by default) is
+seeded into a fresh moto server. Then, each in its own process so peak RSS is the scanner's alone:
+
+- ``scan``: the real ScanService (AssumeRole, paginated listing, tag enrichment, normalization, pages
+  published to SNS with PublishBatch, which moto fans out to the three consumer queues);
+- ``floor``: the same paginated API calls (and the same tag/detail calls) made bare with boto3, with the
+  same concurrency, discarding the answers.
+
+Each is run twice, alternating, and the faster run of each counts. Completeness compares the ARNs the
+scan published with the seeded manifest (every ARN found, none invented).
+
+Run: ``make bench-scan`` (or ``.venv/bin/python benchmarks/scan.py [--resources N]``).
+Writes benchmarks/results/scan.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import moto
+from botocore.config import Config
+from inventory_cli.fleet import TRD_TYPES, seed_fleet
+from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
+from inventory_cli.provision import provision
+from inventory_cli.runtime import register_accounts
+from inventory_core.aws import AwsClientFactory
+from inventory_core.items import Account
+from inventory_core.publisher import EventPublisher, SnsEventPublisher
+from inventory_core.topology import build_topology
+from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested
+from scanner.bootstrap import build_service
+from scanner.service import ScanProgress
+from scanner.settings import ScannerSettings
+
+RESULTS = Path(__file__).parent / "results" / "scan.json"
+HOME_ACCOUNT = "123456789012"
+HOME_REGION = "us-east-1"
+ACCOUNTS = [("310000000001", "bench-prod"), ("310000000002", "bench-stage"), ("310000000003", "bench-dev")]
+REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]
+TARGET_RATIO = 1.5
+TARGET_RSS_MB = 300
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+class RecordingPublisher:
+    """Publishes to SNS and keeps only the ARNs (a set of strings) for the completeness check."""
+
+    def __init__(self, inner: EventPublisher) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self.arns: set[str] = set()
+        self.events = 0
+
+    def publish(self, events: Sequence[AnyEvent]) -> None:
+        self._inner.publish(events)
+        with self._lock:
+            self.events += len(events)
+            for event in events:
+                if isinstance(event, ResourcesDiscovered):
+                    self.arns.update(r.resource_arn for r in event.resources)
+
+
+def phase_scan(manifest: dict[str, list[str]]) -> dict[str, Any]:
+    settings = ScannerSettings()
+    clients = AwsClientFactory(settings.aws_region)
+    publisher = RecordingPublisher(SnsEventPublisher(clients.client("sns"), settings.events_topic_arn))
+    service = build_service(settings, clients, publisher=publisher)
+    last: list[ScanProgress] = []
+    t0 = time.monotonic()
+    result = service.scan(ScanRequested(execution_id=f"bench-{uuid.uuid4()}", trigger="cli"), progress=last.append)
+    wall = time.monotonic() - t0
+    truth = {arn for arns in manifest.values() for arn in arns}
+    return {
+        "wall_s": round(wall, 3),
+        "resources": sum(a.resource_count for a in result.accounts),
+        "events_published": publisher.events,
+        "api_calls": last[-1].api_calls if last else None,
+        "throttles": last[-1].throttles if last else None,
+        "failed_scopes": last[-1].failed_scopes if last else None,
+        "accounts": {a.account_id: a.status for a in result.accounts},
+        "missing": len(truth - publisher.arns),
+        "invented": len(publisher.arns - truth),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+class BareLister:
+    """The floor: the scanner's API calls made with plain boto3, answers counted and dropped."""
+
+    def __init__(self, session: boto3.Session, account_id: str, config: Config) -> None:
+        self._session = session
+        self._account_id = account_id
+        self._config = config
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def client(self, service: str, region: str) -> Any:
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                self._clients[key] = self._session.client(service, region_name=region, config=self._config)  # type: ignore[call-overload]
+            return self._clients[key]
+
+    def pages(
+        self, client: Any, function: str, page_size: int | None = None, **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        config = {"PageSize": page_size} if page_size else {}
+        yield from client.get_paginator(function).paginate(**params, PaginationConfig=config)
+
+    def list_type(self, slug: str, region: str) -> int:  # noqa: C901 - one branch per TRD type, on purpose
+        count = 0
+        if slug in {"ec2", "vpc"}:
+            ec2 = self.client("ec2", region)
+            fn, key = ("describe_instances", "Reservations") if slug == "ec2" else ("describe_vpcs", "Vpcs")
+            for page in self.pages(ec2, fn, 1000):
+                items = page[key]
+                count += sum(len(r["Instances"]) for r in items) if slug == "ec2" else len(items)
+        elif slug == "rds":
+            for page in self.pages(self.client("rds", region), "describe_db_instances", 100):
+                count += len(page["DBInstances"])
+        elif slug == "lambda":
+            lam = self.client("lambda", region)
+            for page in self.pages(lam, "list_functions", 50):
+                for fn in page["Functions"]:
+                    lam.list_tags(Resource=fn["FunctionArn"])
+                    count += 1
+        elif slug == "dynamodb":
+            ddb = self.client("dynamodb", region)
+            for page in self.pages(ddb, "list_tables", 100):
+                for name in page["TableNames"]:
+                    ddb.list_tags_of_resource(ResourceArn=f"arn:aws:dynamodb:{region}:{self._account_id}:table/{name}")
+                    count += 1
+        elif slug == "elbv2":
+            elb = self.client("elbv2", region)
+            for page in self.pages(elb, "describe_load_balancers", 400):
+                arns = [lb["LoadBalancerArn"] for lb in page["LoadBalancers"]]
+                for start in range(0, len(arns), 20):
+                    elb.describe_tags(ResourceArns=arns[start : start + 20])
+                count += len(arns)
+        elif slug == "ecs":
+            ecs = self.client("ecs", region)
+            for cluster_page in self.pages(ecs, "list_clusters", 100):
+                for cluster in cluster_page["clusterArns"]:
+                    for page in self.pages(ecs, "list_services", 100, cluster=cluster):
+                        arns = page["serviceArns"]
+                        for start in range(0, len(arns), 10):
+                            ecs.describe_services(cluster=cluster, services=arns[start : start + 10], include=["TAGS"])
+                        count += len(arns)
+        elif slug == "s3":
+            s3 = self.client("s3", HOME_REGION)
+            for bucket in s3.list_buckets()["Buckets"]:
+                s3.get_bucket_location(Bucket=bucket["Name"])
+                with contextlib.suppress(s3.exceptions.ClientError):  # NoSuchTagSet
+                    s3.get_bucket_tagging(Bucket=bucket["Name"])
+                count += 1
+        return count
+
+
+def phase_floor(manifest: dict[str, list[str]]) -> dict[str, Any]:
+    settings = ScannerSettings()
+    config = Config(
+        retries={"mode": "adaptive", "max_attempts": settings.api_max_attempts},
+        read_timeout=settings.api_call_timeout_s,
+        max_pool_connections=max(32, settings.max_workers * 2),
+    )
+    t0 = time.monotonic()
+    sts = boto3.client("sts", region_name=HOME_REGION)
+    listers = []
+    for account_id, _ in ACCOUNTS:
+        creds = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{settings.role_name}", RoleSessionName="floor"
+        )["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        listers.append(BareLister(session, account_id, config))
+    jobs = [
+        (lister, slug, region)
+        for lister in listers
+        for slug in TRD_TYPES
+        for region in (["global"] if slug == "s3" else settings.inventory_regions)
+    ]
+    with ThreadPoolExecutor(settings.max_workers) as pool:
+        counts = list(pool.map(lambda job: job[0].list_type(job[1], job[2]), jobs))
+    wall = time.monotonic() - t0
+    return {
+        "wall_s": round(wall, 3),
+        "resources": sum(counts),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "expected": sum(len(v) for v in manifest.values()),
+    }
+
+
+def run_phase(phase: str, manifest_path: Path, env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--manifest", str(manifest_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{phase} failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--resources", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=2, help="alternating floor/scan runs; the best of each counts")
+    parser.add_argument("--phase", choices=["all", "scan", "floor"], default="all", help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    if args.phase != "all":
+        manifest = json.loads(args.manifest.read_text())
+        outcome = phase_scan(manifest) if args.phase == "scan" else phase_floor(manifest)
+        print(json.dumps(outcome))
+        return 0
+
+    server = MotoServer.start()
+    try:
+        os.environ.update(LOCAL_CREDENTIALS)
+        os.environ.update(
+            {"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION}
+        )
+        clients = AwsClientFactory(HOME_REGION)
+        with tempfile.TemporaryDirectory() as tmp:
+            env = provision(clients, build_topology(HOME_ACCOUNT, HOME_REGION, prefix="bench-"), state_dir=Path(tmp))
+            t0 = time.monotonic()
+            fleet = seed_fleet(ACCOUNTS, REGIONS, args.resources, prefix="bench", progress=lambda m: print(f"  {m}"))
+            seed_s = time.monotonic() - t0
+            register_accounts(clients, env["APP_TABLE_NAME"], [Account(a, n, True) for a, n in ACCOUNTS])
+            manifest_path = Path(tmp) / "manifest.json"
+            manifest = {slug: sorted(arns) for slug, arns in fleet.arns.items()}
+            manifest_path.write_text(json.dumps(manifest))
+            child_env = {**os.environ, **env, "INVENTORY_REGIONS": ",".join(REGIONS)}
+            floors, scans = [], []
+            for run in range(args.runs):
+                floors.append(run_phase("floor", manifest_path, child_env))
+                scans.append(run_phase("scan", manifest_path, child_env))
+                print(f"  run {run + 1}: floor {floors[-1]['wall_s']} s, scan {scans[-1]['wall_s']} s")
+    finally:
+        server.stop()
+
+    floor = min(floors, key=lambda r: r["wall_s"])
+    scan = min(scans, key=lambda r: r["wall_s"])
+    seeded = sum(len(v) for v in manifest.values())
+    ratio = scan["wall_s"] / floor["wall_s"]
+    report = {
+        "benchmark": "scan",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "moto": moto.__version__,
+            "boto3": boto3.__version__,
+        },
+        "fleet": {
+            "resources": seeded,
+            "by_type": {slug: len(arns) for slug, arns in manifest.items()},
+            "accounts": len(ACCOUNTS),
+            "regions": REGIONS,
+            "seed_s": round(seed_s, 1),
+        },
+        "scan": scan,
+        "floor": floor,
+        "all_runs": {"scan_s": [r["wall_s"] for r in scans], "floor_s": [r["wall_s"] for r in floors]},
+        "resources_per_s": round(scan["resources"] / scan["wall_s"], 1),
+        "ratio_to_floor": round(ratio, 3),
+        "completeness": {
+            "found": scan["resources"],
+            "missing": scan["missing"],
+            "invented": scan["invented"],
+            "complete": scan["missing"] == 0 and scan["invented"] == 0,
+        },
+        "targets": {
+            "ratio_to_floor": TARGET_RATIO,
+            "peak_rss_mb": TARGET_RSS_MB,
+            "ratio_met": ratio <= TARGET_RATIO,
+            "rss_met_at_this_scale": scan["peak_rss_mb"] <= TARGET_RSS_MB,
+        },
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: report[k] for k in ("resources_per_s", "ratio_to_floor", "completeness")}, indent=2))
+    print(f"scan {scan['wall_s']} s, floor {floor['wall_s']} s, peak RSS {scan['peak_rss_mb']} MB -> {args.output}")
+    return 0 if report["completeness"]["complete"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

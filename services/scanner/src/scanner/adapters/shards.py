@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from inventory_core.items import scan_pk
+from inventory_core.timefmt import iso, parse_iso
+from inventory_events import AccountSummary, ScanRequested, Shard, SkippedAccount
+
+from scanner.adapters.dynamodb_lock import STATUS_SK
+from scanner.ports import ShardTotals
+
+logger = logging.getLogger(__name__)
+
+
+class ShardFailedError(RuntimeError):
+    """A shard task exited with an error."""
+
+
+class DynamoDbShardCoordinator:
+    """Shard results on the execution's STATUS item; a string set of finished shard indexes makes retries idempotent."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def planned(self, execution_id: str, shard_count: int, at: datetime) -> None:
+        self._table.update_item(
+            Key={"pk": scan_pk(execution_id), "sk": STATUS_SK},
+            UpdateExpression="SET shardCount = :n, shardsPlannedAt = if_not_exists(shardsPlannedAt, :at)",
+            ExpressionAttributeValues={":n": shard_count, ":at": iso(at)},
+        )
+
+    def shard_finished(
+        self,
+        execution_id: str,
+        shard: Shard,
+        accounts: Sequence[AccountSummary],
+        skipped: Sequence[SkippedAccount],
+    ) -> ShardTotals | None:
+        document = json.dumps(
+            {"accounts": [a.model_dump() for a in accounts], "skipped": [s.model_dump() for s in skipped]}
+        )
+        item = self._table.update_item(
+            Key={"pk": scan_pk(execution_id), "sk": STATUS_SK},
+            UpdateExpression="SET #doc = :doc, shardCount = if_not_exists(shardCount, :count) ADD shardsFinished :me",
+            ExpressionAttributeNames={"#doc": f"shard{shard.index}"},
+            ExpressionAttributeValues={":doc": document, ":count": shard.count, ":me": {str(shard.index)}},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        if len(item.get("shardsFinished", set())) < int(item["shardCount"]):
+            return None
+        all_accounts: list[AccountSummary] = []
+        all_skipped: list[SkippedAccount] = []
+        for index in range(int(item["shardCount"])):
+            part = json.loads(item[f"shard{index}"])
+            all_accounts += [AccountSummary.model_validate(a) for a in part["accounts"]]
+            all_skipped += [SkippedAccount.model_validate(s) for s in part["skipped"]]
+        planned = item.get("shardsPlannedAt")
+        return ShardTotals(all_accounts, all_skipped, parse_iso(planned) if planned else None)
+
+
+class ProcessShardLauncher:
+    """Runs each shard as ``python -m scanner --request JSON`` (the local stand-in for one Fargate task per shard).
+
+    Waits for every shard, at most ``parallel`` at a time, so the worker keeps its message invisible until
+    the whole execution has run.
+    """
+
+    def __init__(self, *, parallel: int = 2, python: str = sys.executable, timeout_s: float = 6 * 3600) -> None:
+        self._parallel = parallel
+        self._python = python
+        self._timeout_s = timeout_s
+
+    def launch(self, requests: Sequence[ScanRequested]) -> None:
+        with ThreadPoolExecutor(self._parallel, thread_name_prefix="shard") as pool:
+            codes = list(pool.map(self._run, requests))
+        failed = [r.shard.index for r, code in zip(requests, codes, strict=True) if code != 0 and r.shard]
+        if failed:
+            raise ShardFailedError(f"shards {failed} of execution {requests[0].execution_id} failed")
+
+    def _run(self, request: ScanRequested) -> int:
+        command = [self._python, "-m", "scanner", "--request", request.model_dump_json()]
+        done = subprocess.run(command, timeout=self._timeout_s, check=False)
+        logger.info(
+            "shard finished",
+            extra={
+                "execution_id": request.execution_id,
+                "shard": request.shard.index if request.shard else None,
+                "exit_code": done.returncode,
+            },
+        )
+        return done.returncode
