@@ -220,6 +220,29 @@ def scan(
         raise typer.Exit(1)
 
 
+accounts_app = typer.Typer(help="The target accounts the scanner assumes roles into.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.command("import")
+def accounts_import(
+    from_organizations: Annotated[
+        bool, typer.Option("--from-organizations", help="Add the member accounts of this AWS Organization.")
+    ] = False,
+) -> None:
+    """Add accounts (syncEnabled false until an operator enables them); existing accounts are left as they are."""
+    from scanner.bootstrap import import_organization_accounts
+    from scanner.settings import ScannerSettings
+
+    if not from_organizations:
+        raise typer.BadParameter("say where the accounts come from: --from-organizations")
+    _require_env()
+    found, added = import_organization_accounts(ScannerSettings())
+    for account in added:
+        say(f"added {account.account_id} ({account.account_name}), syncEnabled false")
+    say(f"{len(found)} accounts in the organization, {len(added)} added, {len(found) - len(added)} already registered")
+
+
 config_app = typer.Typer(help="The aws-auto-inventory YAML the scanner executes.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -124,3 +125,25 @@ def test_a_request_larger_than_a_shard_runs_as_shard_processes_with_one_scan_com
         completed += [b for b in (json.loads(m["Body"]) for m in messages) if b["event_type"] == "ScanCompleted"]
     assert len(completed) == 1
     assert sorted(a["account_id"] for a in completed[0]["accounts"]) == sorted(accounts)
+
+
+def test_accounts_import_adds_the_organization_members_disabled_and_keeps_existing_ones(stack: Stack) -> None:
+    # GIVEN an organization with two member accounts, one of them already registered and enabled
+    org = stack.clients.client("organizations")
+    # the session's moto server holds one organization per management account
+    with contextlib.suppress(org.exceptions.AlreadyInOrganizationException):
+        org.create_organization(FeatureSet="ALL")
+    tag = stack.topology.prefix.strip("-")
+    members = [
+        org.create_account(Email=f"{tag}-{i}@example.com", AccountName=f"{tag}-{i}")["CreateAccountStatus"]["AccountId"]
+        for i in range(2)
+    ]
+    register_accounts(stack.clients, stack.env["APP_TABLE_NAME"], [Account(members[0], "kept", True)])
+    # WHEN
+    result = CliRunner().invoke(app, ["accounts", "import", "--from-organizations"])
+    # THEN the new member is added disabled, the registered one keeps its settings
+    assert result.exit_code == 0, result.output
+    assert f"added {members[1]} ({tag}-1), syncEnabled false" in result.output
+    items = {m: stack.table.get_item(Key={"pk": f"ACCOUNT#{m}", "sk": "METADATA"})["Item"] for m in members}
+    assert (items[members[0]]["accountName"], items[members[0]]["syncEnabled"]) == ("kept", True)
+    assert (items[members[1]]["accountName"], items[members[1]]["syncEnabled"]) == (f"{tag}-1", False)

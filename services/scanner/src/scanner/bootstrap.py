@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from inventory_core.aws import AwsClientFactory
+from inventory_core.items import Account
 from inventory_core.publisher import EventPublisher, SnsEventPublisher
 
 from scanner.adapters.accounts import DynamoDbAccountDirectory
@@ -15,6 +16,7 @@ from scanner.adapters.aws_session import Backoff, SessionHook, StsSessionProvide
 from scanner.adapters.dynamodb_lock import DynamoDbScanLedger, DynamoDbScanLock
 from scanner.adapters.emf_metrics import EmfScanMetrics
 from scanner.adapters.operations import operation_problem
+from scanner.adapters.organizations import DynamoDbAccountImporter, organization_accounts
 from scanner.adapters.s3_claims import S3ClaimStore
 from scanner.adapters.shards import DynamoDbShardCoordinator, ProcessShardLauncher
 from scanner.catalog import ResourceSpec, select_specs
@@ -92,6 +94,14 @@ def generate_config_text(settings: ScannerSettings, account_id: str | None = Non
     regions, specs = plan(settings)
     document = generate_config(regions, on=on or date.today(), specs=specs)
     return config_yaml(document, account_ids=[a.account_id for a in active])
+
+
+def import_organization_accounts(settings: ScannerSettings) -> tuple[list[Account], list[Account]]:
+    """`inventory accounts import --from-organizations`: (accounts of the organization, those newly added)."""
+    clients = AwsClientFactory(settings.aws_region)
+    found = organization_accounts(clients.client("organizations"))
+    added = DynamoDbAccountImporter(clients.dynamodb_table(settings.app_table_name)).add_missing(found)
+    return found, added
 
 
 @cache
