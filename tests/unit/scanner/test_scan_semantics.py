@@ -170,3 +170,19 @@ def test_the_whole_catalogue_has_forty_more_types_than_the_trd_with_cloudformati
     assert len(CATALOG) >= 48
     assert len({s.cfn_type for s in CATALOG}) == len(CATALOG)
     assert {s.slug for s in CATALOG if s.is_global} >= {"s3", "iam-role", "cloudfront-distribution", "route53-zone"}
+
+
+class BrokenLock(InMemoryScanLock):
+    def acquire(self, account_id: str, execution_id: str, ttl_s: int) -> Any:
+        if account_id == A:
+            raise RuntimeError("lock table unreachable")
+        return super().acquire(account_id, execution_id, ttl_s)
+
+
+def test_an_unreachable_lock_fails_that_account_only() -> None:
+    sessions = {a: InMemoryAccountSession({("ec2", "us-east-1"): [instance(1)]}) for a in (A, B)}
+    publisher = InMemoryEventPublisher()
+    result = build(sessions, publisher, lock=BrokenLock()).scan(ScanRequested(execution_id="x"))
+    assert {a.account_id: a.status for a in result.accounts} == {A: "failed", B: "success"}
+    failed = next(e for e in publisher.of_type("AccountScanCompleted") if e.account_id == A)
+    assert "lock table unreachable" in (failed.error or "")

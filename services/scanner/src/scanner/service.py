@@ -304,7 +304,10 @@ class ScanService:
             extra={"execution_id": request.execution_id, "accounts": len(accounts), "trigger": request.trigger},
         )
         if self._ledger:
-            self._ledger.started(request, started_at, [a.account_id for a in accounts])
+            try:
+                self._ledger.started(request, started_at, [a.account_id for a in accounts])
+            except Exception:  # the status item is for display; the scan and its events matter more
+                logger.exception("scan status not recorded", extra={"execution_id": request.execution_id})
         with (
             ThreadPoolExecutor(self._options.max_workers, thread_name_prefix="scope") as scope_pool,
             ThreadPoolExecutor(self._options.max_accounts, thread_name_prefix="account") as account_pool,
@@ -412,7 +415,11 @@ class ScanService:
 
     def _scan_account_logged(self, run: _Run, account: Account) -> AccountSummary | SkippedAccount:
         if self._lock:
-            taken = self._lock.acquire(account.account_id, run.execution_id, self._options.lock_ttl_s)
+            try:
+                taken = self._lock.acquire(account.account_id, run.execution_id, self._options.lock_ttl_s)
+            except Exception as exc:  # without the lock we cannot rule out an overlap: this account fails alone
+                run.counters.add(accounts_done=1)
+                return self._account_failed(run, account, time.monotonic(), f"scan lock unavailable: {exc}")
             if not taken.acquired:
                 reason = f"scan {taken.holder} of this account is still running (lock expires at {taken.expires_at})"
                 logger.warning(
