@@ -27,7 +27,9 @@ class InMemoryInventoryReader:
         if self.fail:
             raise StoreError("table unavailable")
         self.loads += 1
-        return [dict(i) for i in self.items if account_id is None or i["accountId"] == account_id]
+        registered = {a["accountId"] for a in self.accounts}
+        wanted = {account_id} if account_id else registered
+        return [dict(i) for i in self.items if i["accountId"] in wanted]
 
     def resource(self, account_id: str, resource_type: str, resource_arn: str) -> dict[str, Any] | None:
         return next(

@@ -63,8 +63,8 @@ class ApiSettings(ApiAuthSettings, TableSettings, BucketSettings):
 
     # The grid's read model: a snapshot of the inventory, fresh for `read_model_ttl_s`, then served stale
     # for up to `read_model_stale_s` more while one background refresh runs (0/0 = always read through).
-    read_model_ttl_s: float = Field(default=5.0, ge=0)
-    read_model_stale_s: float = Field(default=300.0, ge=0)
+    read_model_ttl_s: float = Field(default=60.0, ge=0)
+    read_model_stale_s: float = Field(default=900.0, ge=0)
 
     @field_validator("sync_schedule_expression")
     @classmethod

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
-from inventory_core.items import ALL_ACCOUNTS_GSI1PK, ALL_RESOURCES_GSI1PK, account_pk, resource_sk, resource_sk_prefix
+from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk, resource_sk_prefix
 
 from inventory_api.ports import StoreError
 
@@ -19,8 +20,9 @@ _LIST_NAMES = {"#n": "name", "#r": "region", "#s": "state"}
 class DynamoDbInventoryReader:
     """TRD access patterns: all resources via GSI1, one account via the base table."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, *, parallelism: int = 8) -> None:
         self._table = table
+        self._parallelism = parallelism
 
     def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -34,17 +36,45 @@ class DynamoDbInventoryReader:
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"inventory query failed: {exc}") from exc
 
+    def _account_resources(self, account_id: str) -> list[dict[str, Any]]:
+        """One account's partition through the table's client (thread-safe, unlike the resource object).
+
+        That client is the resource layer's: it takes and returns plain Python values.
+        """
+        client = self._table.meta.client
+        kwargs: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
+            "ExpressionAttributeValues": {":pk": account_pk(account_id), ":sk": resource_sk_prefix()},
+            "ProjectionExpression": _LIST_PROJECTION,
+            "ExpressionAttributeNames": _LIST_NAMES,
+        }
+        items: list[dict[str, Any]] = []
+        try:
+            while True:
+                response = client.query(**kwargs)
+                items.extend(response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return items
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"inventory query of {account_id} failed: {exc}") from exc
+
     def resources(self, account_id: str | None) -> list[dict[str, Any]]:
-        projection = {"ProjectionExpression": _LIST_PROJECTION, "ExpressionAttributeNames": _LIST_NAMES}
+        """All resources of the registered accounts, or of one account.
+
+        The whole inventory is read partition by partition, in parallel (one base-table query per
+        registered account), rather than through GSI1's single TYPE#INVENTORY partition: DynamoDB
+        serves many partitions at once, and one hot GSI partition cannot be split. Resources whose
+        account is no longer registered are not listed.
+        """
         if account_id:
-            return self._query_all(
-                KeyConditionExpression=Key("pk").eq(account_pk(account_id))
-                & Key("sk").begins_with(resource_sk_prefix()),
-                **projection,
-            )
-        return self._query_all(
-            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(ALL_RESOURCES_GSI1PK), **projection
+            return self._account_resources(account_id)
+        account_ids = sorted(
+            {str(i.get("accountId") or str(i["pk"]).removeprefix("ACCOUNT#")) for i in self.account_items()}
         )
+        with ThreadPoolExecutor(max_workers=min(self._parallelism, max(1, len(account_ids)))) as pool:
+            return [item for part in pool.map(self._account_resources, account_ids) for item in part]
 
     def resource(self, account_id: str, resource_type: str, resource_arn: str) -> dict[str, Any] | None:
         try:
