@@ -122,5 +122,15 @@ def _serve(port: int, stop: threading.Event, say: Say) -> None:
     Consumers.build(clients).start(stop)
     start_scan_worker(clients, stop)
     say(f"API: http://127.0.0.1:{port}/api/inventory/resources   (OpenAPI: http://127.0.0.1:{port}/docs)")
+    # Every route but /healthz needs a bearer token: mint one with the key the API verifies against.
+    from inventory_api.auth import load_or_create_local_key, mint_local_token
+
+    from inventory_cli.runtime import LOCAL_DIR
+
+    key_file = Path(os.environ.setdefault("AUTH_LOCAL_KEY_FILE", str(LOCAL_DIR / "auth-signing.key")))
+    token = mint_local_token(load_or_create_local_key(key_file), "demo", "operator")
+    say(f"Bearer token (user demo, role operator, valid 8 h):\n  export TOKEN={token}")
+    say(f'  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{port}/api/inventory/resources')
+    say("  other users and roles: inventory local token --user alice --role viewer|operator|admin")
     say("Ctrl-C stops the API, the consumers and the local AWS.")
     uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
