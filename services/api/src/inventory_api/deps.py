@@ -49,7 +49,8 @@ def _clients() -> AwsClientFactory:
 
 @cache
 def _reader() -> DynamoDbInventoryReader:
-    return DynamoDbInventoryReader(_clients().dynamodb_table(settings().app_table_name))
+    s = settings()
+    return DynamoDbInventoryReader(_clients().dynamodb_table(s.app_table_name), parallelism=s.read_model_parallelism)
 
 
 @cache

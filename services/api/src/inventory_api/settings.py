@@ -65,6 +65,7 @@ class ApiSettings(ApiAuthSettings, TableSettings, BucketSettings):
     # for up to `read_model_stale_s` more while one background refresh runs (0/0 = always read through).
     read_model_ttl_s: float = Field(default=60.0, ge=0)
     read_model_stale_s: float = Field(default=900.0, ge=0)
+    read_model_parallelism: int = Field(default=8, ge=1, le=64, description="Partitions read at once on a reload.")
 
     @field_validator("sync_schedule_expression")
     @classmethod
