@@ -10,13 +10,16 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from inventory_core.aws import AwsClientFactory
+from inventory_core.settings import IcebergSettings
 
+from inventory_api.adapters.duckdb_summary import DuckDbSummarySource
 from inventory_api.adapters.dynamodb_audit import DynamoDbAuditLog
 from inventory_api.adapters.dynamodb_counter import DynamoDbCounterStore
 from inventory_api.adapters.dynamodb_reader import DynamoDbInventoryReader
 from inventory_api.adapters.dynamodb_scans import DynamoDbScanStore
 from inventory_api.adapters.s3_exports import S3ExportStore
 from inventory_api.adapters.sqs_scan_requests import SqsScanRequestSender
+from inventory_api.analytics import AnalyticsService
 from inventory_api.audit import AuditService
 from inventory_api.auth import (
     AuthError,
@@ -63,6 +66,11 @@ def query_service() -> InventoryQueryService:
         schedule_expression=s.sync_schedule_expression,
         schedule_timezone=s.sync_schedule_timezone,
     )
+
+
+@cache
+def analytics_service() -> AnalyticsService:
+    return AnalyticsService(DuckDbSummarySource(IcebergSettings()))
 
 
 @cache
@@ -132,6 +140,7 @@ def reset() -> None:
         _reader,
         query_service,
         sync_service,
+        analytics_service,
         _export_store,
         audit_service,
         token_verifier,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from inventory_api.errors import RequestContextMiddleware, install_error_handlers
-from inventory_api.routes import inventory
+from inventory_api.routes import analytics, inventory
 from inventory_api.schemas import Health
 
 
@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
         return Health(status="ok")
 
     app.include_router(inventory.router)
+    app.include_router(analytics.router)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -181,3 +181,20 @@ class AuditRecordPublic(ApiModel):
 
 class AuditPage(ApiModel):
     items: list[AuditRecordPublic]
+
+
+class ScanChanges(ApiModel):
+    currentExecutionId: str
+    previousExecutionId: str | None
+    appeared: int
+    disappeared: int
+    changed: int
+
+
+class AnalyticsSummary(ApiModel):
+    total: int
+    byType: dict[str, int]
+    byRegion: dict[str, int]
+    byAccount: dict[str, int]
+    byStatus: dict[str, int]
+    changesSincePreviousScan: ScanChanges | None
