@@ -14,7 +14,7 @@ SERVICES := inventory-scanner:scanner.__main__ inventory-ddb-projector:ddb_proje
             inventory-api:inventory_api.handler
 DEMO_ARGS ?=
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages synth bench bench-scan bench-projector pr clean
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages synth bench bench-scan bench-projector bench-api pr clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -63,10 +63,13 @@ check-packages: $(UV) ## Install each deployable alone and import its entry poin
 synth: install ## CDK synth of the stack into infra/cdk.out
 	cd infra && $(BIN)/python app.py
 
-bench: bench-scan bench-projector ## Run every benchmark (figures printed, JSON in benchmarks/results/)
+bench: bench-scan bench-projector bench-api ## Run every benchmark (figures printed, JSON in benchmarks/results/)
 
 bench-scan: install ## Scan: ~10k seeded resources, 3 accounts x 4 regions, vs the bare-API floor
 	$(BIN)/python benchmarks/scan.py $(BENCH_SCAN_ARGS)
+
+bench-api: install ## API latency at 100,000 resources on moto (p50/p95/p99)
+	$(BIN)/python benchmarks/api.py
 
 bench-projector: install ## Projector: 10,000 resources vs a bare BatchWriteItem loop on moto
 	$(BIN)/python benchmarks/projector.py
