@@ -27,7 +27,7 @@ def free_port() -> int:
 def is_up(endpoint: str, timeout_s: float = 3.0) -> bool:
     """True if a moto server answers on ``endpoint`` (its small dashboard page, not the state dump)."""
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout_s) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout_s) as response:
             return bool(response.status == 200)
     except OSError:
         return False
