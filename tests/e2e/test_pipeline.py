@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
@@ -16,6 +15,7 @@ from inventory_api.main import create_app
 from inventory_api.service import InventoryQueryService
 from inventory_cli.fleet import seed_fleet
 from inventory_cli.runtime import Consumers, register_accounts, scan_service
+from inventory_core.dynamo import query_items
 from inventory_core.items import Account
 from inventory_core.settings import IcebergSettings
 from inventory_events import ScanRequested
@@ -29,15 +29,8 @@ REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]
 
 
 def dynamodb_arns(stack: Stack) -> set[str]:
-    table = stack.table
-    kwargs: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq("TYPE#INVENTORY")}
-    arns: set[str] = set()
-    while True:
-        response = table.query(**kwargs)
-        arns |= {i["resourceArn"] for i in response["Items"] if i["discoveryStatus"] == "active"}
-        if "LastEvaluatedKey" not in response:
-            return arns
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    items = query_items(stack.table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY"))
+    return {i["resourceArn"] for i in items if i["discoveryStatus"] == "active"}
 
 
 def iceberg_arns() -> set[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from inventory_core.aws import AwsClientFactory
+from inventory_core.dynamo import query_items
 from inventory_core.items import ALL_RESOURCES_GSI1PK
 from inventory_core.settings import IcebergSettings
 from inventory_lake import load_catalog
@@ -37,19 +37,16 @@ class StoreSummary:
 def dynamodb_counts(clients: AwsClientFactory, table_name: str) -> dict[str, int]:
     table = clients.dynamodb_table(table_name)
     counts: dict[str, int] = {}
-    kwargs: dict[str, Any] = {
-        "IndexName": "gsi1",
-        "KeyConditionExpression": Key("gsi1pk").eq(ALL_RESOURCES_GSI1PK),
-        "ProjectionExpression": "resourceType, discoveryStatus",
-    }
-    while True:
-        response = table.query(**kwargs)
-        for item in response.get("Items", []):
-            if item.get("discoveryStatus") == "active":
-                counts[item["resourceType"]] = counts.get(item["resourceType"], 0) + 1
-        if "LastEvaluatedKey" not in response:
-            return counts
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    items = query_items(
+        table,
+        IndexName="gsi1",
+        KeyConditionExpression=Key("gsi1pk").eq(ALL_RESOURCES_GSI1PK),
+        ProjectionExpression="resourceType, discoveryStatus",
+    )
+    for item in items:
+        if item.get("discoveryStatus") == "active":
+            counts[item["resourceType"]] = counts.get(item["resourceType"], 0) + 1
+    return counts
 
 
 def iceberg_counts(settings: IcebergSettings) -> dict[str, int]:

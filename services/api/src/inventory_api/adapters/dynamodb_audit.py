@@ -6,6 +6,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
+from inventory_core.dynamo import query_items
 
 from inventory_api.ports import StoreError
 
@@ -32,12 +33,11 @@ class DynamoDbAuditLog:
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(audit_pk(day)), "ScanIndexForward": False}
         items: list[dict[str, Any]] = []
         try:
-            while len(items) < limit:
-                response = self._table.query(**kwargs)
-                items.extend(i for i in response.get("Items", []) if not actions or i.get("action") in actions)
-                if "LastEvaluatedKey" not in response:
-                    break
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            for item in query_items(self._table, **kwargs):
+                if not actions or item.get("action") in actions:
+                    items.append(item)
+                    if len(items) >= limit:
+                        break
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"audit read failed: {exc}") from exc
         return items[:limit]

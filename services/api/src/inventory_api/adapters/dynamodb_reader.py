@@ -5,6 +5,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
+from inventory_core.dynamo import query_items
 from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk, resource_sk_prefix
 
 from inventory_api.ports import StoreError
@@ -25,14 +26,8 @@ class DynamoDbInventoryReader:
         self._parallelism = parallelism
 
     def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
         try:
-            while True:
-                response = self._table.query(**kwargs)
-                items.extend(response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return items
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            return list(query_items(self._table, **kwargs))
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"inventory query failed: {exc}") from exc
 
@@ -49,14 +44,8 @@ class DynamoDbInventoryReader:
             "ProjectionExpression": _LIST_PROJECTION,
             "ExpressionAttributeNames": _LIST_NAMES,
         }
-        items: list[dict[str, Any]] = []
         try:
-            while True:
-                response = client.query(**kwargs)
-                items.extend(response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return items
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            return list(query_items(client, **kwargs))
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"inventory query of {account_id} failed: {exc}") from exc
 

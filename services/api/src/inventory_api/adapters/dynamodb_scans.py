@@ -5,6 +5,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
+from inventory_core.dynamo import query_items
 from inventory_core.items import account_pk, scan_pk
 
 from inventory_api.ports import StoreError
@@ -81,14 +82,8 @@ class DynamoDbScanStore:
 
     def execution_items(self, execution_id: str) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(scan_pk(execution_id))}
-        items: list[dict[str, Any]] = []
         try:
-            while True:
-                response = self._table.query(**kwargs)
-                items.extend(response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return items
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            return list(query_items(self._table, **kwargs))
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"scan execution read failed: {exc}") from exc
 

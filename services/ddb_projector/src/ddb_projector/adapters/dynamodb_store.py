@@ -26,6 +26,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
+from inventory_core.dynamo import query_items
 from inventory_core.items import (
     ACCOUNT_SK,
     ALL_RESOURCES_GSI1PK,
@@ -357,13 +358,7 @@ class DynamoDbResourceStore:
             "ExpressionAttributeNames": {"#r": "region"},
             "ConsistentRead": True,
         }
-        items: list[dict[str, Any]] = []
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return list(query_items(self._table, **kwargs))
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         cutoff = iso(scan_started_at)

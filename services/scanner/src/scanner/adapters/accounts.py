@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from inventory_core.dynamo import query_items
 from inventory_core.items import ALL_ACCOUNTS_GSI1PK, Account
 
 
@@ -14,14 +15,7 @@ class DynamoDbAccountDirectory:
         self._table = table
 
     def all_accounts(self) -> list[Account]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq(ALL_ACCOUNTS_GSI1PK)}
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_items(self._table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(ALL_ACCOUNTS_GSI1PK))
         return sorted((Account.from_item(i) for i in items), key=lambda a: a.account_id)
 
     def enabled_accounts(self, account_ids: Sequence[str] | None) -> list[Account]:
