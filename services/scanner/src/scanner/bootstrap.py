@@ -18,9 +18,10 @@ from scanner.adapters.emf_metrics import EmfScanMetrics
 from scanner.adapters.operations import operation_problem
 from scanner.adapters.organizations import DynamoDbAccountImporter, organization_accounts
 from scanner.adapters.s3_claims import S3ClaimStore
-from scanner.adapters.shards import DynamoDbShardCoordinator, ProcessShardLauncher
+from scanner.adapters.shards import DynamoDbShardCoordinator, EcsShardLauncher, ProcessShardLauncher
 from scanner.catalog import ResourceSpec, select_specs
 from scanner.config import config_yaml, generate_config, parse_config, scan_plan
+from scanner.ports import ShardLauncher
 from scanner.service import ScanOptions, ScanService
 from scanner.settings import ScannerSettings
 
@@ -80,8 +81,22 @@ def build_service(
         meter=sessions.meter,
         metrics=EmfScanMetrics() if settings.emit_metrics else None,
         coordinator=DynamoDbShardCoordinator(table),
-        launcher=ProcessShardLauncher(parallel=settings.shard_processes) if settings.shard_processes else None,
+        launcher=shard_launcher(settings, clients),
     )
+
+
+def shard_launcher(settings: ScannerSettings, clients: AwsClientFactory) -> ShardLauncher | None:
+    """ECS RunTask per shard in AWS; local processes otherwise (None: never fan out)."""
+    if settings.shard_launcher == "ecs":
+        return EcsShardLauncher(
+            clients.client("ecs"),
+            cluster=str(settings.ecs_cluster),
+            task_definition=str(settings.ecs_task_definition),
+            container=settings.ecs_container_name,
+            subnets=settings.ecs_subnets,
+            security_groups=settings.ecs_security_groups,
+        )
+    return ProcessShardLauncher(parallel=settings.shard_processes) if settings.shard_processes else None
 
 
 def generate_config_text(settings: ScannerSettings, account_id: str | None = None, *, on: date | None = None) -> str:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from inventory_core.settings import RegionSettings, TableSettings, TopicSettings
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 
@@ -38,7 +38,36 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
     shard_processes: int = Field(
         default=2, ge=0, le=16, description="Shards run at once as local processes (0: never fan out)."
     )
+    shard_launcher: Literal["process", "ecs"] = Field(
+        default="process", description="How shards run: local processes, or one ECS Fargate task each (SHARD_LAUNCHER)."
+    )
+    ecs_cluster: str | None = Field(default=None, description="Cluster of the shard tasks (ECS_CLUSTER).")
+    ecs_task_definition: str | None = Field(default=None, description="The scanner's task definition.")
+    ecs_container_name: str = Field(default="scanner", description="Container to override with the shard request.")
+    ecs_subnets: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Comma list (ECS_SUBNETS).")
+    ecs_security_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma list (ECS_SECURITY_GROUPS)."
+    )
     emit_metrics: bool = Field(default=False, description="Print CloudWatch EMF metrics (EMIT_METRICS).")
+
+    @field_validator("ecs_subnets", "ecs_security_groups", mode="before")
+    @classmethod
+    def _csv_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _ecs_complete(self) -> ScannerSettings:
+        if self.shard_launcher == "ecs":
+            missing = [
+                name.upper()
+                for name in ("ecs_cluster", "ecs_task_definition", "ecs_subnets")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"SHARD_LAUNCHER=ecs needs {', '.join(missing)}")
+        return self
 
     @field_validator("scan_types", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from inventory_core.items import scan_pk
 from inventory_core.timefmt import iso, parse_iso
 from inventory_events import AccountSummary, ScanRequested, Shard, SkippedAccount
@@ -96,3 +97,73 @@ class ProcessShardLauncher:
             },
         )
         return done.returncode
+
+
+class EcsShardLauncher:
+    """Starts one Fargate task per shard with ECS RunTask (the scanner's own task definition).
+
+    Each task gets its shard request as ``python -m scanner --request JSON`` in a container override; it
+    publishes to the topic and records itself with the coordinator, and the last shard to finish sends
+    the one ScanCompleted. So ``launch`` returns once every task is started; it does not wait for them.
+    """
+
+    def __init__(
+        self,
+        ecs: Any,
+        *,
+        cluster: str,
+        task_definition: str,
+        container: str,
+        subnets: Sequence[str],
+        security_groups: Sequence[str],
+    ) -> None:
+        self._ecs = ecs
+        self._cluster = cluster
+        self._task_definition = task_definition
+        self._container = container
+        self._network = {
+            "awsvpcConfiguration": {
+                "subnets": list(subnets),
+                "securityGroups": list(security_groups),
+                "assignPublicIp": "DISABLED",
+            }
+        }
+
+    def launch(self, requests: Sequence[ScanRequested]) -> None:
+        failed: list[str] = []
+        for request in requests:
+            try:
+                response = self._run_task(request)
+            except (ClientError, BotoCoreError) as exc:
+                failed.append(f"shard {request.shard.index if request.shard else None}: {exc}")
+                continue
+            shard = request.shard.index if request.shard else None
+            if response.get("failures") or not response.get("tasks"):
+                failed.append(f"shard {shard}: {response.get('failures')}")
+                continue
+            logger.info(
+                "shard task started",
+                extra={"execution_id": request.execution_id, "shard": shard, "task": response["tasks"][0]["taskArn"]},
+            )
+        if failed:
+            raise ShardFailedError(f"could not start {len(failed)} shard task(s): {'; '.join(failed)}")
+
+    def _run_task(self, request: ScanRequested) -> dict[str, Any]:
+        return dict(
+            self._ecs.run_task(
+                cluster=self._cluster,
+                taskDefinition=self._task_definition,
+                launchType="FARGATE",
+                count=1,
+                startedBy=f"scan-{request.execution_id}"[:36],
+                networkConfiguration=self._network,
+                overrides={
+                    "containerOverrides": [
+                        {
+                            "name": self._container,
+                            "command": ["python", "-m", "scanner", "--request", request.model_dump_json()],
+                        }
+                    ]
+                },
+            )
+        )
