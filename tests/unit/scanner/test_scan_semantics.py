@@ -186,3 +186,43 @@ def test_an_unreachable_lock_fails_that_account_only() -> None:
     assert {a.account_id: a.status for a in result.accounts} == {A: "failed", B: "success"}
     failed = next(e for e in publisher.of_type("AccountScanCompleted") if e.account_id == A)
     assert "lock table unreachable" in (failed.error or "")
+
+
+@dataclass
+class CountingLock(InMemoryScanLock):
+    acquires: list[str] = field(default_factory=list)
+
+    def acquire(self, account_id: str, execution_id: str, ttl_s: int) -> Any:
+        self.acquires.append(execution_id)
+        return super().acquire(account_id, execution_id, ttl_s)
+
+
+@dataclass
+class SlowSession:
+    """A listing that takes a while, as a large account does."""
+
+    delay_s: float
+
+    def pages(self, spec: ResourceSpec, region: str) -> Iterator[list[dict[str, Any]]]:
+        threading.Event().wait(self.delay_s)
+        yield [instance(1)] if spec.slug == "ec2" else []
+
+
+def test_a_long_scan_keeps_renewing_its_lock_and_releases_it_at_the_end() -> None:
+    # GIVEN a lock renewed every 20 ms and a scan that takes about 200 ms
+    lock = CountingLock()
+    service = ScanService(
+        InMemoryAccountDirectory([Account(A, "prod", True)]),
+        InMemorySessionProvider({A: SlowSession(0.1)}),  # type: ignore[dict-item]
+        InMemoryEventPublisher(),
+        ScanOptions(regions=["us-east-1"], specs=select_specs(["ec2", "s3"]), max_workers=1, lock_renew_s=0.02),
+        clock=lambda: T0,
+        lock=lock,
+    )
+    # WHEN
+    result = service.scan(ScanRequested(execution_id="long", account_ids=[A]))
+    # THEN the lock was taken once and renewed several times by the same execution, then released
+    assert [a.status for a in result.accounts] == ["success"]
+    assert len(lock.acquires) >= 4
+    assert set(lock.acquires) == {"long"}
+    assert lock.held == {}

@@ -134,6 +134,7 @@ class ScanOptions:
     #: Scopes of one (account, region) running at once: one region's API limits are shared by its calls.
     region_concurrency: int = 4
     lock_ttl_s: int = 6 * 3600
+    lock_renew_s: float | None = None  # default: a third of lock_ttl_s, so a long scan never loses its lock
     #: Accounts per shard when a request for more accounts fans out (``handle``).
     shard_size: int = 50
 
@@ -433,13 +434,46 @@ class ScanService:
                     "previous scan of the account did not finish; its lock expired",
                     extra={"account_id": account.account_id, "stale_execution_id": taken.stale_holder},
                 )
+        stop_renewing = self._keep_lock(account.account_id, run.execution_id) if self._lock else None
         try:
             return self._scan_locked_account(run, account)
         finally:
             if self._lock:
+                if stop_renewing:
+                    stop_renewing()
                 self._lock.release(account.account_id, run.execution_id)
             run.counters.add(accounts_done=1)
             self._report(run)
+
+    def _keep_lock(self, account_id: str, execution_id: str) -> Callable[[], None]:
+        """Extend the account's lock while its scan runs (re-acquiring one's own lock moves its expiry)."""
+        lock = self._lock
+        assert lock is not None
+        stop = threading.Event()
+        interval = self._options.lock_renew_s or max(1.0, self._options.lock_ttl_s / 3)
+
+        def renew() -> None:
+            while not stop.wait(interval):
+                try:
+                    result = lock.acquire(account_id, execution_id, self._options.lock_ttl_s)
+                except Exception as exc:  # the next beat retries; the lock still has up to two thirds to run
+                    logger.warning("scan lock renewal failed", extra={"account_id": account_id, "error": str(exc)})
+                    continue
+                if not result.acquired:
+                    logger.error(
+                        "scan lock lost to another execution",
+                        extra={"account_id": account_id, "holder": result.holder},
+                    )
+                    return
+
+        thread = threading.Thread(target=renew, name=f"lock-{account_id}", daemon=True)
+        thread.start()
+
+        def done() -> None:
+            stop.set()
+            thread.join()
+
+        return done
 
     def _account_failed(self, run: _Run, account: Account, t0: float, error: str) -> AccountSummary:
         logger.error(
