@@ -169,6 +169,14 @@ def test_sync_requests_a_scan_once_and_reports_progress_per_account(live: LiveAp
     assert all(r["actor"] == "otto" and r["sourceIp"] == "testclient" for r in audit.json()["items"])
     assert live.client.get("/api/inventory/audit", headers=operator).status_code == 403
 
+    # AND a viewer's refused trigger is audited as forbidden, and starts nothing
+    refused = live.client.post("/api/inventory/sync", json={"accountId": on}, headers=live.as_("vic"))
+    assert refused.status_code == 403
+    audit = live.client.get("/api/inventory/audit", params={"action": "sync"}, headers=live.as_("ada", "admin"))
+    assert [(r["actor"], r["outcome"]) for r in audit.json()["items"] if r["actor"] == "vic"] == [("vic", "forbidden")]
+    queued = [parse_event(m["Body"]).execution_id for m in receive_all(live)]
+    assert queued == [third.json()["executionId"]]  # only the third sync's request; none from the refusal
+
 
 def test_export_is_downloaded_through_a_presigned_url_that_expires_in_an_hour(live: LiveApi) -> None:
     # GIVEN 40 resources in two accounts

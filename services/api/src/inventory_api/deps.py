@@ -31,6 +31,7 @@ from inventory_api.auth import (
     TokenVerifier,
     load_or_create_local_key,
 )
+from inventory_api.errors import REQUEST_ID
 from inventory_api.export import ExportService
 from inventory_api.ratelimit import CounterStore, InMemoryCounterStore, RateLimiter
 from inventory_api.service import InventoryQueryService
@@ -189,6 +190,26 @@ def require(role: Role) -> Callable[[Principal], Principal]:
     return check
 
 
+def sync_operator(
+    request: Request,
+    who: Annotated[Principal, Depends(principal)],
+    audit: Annotated[AuditService, Depends(audit_service)],
+) -> Principal:
+    """Operator check for sync triggers; a refused trigger is audited too (TRD 7: every sync trigger)."""
+    if who.role < Role.operator:
+        audit.record(
+            who,
+            "sync",
+            {},
+            source_ip=request.client.host if request.client else None,
+            outcome="forbidden",
+            request_id=REQUEST_ID.get(),
+        )
+        raise HTTPException(403, f"this needs the operator role; you have {who.role.name}")
+    return who
+
+
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Operator = Annotated[Principal, Depends(require(Role.operator))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
+SyncOperator = Annotated[Principal, Depends(sync_operator)]

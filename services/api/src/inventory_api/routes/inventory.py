@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from inventory_api.audit import AuditService
 from inventory_api.auth import Principal
-from inventory_api.deps import Admin, Operator, Viewer, audit_service, export_service, query_service, sync_service
+from inventory_api.deps import Admin, SyncOperator, Viewer, audit_service, export_service, query_service, sync_service
 from inventory_api.errors import REQUEST_ID
 from inventory_api.export import ExportService
 from inventory_api.ports import StoreError
@@ -141,7 +141,7 @@ def get_resource(
     },
 )
 def trigger_sync(
-    who: Operator,
+    who: SyncOperator,
     request: Request,
     response: Response,
     service: Annotated[SyncService, Depends(sync_service)],
