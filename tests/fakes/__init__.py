@@ -70,6 +70,7 @@ class InMemoryScanLock:
 
     held: dict[str, tuple[str, int]] = field(default_factory=dict)
     now: int = 1_800_000_000
+    acquired_at: dict[str, int] = field(default_factory=dict)
 
     def acquire(self, account_id: str, execution_id: str, ttl_s: int) -> LockResult:
         holder = self.held.get(account_id)
@@ -77,11 +78,17 @@ class InMemoryScanLock:
             return LockResult(acquired=False, holder=holder[0], expires_at=holder[1])
         self.held[account_id] = (execution_id, self.now + ttl_s)
         stale = holder[0] if holder and holder[0] != execution_id else None
-        return LockResult(acquired=True, expires_at=self.now + ttl_s, stale_holder=stale)
+        if stale is None:
+            self.acquired_at.setdefault(account_id, self.now)
+        stale_at = self.acquired_at.get(account_id) if stale else None
+        if stale:
+            self.acquired_at[account_id] = self.now
+        return LockResult(acquired=True, expires_at=self.now + ttl_s, stale_holder=stale, stale_acquired_at=stale_at)
 
     def release(self, account_id: str, execution_id: str) -> None:
         if self.held.get(account_id, ("",))[0] == execution_id:
             del self.held[account_id]
+            self.acquired_at.pop(account_id, None)
 
 
 @dataclass

@@ -127,3 +127,21 @@ def test_upload_failure_metric_is_emitted_as_emf(capsys: pytest.CaptureFixture[s
     assert directive["Namespace"] == "AwsAutoDiscoveryTest"
     assert directive["Metrics"][0] == {"Name": "S3UploadFailures", "Unit": "Count"}
     assert emf["objectKey"] == "raw/x.json"
+
+
+def test_an_empty_or_older_scan_never_replaces_the_days_document(stack: Stack) -> None:
+    # GIVEN the document of a scan that started at 02:00
+    service = build_service(ArchiverSettings())
+    s3, bucket = stack.clients.client("s3"), stack.env["INVENTORY_BUCKET"]
+    handle_batch(sqs_event(page([resource(1)], page_no=1), account_done(1), queue="archiver"), None, service)
+    key = raw_key(account_done(1))
+    before = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    # WHEN a failed scan of the same day (no scopes) and an older scan's late completion arrive
+    failed = account_done(0).model_copy(update={"execution_id": "exec-2", "status": "failed", "scopes": []})
+    older = account_done(1).model_copy(update={"execution_id": "exec-0", "scan_started_at": T0.replace(hour=1)})
+    staged_older = page([resource(9)], execution_id="exec-0", page_no=1, started=T0.replace(hour=1))
+    assert handle_batch(sqs_event(failed, staged_older, older, queue="archiver"), None, service) == {
+        "batchItemFailures": []
+    }
+    # THEN the day's document is still the 02:00 scan's
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == before

@@ -156,6 +156,7 @@ def test_the_lock_admits_one_scan_per_account_until_released_or_expired(stack: S
     clock["now"] += 601
     taken = lock.acquire(account, "second", 600)
     assert (taken.acquired, taken.stale_holder) == (True, "first")
+    assert taken.stale_acquired_at is not None
     lock.release(account, "second")
     assert "Item" not in stack.table.get_item(Key={"pk": f"LOCK#ACCOUNT#{account}", "sk": "SCAN"})
 

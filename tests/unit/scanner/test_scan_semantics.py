@@ -109,6 +109,24 @@ def test_an_expired_lock_is_taken_over() -> None:
     assert result.skipped == []
 
 
+def test_taking_over_an_expired_lock_reports_the_abandoned_scan_partial() -> None:
+    # GIVEN a scan that took A's lock and was killed
+    lock = InMemoryScanLock()
+    lock.acquire(A, "killed", 60)
+    killed_at = lock.now
+    lock.now += 61
+    publisher = InMemoryEventPublisher()
+    sessions = {A: InMemoryAccountSession({("ec2", "us-east-1"): [instance(1)]})}
+    # WHEN the next scan takes over
+    build(sessions, publisher, lock=lock).scan(ScanRequested(execution_id="next", account_ids=[A]))
+    # THEN the killed execution's account is closed as partial with no scopes (so nothing is swept for it)
+    closed = [e for e in publisher.of_type("AccountScanCompleted") if e.execution_id == "killed"]
+    assert [(e.account_id, e.status, e.scopes, e.resource_count) for e in closed] == [(A, "partial", [], 0)]
+    assert closed[0].scan_started_at.timestamp() <= killed_at
+    assert "took over its lock" in (closed[0].error or "")
+    assert [e.status for e in publisher.of_type("AccountScanCompleted") if e.execution_id == "next"] == ["success"]
+
+
 @dataclass
 class StoppingSession:
     """Lists pages forever until the scan is cancelled after the second page."""

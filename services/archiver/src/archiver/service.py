@@ -94,6 +94,16 @@ class ArchiverService:
         return claimed
 
     def _assemble(self, event: AccountScanCompleted) -> None:
+        if not event.scopes:
+            # A failed AssumeRole or an abandoned scan saw nothing: there is no raw answer to keep, and an
+            # empty document must not replace a good one of the same day.
+            logger.info("nothing to archive", extra={"account_id": event.account_id, "status": event.status})
+            return
+        doc_key = raw_key(event)
+        existing = self._store.get_json(doc_key)
+        if existing and str(existing.get("scanStartedAt", "")) > event.scan_started_at.isoformat():
+            logger.info("a newer scan of the day is archived already", extra={"key": doc_key})
+            return
         regions: dict[str, dict[str, list[Any]]] = {}
         missing: list[str] = []
         for summary in event.scopes:
@@ -119,6 +129,5 @@ class ArchiverService:
             "failedScopes": [s.model_dump() for s in event.failed_scopes],
             "regions": regions,
         }
-        key = raw_key(event)
-        self._put(key, document)
-        logger.info("raw document written", extra={"key": key, "resources": event.resource_count})
+        self._put(doc_key, document)
+        logger.info("raw document written", extra={"key": doc_key, "resources": event.resource_count})

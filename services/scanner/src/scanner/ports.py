@@ -77,6 +77,8 @@ class LockResult:
     expires_at: int | None = None
     #: An expired lock taken over from this execution (it crashed or was killed).
     stale_holder: str | None = None
+    #: When that execution took the lock (epoch seconds), i.e. about when its scan of the account started.
+    stale_acquired_at: int | None = None
 
 
 class ScanLock(Protocol):

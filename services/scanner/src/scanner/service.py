@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from threading import Lock
 
 from inventory_core.items import Account
@@ -434,6 +434,7 @@ class ScanService:
                     "previous scan of the account did not finish; its lock expired",
                     extra={"account_id": account.account_id, "stale_execution_id": taken.stale_holder},
                 )
+                self._close_abandoned(run, account.account_id, taken.stale_holder, taken.stale_acquired_at)
         stop_renewing = self._keep_lock(account.account_id, run.execution_id) if self._lock else None
         try:
             return self._scan_locked_account(run, account)
@@ -444,6 +445,29 @@ class ScanService:
                 self._lock.release(account.account_id, run.execution_id)
             run.counters.add(accounts_done=1)
             self._report(run)
+
+    def _close_abandoned(self, run: _Run, account_id: str, execution_id: str, acquired_at: int | None) -> None:
+        """A killed scan never said how the account ended: say `partial` for it, with no scopes.
+
+        No scope of it is reported complete, so nothing is marked missing; consumers record the status.
+        """
+        started = datetime.fromtimestamp(acquired_at, UTC) if acquired_at else run.started_at
+        try:
+            self._publisher.publish(
+                [
+                    AccountScanCompleted(
+                        execution_id=execution_id,
+                        account_id=account_id,
+                        status="partial",
+                        resource_count=0,
+                        duration_ms=0,
+                        scan_started_at=min(started, run.started_at),
+                        error=f"the scan ended without finishing; execution {run.execution_id} took over its lock",
+                    )
+                ]
+            )
+        except Exception as exc:  # reporting the abandoned scan must not stop this one
+            logger.warning("could not report the abandoned scan", extra={"account_id": account_id, "error": str(exc)})
 
     def _keep_lock(self, account_id: str, execution_id: str) -> Callable[[], None]:
         """Extend the account's lock while its scan runs (re-acquiring one's own lock moves its expiry)."""

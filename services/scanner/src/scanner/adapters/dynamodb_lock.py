@@ -62,6 +62,9 @@ class DynamoDbScanLock:
             acquired=True,
             expires_at=expires_at,
             stale_holder=str(stale) if stale and stale != execution_id else None,
+            stale_acquired_at=int(old["acquiredAt"])
+            if stale and stale != execution_id and "acquiredAt" in old
+            else None,
         )
 
     def release(self, account_id: str, execution_id: str) -> None:
