@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 
 def query_items(table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Yield every item of a Query, following ``LastEvaluatedKey`` page by page.
@@ -23,3 +25,8 @@ def query_items(table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         if "LastEvaluatedKey" not in response:
             return
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def condition_failed(exc: ClientError) -> bool:
+    """True if a conditional write lost: the item did not meet the ConditionExpression."""
+    return str(exc.response.get("Error", {}).get("Code")) == "ConditionalCheckFailedException"

@@ -5,7 +5,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
-from inventory_core.dynamo import query_items
+from inventory_core.dynamo import condition_failed, query_items
 from inventory_core.items import account_pk, scan_pk
 
 from inventory_api.ports import StoreError
@@ -16,10 +16,6 @@ SYNC_LOCK_SK = "SYNC#RUNNING"
 def scanner_lock_pk(account_id: str) -> str:
     """The scanner's own per-account lock (pk=LOCK#ACCOUNT#{id}, sk=SCAN), held while it scans."""
     return f"LOCK#ACCOUNT#{account_id}"
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoDbScanStore:
@@ -38,7 +34,7 @@ class DynamoDbScanStore:
             )
             return None
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise StoreError(f"sync lock of {account_id} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"sync lock of {account_id} failed: {exc}") from exc
@@ -54,7 +50,7 @@ class DynamoDbScanStore:
                 ExpressionAttributeValues={":e": execution_id},
             )
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise StoreError(f"sync lock release of {account_id} failed: {exc}") from exc
 
     def steal_sync_lock(self, account_id: str, stale_execution_id: str, execution_id: str, expires_at: int) -> bool:
@@ -67,7 +63,7 @@ class DynamoDbScanStore:
             )
             return True
         except ClientError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return False
             raise StoreError(f"sync lock of {account_id} failed: {exc}") from exc
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
-from inventory_core.dynamo import query_items
+from inventory_core.dynamo import condition_failed, query_items
 from inventory_core.items import (
     ACCOUNT_SK,
     ALL_RESOURCES_GSI1PK,
@@ -65,10 +65,6 @@ class StoreError(RuntimeError):
 
 class ScopeBusyError(StoreError):
     """Another writer held the scope's lease for longer than we wait; the message is retried later."""
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def scope_pk(scope: Scope) -> str:
@@ -207,7 +203,7 @@ class DynamoDbResourceStore:
                 )
                 break
             except ClientError as exc:
-                if not _condition_failed(exc):
+                if not condition_failed(exc):
                     raise StoreError(f"lease on {scope.key} failed: {exc}") from exc
             if time.monotonic() > give_up:
                 raise ScopeBusyError(f"{scope.key} is being written by another consumer; retried later")
@@ -222,7 +218,7 @@ class DynamoDbResourceStore:
                     Key=key, ConditionExpression="holder = :me", ExpressionAttributeValues={":me": holder}
                 )
             except ClientError as exc:
-                if not _condition_failed(exc):
+                if not condition_failed(exc):
                     raise StoreError(f"lease release on {scope.key} failed: {exc}") from exc
                 logger.warning("scope lease had expired before release", extra={"scope": scope.key})
 
@@ -335,7 +331,7 @@ class DynamoDbResourceStore:
                 ExpressionAttributeValues={":f": first},
             )
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise StoreError(f"firstDiscoveredAt of {key['sk']} failed: {exc}") from exc
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
@@ -406,7 +402,7 @@ class DynamoDbResourceStore:
                 ExpressionAttributeValues={":missing": "missing", ":active": "active", ":cutoff": cutoff, ":ttl": ttl},
             )
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
             return False
         return True
@@ -447,7 +443,7 @@ class DynamoDbResourceStore:
                 },
             )
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise StoreError(f"scope progress of {event.scope.key} failed: {exc}") from exc
 
     def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
@@ -495,7 +491,7 @@ class DynamoDbResourceStore:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return None
             raise StoreError(f"account {event.account_id} status update failed: {exc}") from exc
         previous = response.get("Attributes", {}).get("lastSuccessfulSyncResourceCount")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from inventory_core.dynamo import condition_failed
 from inventory_core.items import scan_pk
 from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
@@ -46,7 +47,7 @@ class DynamoDbScanLock:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
             holder = self._table.get_item(Key={"pk": lock_pk(account_id), "sk": LOCK_SK}, ConsistentRead=True).get(
                 "Item", {}
@@ -76,7 +77,7 @@ class DynamoDbScanLock:
             )
         except ClientError as exc:
             # Someone took over an expired lock of ours: theirs now, not ours to delete.
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from inventory_core.dynamo import condition_failed
 from inventory_core.items import Account
 
 
@@ -32,7 +33,7 @@ class DynamoDbAccountImporter:
             try:
                 self._table.put_item(Item=account.to_item(), ConditionExpression="attribute_not_exists(pk)")
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                if not condition_failed(exc):
                     raise
                 continue
             added.append(account)
