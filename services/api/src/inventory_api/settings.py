@@ -6,6 +6,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from inventory_core.settings import BaseInventorySettings, BucketSettings, TableSettings
+from inventory_core.topology import SCAN_SCHEDULE_EXPRESSION
 from pydantic import Field, field_validator, model_validator
 
 from inventory_api.schedule import parse_schedule
@@ -55,7 +56,7 @@ class ApiSettings(ApiAuthSettings, TableSettings, BucketSettings):
     audit_table_name: str = Field(min_length=1, description="Append-only audit table (AUDIT_TABLE_NAME).")
     scan_requests_queue_url: str = Field(min_length=1, description="The scanner's queue (SCAN_REQUESTS_QUEUE_URL).")
 
-    sync_schedule_expression: str = "cron(0 2 * * ? *)"
+    sync_schedule_expression: str = SCAN_SCHEDULE_EXPRESSION
     sync_schedule_timezone: str = "UTC"
     sync_lock_ttl_s: int = Field(default=4 * 3600, ge=60, description="A sync lock older than this is stale.")
 

@@ -20,6 +20,14 @@ CONSUMER_BATCH_SIZES: dict[str, int] = {"ddb-projector": 10, "lake-writer": 100,
 """Records per handler call (Lambda event source mapping batch size). The lake writer makes one Iceberg
 commit per batch, so it takes large batches; the others write per record."""
 
+CONSUMER_BATCHING_WINDOWS_S: dict[str, int] = {"ddb-projector": 0, "lake-writer": 10, "archiver": 0}
+"""Maximum batching window of each consumer's event source mapping: the lake writer waits up to 10 s to
+fill a batch (fewer, larger Iceberg commits); the others take records as they come."""
+
+SCAN_SCHEDULE_EXPRESSION = "cron(0 2 * * ? *)"
+"""The daily scan (TRD section 5.1): EventBridge Scheduler's expression, in UTC. The CDK schedule and the
+API's ``nextScheduledSync`` both read it, so they cannot drift."""
+
 
 @dataclass(frozen=True)
 class GsiSpec:
@@ -54,6 +62,7 @@ class QueueSpec:
     dlq_retention_s: int = 14 * 24 * 3600
     event_types: tuple[str, ...] | None = None
     batch_size: int = 10
+    batching_window_s: int = 0
 
     def filter_policy(self) -> dict[str, list[str]] | None:
         """The SNS subscription filter policy on the ``event_type`` message attribute."""
@@ -70,6 +79,8 @@ class BucketSpec:
     raw_prefix: str = "raw/"
     raw_expiration_days: int = 365
     exports_prefix: str = "exports/"
+    versioned: bool = True
+    noncurrent_version_expiration_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,7 @@ def build_topology(account_id: str, region: str, *, prefix: str = "", app_name: 
             dlq_name=f"{p}{purpose}-dlq",
             event_types=events,
             batch_size=CONSUMER_BATCH_SIZES.get(purpose, 10),
+            batching_window_s=CONSUMER_BATCHING_WINDOWS_S.get(purpose, 0),
         )
 
     bucket_suffix = f"{account_id}-{region}"
