@@ -54,6 +54,23 @@ def test_a_timezone_shifts_the_run_in_utc() -> None:
     assert nxt("cron(0 2 * * ? *)", at(2026, 7, 1, 12), "Europe/Berlin") == at(2026, 7, 2, 0, 0)
 
 
+def test_a_local_time_skipped_by_spring_forward_is_skipped_not_shifted() -> None:
+    # Europe/Berlin jumps from 02:00 to 03:00 on 2027-03-28: 02:30 does not exist that day, so
+    # EventBridge Scheduler skips that run; the next one is 02:30 CEST on the 29th (00:30 UTC).
+    assert nxt("cron(30 2 * * ? *)", at(2027, 3, 27, 12), "Europe/Berlin") == at(2027, 3, 29, 0, 30)
+    # the day before is a normal day: 02:30 CET = 01:30 UTC
+    assert nxt("cron(30 2 * * ? *)", at(2027, 3, 26, 12), "Europe/Berlin") == at(2027, 3, 27, 1, 30)
+
+
+def test_a_repeated_local_time_on_fall_back_runs_once_at_its_first_occurrence() -> None:
+    # Europe/Berlin repeats 02:00-03:00 on 2026-10-25; 02:30 first happens at 00:30 UTC (CEST)
+    assert nxt("cron(30 2 * * ? *)", at(2026, 10, 24, 12), "Europe/Berlin") == at(2026, 10, 25, 0, 30)
+    # after the first occurrence the next run is the following day, not the repeat an hour later
+    assert nxt("cron(30 2 * * ? *)", at(2026, 10, 25, 0, 45), "Europe/Berlin") == at(2026, 10, 26, 1, 30)
+    # during the repeated hour (02:15 CET, fold=1) the first 02:30 is already past
+    assert nxt("cron(30 2 * * ? *)", at(2026, 10, 25, 1, 15), "Europe/Berlin") == at(2026, 10, 26, 1, 30)
+
+
 def test_at_expressions_run_once_and_rate_expressions_have_no_fixed_time() -> None:
     assert nxt("at(2027-03-01T04:00:00)", at(2026, 11, 25)) == at(2027, 3, 1, 4, 0)
     assert nxt("at(2020-03-01T04:00:00)", at(2026, 11, 25)) is None

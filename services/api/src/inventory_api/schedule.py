@@ -107,6 +107,15 @@ def _day_of_week(text: str) -> DayMatcher:
     return lambda d: _eb_weekday(d) in days
 
 
+def _exists(local: datetime) -> bool:
+    """False for a wall time skipped by a daylight-saving spring-forward (EventBridge Scheduler skips it too).
+
+    A repeated wall time (fall-back) exists; ``fold=0`` picks its first occurrence, as the scheduler runs once.
+    """
+    round_trip = local.astimezone(UTC).astimezone(local.tzinfo)
+    return round_trip.replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
 @dataclass(frozen=True)
 class CronSchedule:
     minutes: frozenset[int]
@@ -129,7 +138,8 @@ class CronSchedule:
             if self.day_matches(day):
                 for hour, minute in times:
                     candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-                    if candidate > local_now:
+                    # compared in UTC: aware datetimes sharing a tzinfo compare by wall time, ignoring fold
+                    if candidate.astimezone(UTC) > now and _exists(candidate):
                         return candidate.astimezone(UTC)
             day += timedelta(days=1)
         return None
