@@ -12,39 +12,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from inventory_core.topology import Topology, build_topology
 
+from infra import policies
 from infra.constructs.consumer_queue import ConsumerQueue
 from infra.constructs.inventory_table import InventoryTable
-
-PROJECTOR_TABLE_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-)
-"""The projector upserts resources and accounts with conditional writes and sweeps scopes by query."""
-
-SCANNER_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:GetItem")
-"""The scanner only reads the account registry."""
-
-ARCHIVER_RAW_ACTIONS = ("s3:PutObject", "s3:GetObject")
-
-LAKE_WRITER_TABLE_BUCKET_ACTIONS = (
-    "s3tables:GetTableBucket",
-    "s3tables:ListNamespaces",
-    "s3tables:GetNamespace",
-    "s3tables:CreateNamespace",
-    "s3tables:ListTables",
-    "s3tables:GetTable",
-    "s3tables:CreateTable",
-    "s3tables:GetTableMetadataLocation",
-    "s3tables:UpdateTableMetadataLocation",
-    "s3tables:GetTableData",
-    "s3tables:PutTableData",
-)
-"""What an Iceberg writer needs on an S3 Tables bucket: catalog calls plus table data I/O (no deletes)."""
+from infra.policies import StackRefs
 
 
 class InventoryStack(Stack):
@@ -106,36 +77,24 @@ class InventoryStack(Stack):
         self.table_bucket = s3tables.CfnTableBucket(self, "TableBucket", table_bucket_name=topo.table_bucket)
         self.table_bucket.apply_removal_policy(RemovalPolicy.RETAIN)
 
+        refs = StackRefs(
+            topology=topo,
+            partition=self.partition,
+            table=self.table,
+            audit_table=self.audit_table,
+            topic=self.topic,
+            scan_requests=self.scan_requests.queue,
+            consumer_queues={purpose: consumer.queue for purpose, consumer in self.consumer_queues.items()},
+            bucket=self.bucket,
+            lake_bucket=self.lake_bucket,
+            table_bucket_arn=self.table_bucket.attr_table_bucket_arn,
+        )
         self.projector_role = self._lambda_role("ProjectorRole", "ddb-projector consumer Lambda")
-        self._grant_table(self.projector_role, PROJECTOR_TABLE_ACTIONS)
-
+        policies.grant_projector(refs, self.projector_role)
         self.lake_writer_role = self._lambda_role("LakeWriterRole", "lake-writer consumer Lambda")
-        self.lake_bucket.grant_read_write(self.lake_writer_role)
-        self.lake_writer_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=list(LAKE_WRITER_TABLE_BUCKET_ACTIONS),
-                resources=[
-                    self.table_bucket.attr_table_bucket_arn,
-                    f"{self.table_bucket.attr_table_bucket_arn}/table/*",
-                ],
-            )
-        )
-
+        policies.grant_lake_writer(refs, self.lake_writer_role)
         self.archiver_role = self._lambda_role("ArchiverRole", "archiver consumer Lambda")
-        self.archiver_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=list(ARCHIVER_RAW_ACTIONS),
-                resources=[self.bucket.arn_for_objects(f"{topo.bucket.raw_prefix}*")],
-            )
-        )
-
-        for purpose, role in (
-            ("ddb-projector", self.projector_role),
-            ("lake-writer", self.lake_writer_role),
-            ("archiver", self.archiver_role),
-        ):
-            # The SQS event source mapping polls with the function's role.
-            self.consumer_queues[purpose].queue.grant_consume_messages(role)
+        policies.grant_archiver(refs, self.archiver_role)
 
         self.scanner_task_role = iam.Role(
             self,
@@ -149,15 +108,7 @@ class InventoryStack(Stack):
                 },
             ),
         )
-        self.scanner_task_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[f"arn:{self.partition}:iam::*:role/{topo.role_name_pattern}"],
-            )
-        )
-        self.topic.grant_publish(self.scanner_task_role)
-        self.scan_requests.queue.grant_consume_messages(self.scanner_task_role)
-        self._grant_table(self.scanner_task_role, SCANNER_TABLE_ACTIONS)
+        policies.grant_scanner(refs, self.scanner_task_role)
 
         self._outputs()
 
@@ -170,14 +121,6 @@ class InventoryStack(Stack):
             managed_policies=[
                 iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
             ],
-        )
-
-    def _grant_table(self, role: iam.IRole, actions: tuple[str, ...]) -> None:
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=list(actions),
-                resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"],
-            )
         )
 
     def _outputs(self) -> None:
