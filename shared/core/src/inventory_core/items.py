@@ -11,6 +11,8 @@ from typing import Any
 ACCOUNT_SK = "METADATA"
 ALL_RESOURCES_GSI1PK = "TYPE#INVENTORY"
 ALL_ACCOUNTS_GSI1PK = "TYPE#ACCOUNT"
+#: GSI1 partition of the scan executions' STATUS items, sorted by ``{startedAt}#{executionId}`` (scan history).
+ALL_SCANS_GSI1PK = "TYPE#SCAN"
 
 
 def account_pk(account_id: str) -> str:
@@ -43,6 +45,11 @@ def scan_pk(execution_id: str) -> str:
     return f"SCAN#{execution_id}"
 
 
+def scan_history_keys(started_at: str, execution_id: str) -> dict[str, str]:
+    """GSI1 keys that list a scan execution's STATUS item in the scan history, newest first."""
+    return {"gsi1pk": ALL_SCANS_GSI1PK, "gsi1sk": f"{started_at}#{execution_id}"}
+
+
 @dataclass(frozen=True)
 class Account:
     """A target account as the Account item (``sk=METADATA``) describes it."""
@@ -53,6 +60,8 @@ class Account:
     role_name: str | None = None
     role_arn: str | None = None
     external_id: str | None = None
+    #: The regions to scan in this account; None means the scanner's default regions (INVENTORY_REGIONS).
+    regions: tuple[str, ...] | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Account:
@@ -64,6 +73,7 @@ class Account:
             role_name=item.get("roleName"),
             role_arn=item.get("roleArn"),
             external_id=item.get("externalId"),
+            regions=tuple(str(r) for r in item["regions"]) if item.get("regions") else None,
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -80,4 +90,6 @@ class Account:
         for key, value in (("roleName", self.role_name), ("roleArn", self.role_arn), ("externalId", self.external_id)):
             if value:
                 item[key] = value
+        if self.regions:
+            item["regions"] = list(self.regions)
         return item
