@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
+from infra.policies import SCANNER_TABLE_ACTIONS
 from infra.stacks.inventory_stack import InventoryStack
 from inventory_core.topology import Topology, build_topology
 
@@ -288,29 +289,37 @@ def test_scanner_publishes_events_consumes_scan_requests_and_only_reads_the_tabl
     sqs_actions = {a for a, r in by_service["sqs"] if r == {"Fn::GetAtt": [queue_id, "Arn"]}}
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= sqs_actions
     assert len(sqs_actions) == len(by_service["sqs"])  # nothing on any other queue
-    assert {a for a, _ in by_service["dynamodb"]} == {"dynamodb:Query", "dynamodb:GetItem"}
-    assert set(by_service) == {"sts", "sns", "sqs", "dynamodb"}
+    assert {a for a, _ in by_service["dynamodb"]} == set(SCANNER_TABLE_ACTIONS)
+    bucket_id = _logical_id(template, "AWS::S3::Bucket", {"BucketName": topology.bucket.name})
+    claims = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/claims/*"]]}
+    assert by_service["s3"] == [("s3:PutObject", claims)]
+    assert set(by_service) == {"sts", "sns", "sqs", "dynamodb", "s3"}
 
 
-def test_archiver_may_only_put_and_get_raw_objects(template: Template, topology: Topology) -> None:
+def test_archiver_puts_staging_and_raw_and_reads_claims(template: Template, topology: Topology) -> None:
     bucket_id = _logical_id(template, "AWS::S3::Bucket", {"BucketName": topology.bucket.name})
     statements = _role_statements(template, {"Description": Match.string_like_regexp("archiver")})
-    s3_statements = [s for s in statements if any(a.startswith("s3") for a in _actions(s))]
-    assert len(s3_statements) == 1
-    assert sorted(_actions(s3_statements[0])) == ["s3:GetObject", "s3:PutObject"]
-    assert s3_statements[0]["Resource"] == {
-        "Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{topology.bucket.raw_prefix}*"]]
+    bucket_arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
+
+    def keys(*prefixes: str) -> Any:
+        found = [{"Fn::Join": ["", [bucket_arn, f"/{p}*"]]} for p in prefixes]
+        return found[0] if len(found) == 1 else found
+
+    raw = topology.bucket.raw_prefix
+    s3 = {a: s["Resource"] for s in statements for a in _actions(s) if a.startswith("s3:")}
+    assert s3 == {
+        "s3:PutObject": keys("staging/", raw),
+        "s3:GetObject": keys("staging/", "claims/", raw),
+        "s3:ListBucket": bucket_arn,
     }
+    listing = next(s for s in statements if _actions(s) == ["s3:ListBucket"])
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["staging/*", "claims/*", f"{raw}*"]}}
 
 
-def test_lake_writer_writes_the_lake_bucket_and_the_table_bucket_only(template: Template, topology: Topology) -> None:
-    lake_id = _logical_id(template, "AWS::S3::Bucket", {"BucketName": topology.lake_bucket})
+def test_lake_writer_writes_the_table_bucket_only(template: Template) -> None:
     table_bucket_id = next(iter(template.find_resources("AWS::S3Tables::TableBucket")))
     statements = _role_statements(template, {"Description": Match.string_like_regexp("lake-writer")})
-    s3_resources = [s["Resource"] for s in statements if any(a.startswith("s3:") for a in _actions(s))]
-    assert s3_resources == [
-        [{"Fn::GetAtt": [lake_id, "Arn"]}, {"Fn::Join": ["", [{"Fn::GetAtt": [lake_id, "Arn"]}, "/*"]]}]
-    ]
+    assert not [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
     tables = [s for s in statements if any(a.startswith("s3tables:") for a in _actions(s))]
     assert len(tables) == 1
     arn = {"Fn::GetAtt": [table_bucket_id, "TableBucketARN"]}

@@ -35,21 +35,40 @@ class StackRefs:
     table_bucket_arn: str
 
 
+SCANNER_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+"""Registry reads (base table and gsi1), the scan lock (put/get/update/delete of LOCK# items), the
+execution's STATUS item (ledger and shard coordinator updates)."""
+
 PROJECTOR_TABLE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
 )
-"""The projector upserts resources and accounts with conditional writes and sweeps scopes by query."""
+"""Conditional upserts of resources and accounts, sweeps of a scope by query, processed-event markers,
+and the sweep lease (take = conditional put/update, release = delete)."""
 
-SCANNER_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:GetItem")
-"""The scanner reads the account registry."""
+API_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+"""Inventory reads, rate-limit counters (update), SCAN# execution items and the sync lock (put/get/update/
+delete), and the operators' account registry (put/update/delete of ACCOUNT items)."""
 
-ARCHIVER_RAW_ACTIONS = ("s3:PutObject", "s3:GetObject")
+AUDIT_TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query")
+"""The audit log is append-only: conditional puts and the audit query; no update or delete."""
 
 LAKE_WRITER_TABLE_BUCKET_ACTIONS = (
     "s3tables:GetTableBucket",
@@ -64,38 +83,98 @@ LAKE_WRITER_TABLE_BUCKET_ACTIONS = (
     "s3tables:GetTableData",
     "s3tables:PutTableData",
 )
-"""What an Iceberg writer needs on an S3 Tables bucket: catalog calls plus table data I/O (no deletes)."""
+"""What an Iceberg writer needs on an S3 Tables bucket: catalog calls (it creates the namespace and its
+three tables when missing) plus table data I/O. No deletes."""
+
+API_TABLE_BUCKET_ACTIONS = (
+    "s3tables:GetTableBucket",
+    "s3tables:ListNamespaces",
+    "s3tables:GetNamespace",
+    "s3tables:ListTables",
+    "s3tables:GetTable",
+    "s3tables:GetTableMetadataLocation",
+    "s3tables:GetTableData",
+)
+"""The API's analytics read the lake's current snapshots (DuckDB over the Iceberg metadata): read only."""
+
+CONSUME_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+)
+"""What an SQS event source mapping (or the scanner's worker loop) needs on its queue."""
 
 
-def _table_statement(refs: StackRefs, actions: tuple[str, ...]) -> iam.PolicyStatement:
+def _table_statement(table: dynamodb.ITable, actions: tuple[str, ...]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=list(actions), resources=[table.table_arn, f"{table.table_arn}/index/*"])
+
+
+def _consume(queue: sqs.IQueue) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=list(CONSUME_ACTIONS), resources=[queue.queue_arn])
+
+
+def _objects(refs: StackRefs, actions: list[str], prefixes: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=[refs.bucket.arn_for_objects(f"{p}*") for p in prefixes])
+
+
+def _list_prefixes(refs: StackRefs, prefixes: list[str]) -> iam.PolicyStatement:
+    """ListBucket limited to ``prefixes``: without it a GET of a missing key is AccessDenied instead of 404."""
     return iam.PolicyStatement(
-        actions=list(actions), resources=[refs.table.table_arn, f"{refs.table.table_arn}/index/*"]
+        actions=["s3:ListBucket"],
+        resources=[refs.bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+    )
+
+
+def _assume_member_roles(refs: StackRefs) -> iam.PolicyStatement:
+    # The one account wildcard TRD section 5.2 allows: member accounts are registered at run time.
+    return iam.PolicyStatement(
+        actions=["sts:AssumeRole"],
+        resources=[f"arn:{refs.partition}:iam::*:role/{refs.topology.role_name_pattern}"],
     )
 
 
 def grant_scanner(refs: StackRefs, role: iam.IRole) -> None:
-    """The scanner task: assume NucleusAccess-* roles, read the registry, publish events, take scan requests."""
+    """The scanner task: member roles, the registry/lock/status items, claim checks, events, scan requests."""
+    role.add_to_principal_policy(_assume_member_roles(refs))
+    role.add_to_principal_policy(_table_statement(refs.table, SCANNER_TABLE_ACTIONS))
+    role.add_to_principal_policy(_objects(refs, ["s3:PutObject"], ["claims/"]))
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[refs.topic.topic_arn]))
+    role.add_to_principal_policy(_consume(refs.scan_requests))
+
+
+def grant_scanner_shards(
+    role: iam.IRole, *, task_definition_arn: str, cluster_arn: str, pass_roles: list[iam.IRole]
+) -> None:
+    """The scanner fans a large fleet out into one Fargate task per shard (ECS RunTask of its own task
+    definition); RunTask needs iam:PassRole on the task role and the execution role."""
     role.add_to_principal_policy(
         iam.PolicyStatement(
-            actions=["sts:AssumeRole"],
-            resources=[f"arn:{refs.partition}:iam::*:role/{refs.topology.role_name_pattern}"],
+            actions=["ecs:RunTask"],
+            resources=[task_definition_arn],  # this revision: a deploy that adds one updates the policy too
+            conditions={"ArnEquals": {"ecs:cluster": cluster_arn}},
         )
     )
-    refs.topic.grant_publish(role)
-    refs.scan_requests.grant_consume_messages(role)
-    role.add_to_principal_policy(_table_statement(refs, SCANNER_TABLE_ACTIONS))
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[r.role_arn for r in pass_roles],
+            conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        )
+    )
 
 
 def grant_projector(refs: StackRefs, role: iam.IRole) -> None:
     """The DynamoDB projector function: its queue and the app table."""
-    refs.consumer_queues["ddb-projector"].grant_consume_messages(role)
-    role.add_to_principal_policy(_table_statement(refs, PROJECTOR_TABLE_ACTIONS))
+    role.add_to_principal_policy(_consume(refs.consumer_queues["ddb-projector"]))
+    role.add_to_principal_policy(_table_statement(refs.table, PROJECTOR_TABLE_ACTIONS))
 
 
 def grant_lake_writer(refs: StackRefs, role: iam.IRole) -> None:
-    """The lake writer function: its queue, the lake bucket and the S3 Tables bucket."""
-    refs.consumer_queues["lake-writer"].grant_consume_messages(role)
-    refs.lake_bucket.grant_read_write(role)
+    """The lake writer function: its queue and the S3 Tables bucket (catalog and table data)."""
+    role.add_to_principal_policy(_consume(refs.consumer_queues["lake-writer"]))
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=list(LAKE_WRITER_TABLE_BUCKET_ACTIONS),
@@ -105,16 +184,30 @@ def grant_lake_writer(refs: StackRefs, role: iam.IRole) -> None:
 
 
 def grant_archiver(refs: StackRefs, role: iam.IRole) -> None:
-    """The archiver function: its queue and the raw/ keys of the inventory bucket."""
-    refs.consumer_queues["archiver"].grant_consume_messages(role)
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=list(ARCHIVER_RAW_ACTIONS),
-            resources=[refs.bucket.arn_for_objects(f"{refs.topology.bucket.raw_prefix}*")],
-        )
-    )
+    """The archiver function: its queue; staged pages, claim checks and the day's raw documents."""
+    role.add_to_principal_policy(_consume(refs.consumer_queues["archiver"]))
+    raw = refs.topology.bucket.raw_prefix
+    role.add_to_principal_policy(_objects(refs, ["s3:PutObject"], ["staging/", raw]))
+    role.add_to_principal_policy(_objects(refs, ["s3:GetObject"], ["staging/", "claims/", raw]))
+    role.add_to_principal_policy(_list_prefixes(refs, ["staging/", "claims/", raw]))
 
 
 def grant_api(refs: StackRefs, role: iam.IRole) -> None:
-    """The query API: table reads (placeholder until the API's calls are listed)."""
-    role.add_to_principal_policy(_table_statement(refs, ("dynamodb:GetItem", "dynamodb:Query")))
+    """The query API: inventory and registry items, audit log, exports, scan requests, lake reads, checks."""
+    role.add_to_principal_policy(_table_statement(refs.table, API_TABLE_ACTIONS))
+    role.add_to_principal_policy(_table_statement(refs.audit_table, AUDIT_TABLE_ACTIONS))
+    exports = refs.topology.bucket.exports_prefix
+    # upload_file goes multipart above 8 MB: Create/UploadPart/Complete are s3:PutObject, abort is its own action.
+    role.add_to_principal_policy(_objects(refs, ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], [exports]))
+    role.add_to_principal_policy(_list_prefixes(refs, [exports]))
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[refs.scan_requests.queue_arn])
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(API_TABLE_BUCKET_ACTIONS),
+            resources=[refs.table_bucket_arn, f"{refs.table_bucket_arn}/table/*"],
+        )
+    )
+    # POST /accounts/{id}/check assumes the member role in each region to report what works.
+    role.add_to_principal_policy(_assume_member_roles(refs))
