@@ -161,7 +161,7 @@ def test_over_the_rate_limit_is_429_with_retry_after() -> None:
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [
-        ({"pageSize": 501}, "pageSize"),
+        ({"pageSize": 100_001}, "pageSize"),
         ({"page": 0}, "page"),
         ({"page": "two"}, "page"),
         ({"sortBy": "ttl"}, "sortBy"),

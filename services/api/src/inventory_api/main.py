@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from inventory_api import web
 from inventory_api.errors import RequestContextMiddleware, install_error_handlers
-from inventory_api.routes import analytics, inventory
+from inventory_api.routes import accounts, analytics, inventory
 from inventory_api.schemas import Health
 
 
@@ -24,6 +25,9 @@ def create_app() -> FastAPI:
 
     app.include_router(inventory.router)
     app.include_router(analytics.router)
+    app.include_router(accounts.router)
+    app.include_router(web.router)
+    app.include_router(web.static_router)  # last: the UI at / (when built), client routes fall back to index.html
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     return app

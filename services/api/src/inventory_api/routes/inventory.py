@@ -45,6 +45,8 @@ router = APIRouter(prefix="/api/inventory", tags=["inventory"], responses=COMMON
 ACCOUNT_LIST = r"^(\d{12}(,\d{12})*)?$"
 STATUS_LIST = r"^((active|missing)(,(active|missing))*)?$"
 TOKEN_LIST = r"^([A-Za-z0-9._:-]{1,128}(,[A-Za-z0-9._:-]{1,128})*)?$"
+# The web grid virtualises its rows, so one page may hold a whole estate of 100,000 resources.
+MAX_PAGE_SIZE = 100_000
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -73,7 +75,7 @@ def list_resources(
     ] = None,
     search: Annotated[str | None, Query(max_length=256, description="Substring of name, id or ARN")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    pageSize: Annotated[int, Query(ge=1, le=500)] = 25,
+    pageSize: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
     sortBy: SortField = "name",
     sortOrder: Literal["asc", "desc"] = "asc",
 ) -> ResourcesPage:
