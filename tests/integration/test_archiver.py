@@ -135,7 +135,7 @@ def test_an_empty_or_older_scan_never_replaces_the_days_document(stack: Stack) -
     s3, bucket = stack.clients.client("s3"), stack.env["INVENTORY_BUCKET"]
     handle_batch(sqs_event(page([resource(1)], page_no=1), account_done(1), queue="archiver"), None, service)
     key = raw_key(account_done(1))
-    before = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    before = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     # WHEN a failed scan of the same day (no scopes) and an older scan's late completion arrive
     failed = account_done(0).model_copy(update={"execution_id": "exec-2", "status": "failed", "scopes": []})
     older = account_done(1).model_copy(update={"execution_id": "exec-0", "scan_started_at": T0.replace(hour=1)})
@@ -143,5 +143,10 @@ def test_an_empty_or_older_scan_never_replaces_the_days_document(stack: Stack) -
     assert handle_batch(sqs_event(failed, staged_older, older, queue="archiver"), None, service) == {
         "batchItemFailures": []
     }
-    # THEN the day's document is still the 02:00 scan's
-    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == before
+    # THEN the day's items are still the 02:00 scan's; the document notes the older scan it did not take
+    after = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert after["regions"] == before["regions"]
+    (kept,) = after["scopes"]
+    assert kept["executionId"] == "exec-1" and kept["complete"] is True
+    assert [n["executionId"] for n in kept["notReplacedBy"]] == ["exec-0"]
+    assert [e["executionId"] for e in after["executions"]] == ["exec-0", "exec-1"]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -8,19 +7,9 @@ from archiver.service import ArchiverService, PagesPendingError, raw_key
 from inventory_events import AccountScanCompleted, ResourcesDiscovered, ScopeSummary
 
 from tests.builders import T0, resource
+from tests.unit.archiver.memory_store import MemoryObjectStore
 
 A = "111111111111"
-
-
-@dataclass
-class DictObjectStore:
-    objects: dict[str, Any] = field(default_factory=dict)
-
-    def put_json(self, key: str, document: Any) -> None:
-        self.objects[key] = document
-
-    def get_json(self, key: str) -> Any | None:
-        return self.objects.get(key)
 
 
 def events() -> tuple[ResourcesDiscovered, AccountScanCompleted]:
@@ -47,7 +36,7 @@ def claimed_scope() -> Any:
 
 
 def test_the_archive_holds_the_claimed_item_itself_not_its_address() -> None:
-    store = DictObjectStore({"claims/x/abc.json": {"InstanceId": "i-big", "UserData": "x" * 10}})
+    store = MemoryObjectStore({"claims/x/abc.json": {"InstanceId": "i-big", "UserData": "x" * 10}})
     page, done = events()
     service = ArchiverService(store)
     service.handle(page)
@@ -57,7 +46,7 @@ def test_the_archive_holds_the_claimed_item_itself_not_its_address() -> None:
 
 
 def test_a_claim_not_yet_readable_makes_the_account_retry() -> None:
-    store = DictObjectStore()
+    store = MemoryObjectStore()
     page, done = events()
     service = ArchiverService(store)
     service.handle(page)

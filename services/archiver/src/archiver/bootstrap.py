@@ -17,6 +17,7 @@ def build_service(settings: ArchiverSettings, clients: AwsClientFactory | None =
     return ArchiverService(
         S3ObjectStore(clients.client("s3"), settings.inventory_bucket, attempts=settings.upload_attempts),
         EmfArchiverMetrics(settings.metrics_namespace),
+        merge_attempts=settings.merge_attempts,
     )
 
 

@@ -1,8 +1,16 @@
-"""Raw archive: stage each page, assemble one document per account per day when the account is done."""
+"""Raw archive: stage each page; when an account is done, merge its scan into that day's document of the account.
+
+The day's document is the union of the day's scans scope by scope (see ``archiver.document``). The merge is a
+read, merge, conditional write (If-Match on the ETag read, If-None-Match for a new document) retried on
+conflict, so two writers of one document never lose each other's scopes.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
+import time
+from collections.abc import Callable
 from typing import Any, assert_never
 
 from inventory_events import (
@@ -15,7 +23,8 @@ from inventory_events import (
     ScopeCompleted,
 )
 
-from archiver.ports import ArchiverMetrics, ObjectStore, UploadError
+from archiver.document import DayDocument, ExecutionEntry, ScopeEntry
+from archiver.ports import ArchiverMetrics, ObjectStore, UploadError, WriteConflictError
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +59,30 @@ def claim_key_of(address: str) -> str:
 class ArchiverService:
     """Writes the raw API answers of each account scan to S3."""
 
-    def __init__(self, store: ObjectStore, metrics: ArchiverMetrics | None = None) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        metrics: ArchiverMetrics | None = None,
+        *,
+        merge_attempts: int = 8,
+        conflict_backoff_s: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._store = store
         self._metrics = metrics
+        self._merge_attempts = merge_attempts
+        self._conflict_backoff_s = conflict_backoff_s
+        self._sleep = sleep
 
     def _put(self, key: str, document: Any) -> None:
+        self._guarded(key, lambda: self._store.put_json(key, document))
+
+    def _put_if(self, key: str, document: Any, *, etag: str | None) -> None:
+        self._guarded(key, lambda: self._store.put_json_if(key, document, etag=etag))
+
+    def _guarded(self, key: str, write: Callable[[], None]) -> None:
         try:
-            self._store.put_json(key, document)
+            write()
         except UploadError:
             if self._metrics:
                 self._metrics.upload_failed(key)
@@ -93,20 +119,12 @@ class ArchiverService:
             missing.append(key)
         return claimed
 
-    def _assemble(self, event: AccountScanCompleted) -> None:
-        if not event.scopes:
-            # A failed AssumeRole or an abandoned scan saw nothing: there is no raw answer to keep, and an
-            # empty document must not replace a good one of the same day.
-            logger.info("nothing to archive", extra={"account_id": event.account_id, "status": event.status})
-            return
-        doc_key = raw_key(event)
-        existing = self._store.get_json(doc_key)
-        if existing and str(existing.get("scanStartedAt", "")) > event.scan_started_at.isoformat():
-            logger.info("a newer scan of the day is archived already", extra={"key": doc_key})
-            return
-        regions: dict[str, dict[str, list[Any]]] = {}
+    def _observe(self, event: AccountScanCompleted) -> list[ScopeEntry]:
+        """This scan's raw items, scope by scope, from its staged pages (and claim checks)."""
+        observations: list[ScopeEntry] = []
         missing: list[str] = []
         for summary in event.scopes:
+            items: list[tuple[str, Any]] = []
             for page in range(1, summary.page_count + 1):
                 key = staging_key(event.execution_id, summary.scope, page)
                 staged = self._store.get_json(key)
@@ -115,19 +133,60 @@ class ArchiverService:
                     continue
                 for item in staged["items"]:
                     # Global types (S3) are filed under each bucket's own region.
-                    region = item.get("region") or summary.scope.region
-                    raw = self._resolve_claim(item["raw"], missing)
-                    regions.setdefault(region, {}).setdefault(summary.scope.resource_type, []).append(raw)
+                    items.append(
+                        (item.get("region") or summary.scope.region, self._resolve_claim(item["raw"], missing))
+                    )
+            observations.append(
+                ScopeEntry(
+                    region=summary.scope.region,
+                    resource_type=summary.scope.resource_type,
+                    execution_id=event.execution_id,
+                    scan_started_at=event.scan_started_at.isoformat(),
+                    complete=summary.status == "complete",
+                    items=items,
+                )
+            )
         if missing:
             raise PagesPendingError(f"{len(missing)} pages or claims of account {event.account_id} not staged yet")
-        document = {
-            "accountId": event.account_id,
-            "executionId": event.execution_id,
-            "scanStartedAt": event.scan_started_at.isoformat(),
-            "status": event.status,
-            "resourceCount": event.resource_count,
-            "failedScopes": [s.model_dump() for s in event.failed_scopes],
-            "regions": regions,
-        }
-        self._put(doc_key, document)
-        logger.info("raw document written", extra={"key": doc_key, "resources": event.resource_count})
+        return observations
+
+    def _assemble(self, event: AccountScanCompleted) -> None:
+        if not event.scopes:
+            # A failed AssumeRole or an abandoned scan saw nothing: there is no raw answer to keep.
+            logger.info("nothing to archive", extra={"account_id": event.account_id, "status": event.status})
+            return
+        doc_key = raw_key(event)
+        observations = self._observe(event)
+        execution = ExecutionEntry(
+            execution_id=event.execution_id,
+            scan_started_at=event.scan_started_at.isoformat(),
+            status=event.status,
+            resource_count=event.resource_count,
+            failed_scopes=tuple((s.region, s.resource_type) for s in event.failed_scopes),
+        )
+        day = f"{event.scan_started_at:%Y-%m-%d}"
+        for attempt in range(1, self._merge_attempts + 1):
+            current = self._store.get_tagged(doc_key)
+            if current is None:
+                document = DayDocument(account_id=event.account_id, day=day)
+            else:
+                document = DayDocument.parse(current.document, account_id=event.account_id, day=day)
+            if not document.merge(execution, observations):
+                logger.info("the day's document holds this scan already", extra={"key": doc_key})
+                return
+            try:
+                self._put_if(doc_key, document.render(), etag=current.etag if current else None)
+            except WriteConflictError:
+                if attempt == self._merge_attempts:
+                    break
+                logger.info("another writer merged first; merging again", extra={"key": doc_key, "attempt": attempt})
+                self._sleep(random.uniform(0, self._conflict_backoff_s * 2**attempt))
+                continue
+            logger.info(
+                "raw document merged",
+                extra={"key": doc_key, "execution_id": event.execution_id, "scopes": len(observations)},
+            )
+            return
+        raise WriteConflictError(
+            f"{doc_key}: lost {self._merge_attempts} conditional writes in a row; the message will be retried"
+        )

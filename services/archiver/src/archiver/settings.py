@@ -8,4 +8,7 @@ class ArchiverSettings(BucketSettings):
     """Archiver configuration, read from the environment."""
 
     upload_attempts: int = Field(default=3, ge=1, description="Tries of one S3 upload before the message fails.")
+    merge_attempts: int = Field(
+        default=8, ge=1, description="Conditional writes of the day's document tried before the message fails."
+    )
     metrics_namespace: str = Field(default="AwsAutoDiscovery", min_length=1, description="CloudWatch namespace.")

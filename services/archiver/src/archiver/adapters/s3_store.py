@@ -6,11 +6,23 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from archiver.ports import UploadError
+from archiver.ports import TaggedDocument, UploadError, WriteConflictError
+
+#: S3's answers when a conditional PutObject loses: the ETag no longer matches (412), another conditional
+#: write is in flight (409), or the object we read was deleted meanwhile (If-Match on a missing key: 404).
+CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"})
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class S3ObjectStore:
-    """JSON objects in the inventory bucket, always SSE-S3, uploads retried with backoff."""
+    """JSON objects in the inventory bucket, always SSE-S3, uploads retried with backoff.
+
+    ``put_json_if`` is S3's conditional write: ``If-Match: <etag>`` replaces only the version that was read,
+    ``If-None-Match: *`` creates only if nothing is there, so two writers can never both win.
+    """
 
     def __init__(self, s3: Any, bucket: str, *, attempts: int = 3, backoff_s: float = 0.2) -> None:
         self._s3 = s3
@@ -19,7 +31,7 @@ class S3ObjectStore:
         self._backoff_s = backoff_s
         self.upload_failures = 0
 
-    def put_json(self, key: str, document: Any) -> None:
+    def _put(self, key: str, document: Any, **condition: str) -> None:
         body = json.dumps(document, default=str, separators=(",", ":")).encode()
         for attempt in range(self._attempts):
             try:
@@ -29,19 +41,40 @@ class S3ObjectStore:
                     Body=body,
                     ContentType="application/json",
                     ServerSideEncryption="AES256",
+                    **condition,
                 )
                 return
-            except (ClientError, BotoCoreError) as exc:
-                if attempt == self._attempts - 1:
-                    self.upload_failures += 1
-                    raise UploadError(f"put s3://{self._bucket}/{key} failed {self._attempts} times: {exc}") from exc
-                time.sleep(self._backoff_s * 2**attempt)
+            except ClientError as exc:
+                if condition and _code(exc) in CONFLICT_CODES:
+                    raise WriteConflictError(f"s3://{self._bucket}/{key} changed since it was read") from exc
+                self._failed_attempt(key, attempt, exc)
+            except BotoCoreError as exc:
+                self._failed_attempt(key, attempt, exc)
 
-    def get_json(self, key: str) -> Any | None:
+    def _failed_attempt(self, key: str, attempt: int, exc: Exception) -> None:
+        if attempt == self._attempts - 1:
+            self.upload_failures += 1
+            raise UploadError(f"put s3://{self._bucket}/{key} failed {self._attempts} times: {exc}") from exc
+        time.sleep(self._backoff_s * 2**attempt)
+
+    def put_json(self, key: str, document: Any) -> None:
+        self._put(key, document)
+
+    def put_json_if(self, key: str, document: Any, *, etag: str | None) -> None:
+        if etag is None:
+            self._put(key, document, IfNoneMatch="*")
+        else:
+            self._put(key, document, IfMatch=etag)
+
+    def get_tagged(self, key: str) -> TaggedDocument | None:
         try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            response = self._s3.get_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if _code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
-        return json.loads(body)
+        return TaggedDocument(json.loads(response["Body"].read()), str(response["ETag"]))
+
+    def get_json(self, key: str) -> Any | None:
+        tagged = self.get_tagged(key)
+        return tagged.document if tagged else None
