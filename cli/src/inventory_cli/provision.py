@@ -115,7 +115,20 @@ def subscribe(clients: AwsClientFactory, topic_arn: str, spec: QueueSpec, url: s
     )
 
 
-def create_bucket(clients: AwsClientFactory, name: str, *, raw_prefix: str | None, raw_days: int) -> None:
+def create_bucket(
+    clients: AwsClientFactory,
+    name: str,
+    *,
+    raw_prefix: str | None,
+    raw_days: int,
+    versioned: bool = False,
+    noncurrent_days: int = 0,
+) -> None:
+    """A private SSE-S3 bucket; with ``raw_prefix`` its objects there expire after ``raw_days``.
+
+    ``versioned`` keeps every overwritten or deleted object as a noncurrent version for ``noncurrent_days``,
+    so a bad write to the raw archive can be undone.
+    """
     s3 = clients.client("s3")
     kwargs: dict[str, Any] = {"Bucket": name}
     if clients.region != "us-east-1":
@@ -140,20 +153,30 @@ def create_bucket(clients: AwsClientFactory, name: str, *, raw_prefix: str | Non
             "RestrictPublicBuckets": True,
         },
     )
+    if versioned:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    rules: list[dict[str, Any]] = []
     if raw_prefix:
-        s3.put_bucket_lifecycle_configuration(
-            Bucket=name,
-            LifecycleConfiguration={
-                "Rules": [
-                    {
-                        "ID": "expire-raw",
-                        "Filter": {"Prefix": raw_prefix},
-                        "Status": "Enabled",
-                        "Expiration": {"Days": raw_days},
-                    }
-                ]
-            },
+        rules.append(
+            {
+                "ID": "expire-raw",
+                "Filter": {"Prefix": raw_prefix},
+                "Status": "Enabled",
+                "Expiration": {"Days": raw_days},
+            }
         )
+    if versioned and noncurrent_days:
+        rules.append(
+            {
+                "ID": "expire-noncurrent-versions",
+                "Filter": {"Prefix": ""},
+                "Status": "Enabled",
+                "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days},
+                "Expiration": {"ExpiredObjectDeleteMarker": True},
+            }
+        )
+    if rules:
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
 
 
 def create_table_bucket(clients: AwsClientFactory, name: str) -> str:
@@ -187,7 +210,12 @@ def provision(clients: AwsClientFactory, topo: Topology, *, state_dir: Path, cat
         if spec.event_types is not None:
             subscribe(clients, topic_arn, spec, url, arn)
     create_bucket(
-        clients, topo.bucket.name, raw_prefix=topo.bucket.raw_prefix, raw_days=topo.bucket.raw_expiration_days
+        clients,
+        topo.bucket.name,
+        raw_prefix=topo.bucket.raw_prefix,
+        raw_days=topo.bucket.raw_expiration_days,
+        versioned=topo.bucket.versioned,
+        noncurrent_days=topo.bucket.noncurrent_version_expiration_days,
     )
     create_bucket(clients, topo.lake_bucket, raw_prefix=None, raw_days=0)
     state_dir.mkdir(parents=True, exist_ok=True)
