@@ -10,15 +10,19 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from inventory_core.aws import AwsClientFactory
-from inventory_core.settings import IcebergSettings
+from inventory_core.settings import IcebergSettings, RegionSettings
 
+from inventory_api.accounts import AccountService
 from inventory_api.adapters.duckdb_summary import DuckDbSummarySource
+from inventory_api.adapters.dynamodb_accounts import DynamoDbAccountStore
 from inventory_api.adapters.dynamodb_audit import DynamoDbAuditLog
 from inventory_api.adapters.dynamodb_counter import DynamoDbCounterStore
 from inventory_api.adapters.dynamodb_reader import DynamoDbInventoryReader
+from inventory_api.adapters.dynamodb_scan_history import DynamoDbScanHistory
 from inventory_api.adapters.dynamodb_scans import DynamoDbScanStore
 from inventory_api.adapters.s3_exports import S3ExportStore
 from inventory_api.adapters.sqs_scan_requests import SqsScanRequestSender
+from inventory_api.adapters.sts_access_check import StsAccessChecker
 from inventory_api.analytics import AnalyticsService
 from inventory_api.audit import AuditService
 from inventory_api.auth import (
@@ -33,6 +37,7 @@ from inventory_api.auth import (
 )
 from inventory_api.errors import REQUEST_ID
 from inventory_api.export import ExportService
+from inventory_api.history import ScanHistoryService
 from inventory_api.ratelimit import CounterStore, InMemoryCounterStore, RateLimiter
 from inventory_api.service import InventoryQueryService
 from inventory_api.settings import ApiAuthSettings, ApiSettings
@@ -100,6 +105,37 @@ def audit_service() -> AuditService:
     return AuditService(DynamoDbAuditLog(_clients().dynamodb_table(settings().audit_table_name)))
 
 
+def known_regions() -> frozenset[str]:
+    """Every region botocore knows in the public, China and GovCloud partitions (offline, from its data)."""
+    session = _clients().session
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    )
+
+
+@cache
+def account_service() -> AccountService:
+    s = settings()
+    table = _clients().dynamodb_table(s.app_table_name)
+    return AccountService(
+        _reader(),
+        DynamoDbAccountStore(table),
+        StsAccessChecker(_clients()),
+        audit_service(),
+        known_regions=known_regions(),
+        default_regions=RegionSettings().inventory_regions,
+        default_role_name=s.role_name,
+        on_change=query_service().invalidate,
+    )
+
+
+@cache
+def history_service() -> ScanHistoryService:
+    return ScanHistoryService(DynamoDbScanHistory(_clients().dynamodb_table(settings().app_table_name)))
+
+
 @cache
 def auth_settings() -> ApiAuthSettings:
     return ApiAuthSettings()
@@ -146,6 +182,8 @@ def reset() -> None:
         audit_service,
         token_verifier,
         rate_limiter,
+        account_service,
+        history_service,
     ):
         factory.cache_clear()
 

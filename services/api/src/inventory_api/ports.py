@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from inventory_events import ScanRequested
 
+from inventory_api.schemas import RegionCheck
+
 
 class StoreError(RuntimeError):
     """A backing store (DynamoDB, SQS, S3) failed; the API answers 503 and the caller may retry."""
@@ -78,3 +80,41 @@ class AuditLog(Protocol):
 
     def read(self, day: str, limit: int, actions: Sequence[str] = ()) -> list[dict[str, Any]]:
         """Records of one UTC day (yyyy-mm-dd), newest first."""
+
+
+class AccountStore(Protocol):
+    """Account items (pk=ACCOUNT#{id}, sk=METADATA) as stored; writes are conditional on existence."""
+
+    def get(self, account_id: str) -> dict[str, Any] | None:
+        """The Account item (strongly consistent), or None."""
+
+    def create(self, item: Mapping[str, Any]) -> bool:
+        """Put the item only if no Account item of that id exists; False if one does."""
+
+    def update(self, account_id: str, sets: Mapping[str, Any], removes: Sequence[str]) -> dict[str, Any] | None:
+        """Set and remove attributes of an existing item; return the new item, or None if there is none."""
+
+    def delete(self, account_id: str) -> dict[str, Any] | None:
+        """Delete the Account item only (its resources and history stay); return the old item, or None."""
+
+    def unindexed(self) -> list[dict[str, Any]]:
+        """Account items without our GSI1 keys (written by the Nucleus app): needs a filtered table scan."""
+
+
+class AccessChecker(Protocol):
+    """Assumes an account's role and makes one cheap read call per region."""
+
+    def check(
+        self, account_id: str, role_arn: str, external_id: str | None, regions: Sequence[str]
+    ) -> list[RegionCheck]:
+        """One result per region, in the order given; never raises for an AWS error (it is a result)."""
+
+
+class ScanHistory(Protocol):
+    """Scan executions' STATUS items, newest first (GSI1 partition TYPE#SCAN)."""
+
+    def page(self, limit: int, start: Mapping[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to ``limit`` STATUS items after ``start``, and the key to continue from (None at the end)."""
+
+    def execution_items(self, execution_id: str) -> list[dict[str, Any]]:
+        """Every item of the execution (STATUS, ACCOUNT#..., SCOPE#...)."""

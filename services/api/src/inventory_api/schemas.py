@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -198,3 +198,101 @@ class AnalyticsSummary(ApiModel):
     byAccount: dict[str, int]
     byStatus: dict[str, int]
     changesSincePreviousScan: ScanChanges | None
+
+
+# --- Operators: accounts and scan history (issue 11) ---------------------------------------------------------
+
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+ROLE_NAME_PATTERN = r"^NucleusAccess-[A-Za-z0-9+=,.@_-]{1,50}$"
+# AWS accepts 2-1224 characters of [\w+=,.@:/-] for sts:ExternalId.
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+
+AccountNameStr = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+RoleNameStr = Annotated[str, Field(pattern=ROLE_NAME_PATTERN, description="A role name inside NucleusAccess-*.")]
+ExternalIdStr = Annotated[
+    str,
+    Field(
+        pattern=EXTERNAL_ID_PATTERN,
+        description="Sent with sts:AssumeRole; kept on the Account item, never returned in full nor logged.",
+    ),
+]
+RegionList = Annotated[
+    list[Annotated[str, Field(pattern=REGION_PATTERN)]],
+    Field(min_length=1, max_length=40, description="Regions to scan in this account; null = the default regions."),
+]
+
+
+class AccountPublic(ApiModel):
+    accountId: str
+    accountName: str
+    roleName: str
+    roleArn: str
+    regions: list[str] | None
+    syncEnabled: bool
+    externalIdConfigured: bool
+    externalIdHint: str | None = Field(description="The last characters of the ExternalId (4 at most), or null.")
+    source: Literal["inventory", "nucleus"]
+    lastSyncedAt: str | None = None
+    lastSyncStatus: str | None = None
+    lastSyncResourceCount: int | None = None
+    lastSyncDurationMs: int | None = None
+    lastSyncExecutionId: str | None = None
+
+
+class AccountsPage(ApiModel):
+    items: list[AccountPublic]
+    count: int
+
+
+class AccountCreate(RequestModel):
+    accountId: str = Field(pattern=ACCOUNT_ID_PATTERN, description="12 digits.")
+    accountName: AccountNameStr
+    roleName: RoleNameStr | None = None
+    externalId: ExternalIdStr | None = None
+    regions: RegionList | None = None
+    syncEnabled: bool = True
+
+
+class AccountPatch(RequestModel):
+    """Fields to change; a field sent as null goes back to its default (role, ExternalId, regions)."""
+
+    accountName: AccountNameStr | None = None
+    roleName: RoleNameStr | None = None
+    externalId: ExternalIdStr | None = None
+    regions: RegionList | None = None
+    syncEnabled: bool | None = None
+
+
+RegionCheckStatus = Literal["ok", "access_denied", "region_not_enabled", "throttled", "error"]
+
+
+class RegionCheck(ApiModel):
+    region: str
+    status: RegionCheckStatus
+    action: str | None = Field(default=None, description="The action AWS named as denied, when it named one.")
+    message: str | None = None
+
+
+class AccountCheckPublic(ApiModel):
+    accountId: str
+    checkedAt: str
+    results: list[RegionCheck]
+
+
+class SyncExecutionSummary(ApiModel):
+    executionId: str
+    trigger: str | None
+    requestedBy: str | None
+    startedAt: str | None
+    finishedAt: str | None
+    status: str
+    accountsTotal: int
+    accountsCompleted: int
+    resourceCount: int | None
+    failedScopes: int
+
+
+class SyncHistoryPage(ApiModel):
+    items: list[SyncExecutionSummary]
+    nextToken: str | None

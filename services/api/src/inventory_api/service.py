@@ -108,6 +108,10 @@ class InventoryQueryService:
     def snapshot(self) -> Snapshot:
         return self._model.snapshot()
 
+    def invalidate(self) -> None:
+        """Forget the snapshot (an account was added or removed): the next request reads the table again."""
+        self._model.invalidate()
+
     def list_resources(self, query: ResourceQuery) -> ResourcesPage:
         snap = self._model.snapshot()
         matched = snap.matching(query.result_key())

@@ -56,6 +56,10 @@ class ApiSettings(ApiAuthSettings, TableSettings, BucketSettings):
     audit_table_name: str = Field(min_length=1, description="Append-only audit table (AUDIT_TABLE_NAME).")
     scan_requests_queue_url: str = Field(min_length=1, description="The scanner's queue (SCAN_REQUESTS_QUEUE_URL).")
 
+    role_name: str = Field(
+        default="NucleusAccess-Inventory", description="Role assumed in an account that names none (ROLE_NAME)."
+    )
+
     sync_schedule_expression: str = SCAN_SCHEDULE_EXPRESSION
     sync_schedule_timezone: str = "UTC"
     sync_lock_ttl_s: int = Field(default=4 * 3600, ge=60, description="A sync lock older than this is stale.")

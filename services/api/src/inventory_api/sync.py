@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from inventory_core.items import scan_history_keys
 from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
 
@@ -114,6 +115,8 @@ class SyncService:
                 "requestedBy": requested_by,
                 "trigger": "api",
                 "accountIds": acquired,
+                "executionId": execution_id,
+                **scan_history_keys(started_at, execution_id),
             },
         )
         try:
