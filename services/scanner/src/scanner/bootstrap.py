@@ -76,7 +76,10 @@ def build_service(
             shard_size=settings.shard_size,
         ),
         lock=DynamoDbScanLock(table),
-        ledger=DynamoDbScanLedger(table),
+        ledger=DynamoDbScanLedger(
+            table,
+            audit_table=clients.dynamodb_table(settings.audit_table_name) if settings.audit_table_name else None,
+        ),
         claims=S3ClaimStore(clients.client("s3"), settings.inventory_bucket) if settings.inventory_bucket else None,
         meter=sessions.meter,
         metrics=EmfScanMetrics() if settings.emit_metrics else None,

@@ -523,7 +523,7 @@ class ScanService:
         t0 = time.monotonic()
         try:
             session = self._sessions.open(account, run.execution_id)
-            regions = list(self._options.regions)
+            regions = list(account.regions or self._options.regions)  # the account may name its own
             if regions == [ALL_REGIONS]:
                 regions = session.enabled_regions()
         except AssumeRoleError as exc:

@@ -11,6 +11,9 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
     """Scanner configuration, read from the environment."""
 
     scan_requests_queue_url: str | None = Field(default=None, description="Queue the worker polls for ScanRequested.")
+    audit_table_name: str | None = Field(
+        default=None, description="Audit table: scheduled and CLI scan triggers are recorded there (AUDIT_TABLE_NAME)."
+    )
     role_name: str = Field(default="NucleusAccess-Inventory", description="Role assumed in each target account.")
     role_duration_s: int = Field(default=3600, ge=900, le=43200, description="Lifetime of assumed-role credentials.")
     max_workers: int = Field(default=8, ge=1, le=64, description="Concurrent (account, region, type) scopes.")

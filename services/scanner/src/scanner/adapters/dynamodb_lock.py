@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from inventory_core.audit import audit_item, put_audit_item
 from inventory_core.dynamo import condition_failed
-from inventory_core.items import scan_pk
+from inventory_core.items import scan_history_keys, scan_pk
 from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
 
 from scanner.ports import LockResult
+
+logger = logging.getLogger(__name__)
 
 LOCK_SK = "SCAN"
 STATUS_SK = "STATUS"
@@ -84,8 +88,9 @@ class DynamoDbScanLock:
 class DynamoDbScanLedger:
     """Writes the scan execution item with if_not_exists on every field, so it never overwrites its starter."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, *, audit_table: Any | None = None) -> None:
         self._table = table
+        self._audit_table = audit_table
 
     def started(self, request: ScanRequested, started_at: datetime, account_ids: Sequence[str]) -> None:
         fields = {
@@ -94,6 +99,9 @@ class DynamoDbScanLedger:
             "requestedBy": request.requested_by,
             "trigger": request.trigger,
             "accountIds": list(account_ids),
+            "executionId": request.execution_id,
+            # listed in the scan history (GSI1 TYPE#SCAN), newest first
+            **scan_history_keys(iso(started_at), request.execution_id),
         }
         names = {f"#f{i}": key for i, key in enumerate(fields)}
         values = {f":v{i}": value for i, value in enumerate(fields.values())}
@@ -104,3 +112,29 @@ class DynamoDbScanLedger:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+        if self._audit_table is not None and request.shard is None and request.trigger != "api":
+            # The API audits its own triggers (with the caller's IP); the schedule and the CLI are audited here.
+            self._audit(
+                audit_item(
+                    at=started_at,
+                    actor=request.requested_by or request.trigger,
+                    role="system" if request.trigger == "schedule" else "operator",
+                    action="sync",
+                    parameters={
+                        "trigger": request.trigger,
+                        "executionId": request.execution_id,
+                        "accountIds": list(account_ids),
+                    },
+                    outcome="started",
+                    request_id=request.execution_id,
+                ),
+            )
+
+    def _audit(self, item: dict[str, Any]) -> None:
+        """Append the record; the scan goes on if the audit table fails, and the record is logged in full."""
+        try:
+            put_audit_item(self._audit_table, item)
+        except (ClientError, BotoCoreError):
+            logger.exception(
+                "audit write failed", extra={"audit": {k: v for k, v in item.items() if k not in ("pk", "sk")}}
+            )
