@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from inventory_api.ports import StoreError
+from inventory_api.readmodel import UNCHANGED, StoredSnapshot
+from inventory_core.grid import encode_snapshot
 from inventory_core.items import Account
+from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
 
 
@@ -174,3 +177,42 @@ def resource_item(
         "firstDiscoveredAt": "2026-10-01T02:00:00.000000Z",
         "discoveryStatus": status,
     }
+
+
+@dataclass
+class InMemorySnapshotSource:
+    """The published grid snapshot (inventory_core.grid), replaced whole by ``publish``."""
+
+    current: StoredSnapshot | None = None
+    fetches: int = 0
+    fail: bool = False
+
+    def publish(self, rows: list[dict[str, str]], watermark: Any) -> None:
+        version = (self.current.etag if self.current else "v0") + "+"
+        self.current = StoredSnapshot(data=encode_snapshot(rows), watermark=watermark, etag=version)
+
+    def latest(self, known_etag: str | None) -> Any:
+        if self.fail:
+            raise StoreError("bucket unavailable")
+        self.fetches += 1
+        if self.current is not None and self.current.etag == known_etag:
+            return UNCHANGED
+        return self.current
+
+
+@dataclass
+class InMemoryChangeJournal:
+    """The projector's change journal: ``(stamp key, row)`` entries; ``write`` stamps with the given time."""
+
+    stamped: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    reads: int = 0
+    fail: bool = False
+
+    def write(self, row: dict[str, str], at: Any) -> None:
+        self.stamped.append((f"{iso(at)}#{row['resourceArn']}", dict(row)))
+
+    def entries(self, since: Any, until: Any) -> list[tuple[str, dict[str, str]]]:
+        if self.fail:
+            raise StoreError("table unavailable")
+        self.reads += 1
+        return sorted((e for e in self.stamped if e[0] >= iso(since)), key=lambda e: e[0])

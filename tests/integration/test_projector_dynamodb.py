@@ -188,7 +188,7 @@ def test_throttled_batch_writes_are_retried_until_they_land(stack: Stack) -> Non
     second = [resource(n, account_id=acct, at=later(60)) for n in range(30, 40)]
     store.apply_page(page(second, execution_id="e2", started=later(59)))
     assert len(items(stack, acct)) == 40
-    assert unprocessed["sent"] == 2  # the unprocessed answer, then the resend
+    assert unprocessed["sent"] == 3  # the grid journal's batch: unprocessed, then resent; then the items' batch
 
 
 def test_processed_markers_expire(stack: Stack) -> None:

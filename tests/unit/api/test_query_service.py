@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from inventory_api.readmodel import ReadModel
 from inventory_api.service import InventoryQueryService, NotFoundError, ResourceQuery
 from inventory_core.items import Account
 
@@ -116,58 +115,6 @@ def test_status_reports_the_last_sync_of_each_account() -> None:
         "partial",
         42,
     )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_read_model_serves_the_snapshot_while_fresh_then_refreshes_in_the_background() -> None:
-    # GIVEN a read model fresh for 5 s and served stale for 60 s more
-    reader = InMemoryInventoryReader.of(ITEMS[:10], ACCOUNTS)
-    clock = Clock()
-    spawned: list[object] = []
-    model = ReadModel(reader, ttl_s=5, stale_s=60, clock=clock, spawn=spawned.append)
-    svc = InventoryQueryService(reader, read_model=model)
-    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
-    reader.items = ITEMS[:20]
-
-    # WHEN it is still fresh THEN the old snapshot answers without a reload
-    clock.now += 4
-    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
-    assert (reader.loads, spawned) == (1, [])
-
-    # WHEN it is stale THEN the stale one answers and one refresh is started; once run, new data shows
-    clock.now += 10
-    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
-    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
-    assert len(spawned) == 1
-    spawned[0]()  # type: ignore[operator]
-    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 20
-
-    # WHEN it is older than fresh + stale THEN the request waits for a reload
-    reader.items = ITEMS[:30]
-    clock.now += 100
-    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 30
-
-
-def test_a_failed_background_refresh_keeps_serving_the_previous_snapshot() -> None:
-    reader = InMemoryInventoryReader.of(ITEMS[:10], ACCOUNTS)
-    clock = Clock()
-    spawned: list[object] = []
-    svc = InventoryQueryService(
-        reader, read_model=ReadModel(reader, ttl_s=1, stale_s=60, clock=clock, spawn=spawned.append)
-    )
-    svc.list_resources(ResourceQuery())
-    reader.fail = True
-    clock.now += 5
-    svc.list_resources(ResourceQuery())
-    spawned[0]()  # type: ignore[operator]
-    assert svc.list_resources(ResourceQuery()).pagination.totalItems == 10
 
 
 def test_without_a_ttl_every_request_reads_through() -> None:

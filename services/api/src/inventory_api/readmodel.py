@@ -1,29 +1,48 @@
-"""The grid's read model: an in-process snapshot of the inventory, indexed for filter/sort/page.
+"""The grid's read model: the inventory in columns (Arrow), filtered, sorted and paged in memory.
 
-Why: the grid needs totals, arbitrary sort orders and substring search over every resource; DynamoDB
-serves none of these without reading every item, and reading 100,000 items costs seconds (minutes on
-the emulator). So the service reads the inventory once into a compact snapshot and answers every
-request from memory; the snapshot is fresh for ``ttl_s`` and then served stale for up to ``stale_s``
-while one background refresh replaces it. Sorted orders and filtered result lists are cached per
-snapshot, so paging through one result costs a slice.
+Why: the grid needs exact totals, any sort order and substring search over every resource; DynamoDB serves
+none of these without reading every item, and reading 100,000 items costs seconds (minutes on the emulator).
+
+How a process gets the rows (README, "Query service API"):
+1. a cold process reads the **snapshot** the projector publishes to S3 (every grid row, gzip'd CSV,
+   with a watermark) in one GET and parses it column-wise with Arrow; without one it reads the table;
+2. it applies the projector's **change journal** (inventory_core.grid) since the watermark, and looks at the
+   journal again at most every ``refresh_s`` on the request path (a few small queries), so a change the
+   projector wrote shows within seconds, cold or warm, with no background thread (a Lambda is frozen
+   between requests);
+3. every ``ttl_s`` it asks S3 whether a newer snapshot exists (a conditional GET) and re-reads the accounts.
+
+Filtering, sorting and search run in Arrow compute kernels; sorted orders and result lists are cached per
+version of the rows, so paging through one result costs a slice.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol, overload
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from inventory_core.grid import GRID_FIELDS, LANDING_SLACK, grid_row
 
 from inventory_api.ports import InventoryReader
 
 logger = logging.getLogger(__name__)
 
 FILTER_FIELDS = ("accountId", "resourceType", "region", "discoveryStatus")
+GRID_SCHEMA = pa.schema([(name, pa.string()) for name in GRID_FIELDS])
 _RESULT_CACHE_SIZE = 64
+_EXPORT_BATCH = 2000
+_TOP_K_LIMIT = 10_000  # beyond this many rows in order, one full sort is cheaper
 
 
 @dataclass(frozen=True)
@@ -37,86 +56,240 @@ class ResultKey:
     sort_order: str
 
 
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """The published snapshot as fetched: encoded rows, watermark, and the ETag to ask "changed?" next time."""
+
+    data: bytes
+    watermark: datetime
+    etag: str
+
+
+class _Unchanged:
+    pass
+
+
+#: What ``SnapshotSource.latest`` returns when the snapshot is still the one named by ``known_etag``.
+UNCHANGED: Final = _Unchanged()
+
+
+class SnapshotSource(Protocol):
+    """Where the projector publishes the grid snapshot (S3). Raises StoreError when it cannot be read."""
+
+    def latest(self, known_etag: str | None) -> StoredSnapshot | _Unchanged | None:
+        """The snapshot; UNCHANGED if it is still ``known_etag``; None if none was ever published."""
+
+
+class ChangeJournal(Protocol):
+    """The projector's change journal. Raises StoreError when it cannot be read."""
+
+    def entries(self, since: datetime, until: datetime) -> list[tuple[str, dict[str, str]]]:
+        """``(stamp key, grid row)`` of every entry stamped at or after ``since``, oldest first."""
+
+
 def slim_row(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "resourceId": str(item.get("resourceId", "")),
-        "resourceArn": str(item["resourceArn"]),
-        "resourceType": str(item.get("resourceType", "")),
-        "accountId": str(item.get("accountId", "")),
-        "name": str(item.get("name") or ""),
-        "region": str(item.get("region", "")),
-        "state": str(item.get("state") or ""),
-        "tags": {str(k): str(v) for k, v in (item.get("tags") or {}).items()},
-        "lastDiscoveredAt": str(item.get("lastDiscoveredAt") or ""),
-        "firstDiscoveredAt": str(item.get("firstDiscoveredAt") or ""),
-        "discoveryStatus": str(item.get("discoveryStatus") or "active"),
-    }
+    """The grid's fields of a resource item, tags as a dict (what the routes return)."""
+    return _public_row(grid_row(item))
 
 
-@dataclass
+def _public_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "tags": json.loads(row["tags"]) if row.get("tags") else {}}
+
+
+def table_from_snapshot(data: bytes) -> pa.Table:
+    """Parse an encoded snapshot (inventory_core.grid.encode_snapshot) straight into columns."""
+    table = pa_csv.read_csv(
+        pa.input_stream(io.BytesIO(data), compression="gzip"),
+        read_options=pa_csv.ReadOptions(block_size=4 << 20),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=GRID_SCHEMA, strings_can_be_null=False, include_columns=list(GRID_FIELDS)
+        ),
+    )
+    return table.combine_chunks()
+
+
+def table_from_rows(rows: list[dict[str, str]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=GRID_SCHEMA)
+
+
+class _Rows:
+    """Row ``i`` of the table as a dict (tags parsed), built on access: only a page's rows are ever built."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        self._columns = [(name, table.column(name)) for name in GRID_FIELDS]
+        self._prefetched: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return int(self._table.num_rows)
+
+    def prefetch(self, indexes: list[int]) -> None:
+        """Build the rows of one page at once (a column-wise take), for the ``[i]`` calls that follow."""
+        if len(indexes) > 8:
+            rows = self._table.take(pa.array(indexes, pa.int64())).to_pylist()
+            self._prefetched = dict(zip(indexes, rows, strict=True))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        row = self._prefetched.get(index)
+        if row is None:
+            row = {name: column[index].as_py() for name, column in self._columns}
+        return _public_row(row)
+
+
+class _ArnIndex:
+    """``get(arn)`` -> row index, by a vectorised search (no dict of every ARN kept in memory)."""
+
+    def __init__(self, arns: pa.ChunkedArray) -> None:
+        self._arns = arns
+
+    def get(self, arn: str) -> int | None:
+        found = pc.index(self._arns, pa.scalar(arn, pa.string())).as_py()
+        return None if found is None or found < 0 else int(found)
+
+
 class Snapshot:
-    rows: list[dict[str, Any]]
-    accounts: list[dict[str, Any]]
-    loaded_at: float
-    _orders: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    _results: OrderedDict[ResultKey, list[int]] = field(default_factory=OrderedDict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """One version of the grid's rows (registered accounts only), with per-version caches."""
 
-    def __post_init__(self) -> None:
-        self.by_arn = {row["resourceArn"]: i for i, row in enumerate(self.rows)}
-        self.haystacks = ["\x00".join((r["name"], r["resourceId"], r["resourceArn"])).lower() for r in self.rows]
-        self.resource_types = sorted({r["resourceType"] for r in self.rows})
-        self.regions = sorted({r["region"] for r in self.rows})
+    def __init__(self, table: pa.Table, accounts: list[dict[str, Any]], loaded_at: float) -> None:
+        self.accounts = accounts
+        self.loaded_at = loaded_at
         self.account_names = {
             str(a.get("accountId") or str(a["pk"]).removeprefix("ACCOUNT#")): str(a.get("accountName") or "")
-            for a in self.accounts
+            for a in accounts
         }
+        registered = pc.is_in(table.column("accountId"), value_set=pa.array(sorted(self.account_names), pa.string()))
+        if not pc.all(registered).as_py():
+            table = table.filter(registered)
+        self.table = table
+        self.rows = _Rows(table)
+        self.by_arn = _ArnIndex(table.column("resourceArn"))
+        self.resource_types = sorted(v for v in pc.unique(table.column("resourceType")).to_pylist() if v is not None)
+        self.regions = sorted(v for v in pc.unique(table.column("region")).to_pylist() if v is not None)
+        self._keys: dict[str, pa.Table] = {}
+        self._haystack: Any = None
+        self._results: OrderedDict[ResultKey, Matched] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _order(self, sort_by: str) -> list[int]:
-        order = self._orders.get(sort_by)
-        if order is None:
-            rows = self.rows
-            order = sorted(range(len(rows)), key=lambda i: (rows[i].get(sort_by, "").lower(), rows[i]["resourceArn"]))
-            self._orders[sort_by] = order
-        return order
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
 
-    def matching(self, key: ResultKey) -> list[int]:
-        """Indexes of the rows that match, in the requested order (cached per snapshot)."""
+    def _sort_keys(self, sort_by: str) -> pa.Table:
+        """Case-insensitive ``sort_by``, then the ARN: a total order (ARNs are unique)."""
+        keys = self._keys.get(sort_by)
+        if keys is None:
+            column = pc.utf8_lower(pc.fill_null(self.table.column(sort_by), ""))
+            keys = self._keys[sort_by] = pa.table({"k": column, "a": self.table.column("resourceArn")})
+        return keys
+
+    def _search_hits(self, needle: str) -> Any:
+        if self._haystack is None:
+            t = self.table
+            joined = pc.binary_join_element_wise(
+                t.column("name"), t.column("resourceId"), t.column("resourceArn"), "\x00"
+            )
+            self._haystack = pc.utf8_lower(joined)
+        return pc.match_substring(self._haystack, needle)
+
+    def _mask(self, key: ResultKey) -> Any:
+        mask: Any = None
+        for name, values in zip(
+            FILTER_FIELDS, (key.account_ids, key.resource_types, key.regions, key.statuses), strict=True
+        ):
+            if values:
+                part = pc.is_in(self.table.column(name), value_set=pa.array(values, pa.string()))
+                mask = part if mask is None else pc.and_(mask, part)
+        if key.search:
+            part = self._search_hits(key.search)
+            mask = part if mask is None else pc.and_(mask, part)
+        return None if mask is None else pc.fill_null(mask, False)
+
+    def matching(self, key: ResultKey) -> Matched:
+        """The rows that match, in the requested order (cached per snapshot); sorted only as far as read."""
         with self._lock:
             found = self._results.get(key)
             if found is not None:
                 self._results.move_to_end(key)
                 return found
-        order = self._order(key.sort_by)
-        if key.sort_order == "desc":
-            order = order[::-1]
-        wanted = [
-            (name, frozenset(values))
-            for name, values in zip(
-                FILTER_FIELDS, (key.account_ids, key.resource_types, key.regions, key.statuses), strict=True
-            )
-            if values
-        ]
-        rows, hay, needle = self.rows, self.haystacks, key.search
-        if wanted or needle:
-            order = [
-                i
-                for i in order
-                if (not needle or needle in hay[i]) and all(rows[i][name] in values for name, values in wanted)
-            ]
-        with self._lock:
-            self._results[key] = order
+            found = Matched(self, key, self._mask(key))
+            self._results[key] = found
             if len(self._results) > _RESULT_CACHE_SIZE:
                 self._results.popitem(last=False)
-        return order
+        return found
 
-    def iter_rows(self, indexes: list[int]) -> Iterator[dict[str, Any]]:
-        for i in indexes:
-            yield self.rows[i]
+    def iter_rows(self, indexes: Sequence[int]) -> Iterator[dict[str, Any]]:
+        ordered = list(indexes)
+        for start in range(0, len(ordered), _EXPORT_BATCH):
+            batch = self.table.take(pa.array(ordered[start : start + _EXPORT_BATCH], pa.int64()))
+            for row in batch.to_pylist():
+                yield _public_row(row)
+
+
+class Matched(Sequence[int]):
+    """Row indexes of one result in order. Its length is a count; a page needs only the first rows in order
+    (top-k selection, O(n log k)), so a cold page never waits for a full sort; deeper pages sort once."""
+
+    def __init__(self, snapshot: Snapshot, key: ResultKey, mask: Any) -> None:
+        self._snapshot = snapshot
+        self._key = key
+        self._mask = mask
+        self._total = snapshot.table.num_rows if mask is None else int(pc.sum(mask).as_py() or 0)
+        self._head: list[int] = []  # the first len(_head) indexes in order (all of them once fully sorted)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._total
+
+    def _ensure(self, count: int) -> list[int]:
+        count = min(count, self._total)
+        with self._lock:
+            if len(self._head) >= count:
+                return self._head
+            keys = self._snapshot._sort_keys(self._key.sort_by)
+            positions: Any = None
+            if self._mask is not None:
+                positions = pc.indices_nonzero(self._mask)
+                keys = keys.filter(self._mask)
+            direction = "descending" if self._key.sort_order == "desc" else "ascending"
+            sort_keys = [("k", direction), ("a", direction)]
+            wanted = count if count <= _TOP_K_LIMIT else self._total
+            if wanted < self._total:
+                order = pc.select_k_unstable(keys, k=wanted, sort_keys=sort_keys)
+            else:
+                order = pc.sort_indices(keys, sort_keys=sort_keys)
+            if positions is not None:
+                order = pc.take(positions, order)
+            self._head = order.to_pylist()
+            return self._head
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._total)
+            window = self._ensure(max(start, stop))[start:stop:step]
+            self._snapshot.rows.prefetch(window)
+            return window
+        position = index if index >= 0 else self._total + index
+        if not 0 <= position < self._total:
+            raise IndexError(index)
+        return self._ensure(position + 1)[position]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ensure(self._total))
 
 
 class ReadModel:
-    """Holds the current snapshot; reloads it synchronously when missing or too old, else in the background."""
+    """The current rows of one process: a published snapshot (or a table read) plus the change journal.
+
+    Every call of ``snapshot()`` is a request: it refreshes what is due, synchronously, then answers.
+    ``ttl_s`` bounds how long a base (snapshot or table read) and the account list are used before asking
+    for newer ones (0 = every request); ``refresh_s`` how long the journal goes unread (0 = every request).
+    """
 
     def __init__(
         self,
@@ -124,59 +297,141 @@ class ReadModel:
         *,
         ttl_s: float = 0.0,
         stale_s: float = 0.0,
+        refresh_s: float = 1.0,
+        snapshots: SnapshotSource | None = None,
+        journal: ChangeJournal | None = None,
         clock: Callable[[], float] = time.monotonic,
-        spawn: Callable[[Callable[[], None]], None] | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        del stale_s  # kept for callers; nothing is served stale since the journal keeps every version fresh
         self._reader = reader
         self._ttl_s = ttl_s
-        self._stale_s = stale_s
+        self._refresh_s = refresh_s
+        self._snapshots = snapshots
+        self._journal = journal
         self._clock = clock
-        self._spawn = spawn or (lambda fn: threading.Thread(target=fn, name="read-model-refresh", daemon=True).start())
-        self._snapshot: Snapshot | None = None
-        self._load_lock = threading.Lock()
-        self._flag_lock = threading.Lock()
-        self._refreshing = False
-
-    def _load(self) -> Snapshot:
-        started = self._clock()
-        rows = [slim_row(item) for item in self._reader.resources(None)]
-        snapshot = Snapshot(rows=rows, accounts=self._reader.account_items(), loaded_at=self._clock())
-        logger.info(
-            "inventory snapshot loaded",
-            extra={"resources": len(rows), "duration_ms": round((snapshot.loaded_at - started) * 1000)},
-        )
-        return snapshot
-
-    def _refresh_in_background(self) -> None:
-        with self._flag_lock:
-            if self._refreshing:
-                return
-            self._refreshing = True
-
-        def refresh() -> None:
-            try:
-                self._snapshot = self._load()
-            except Exception:
-                logger.exception("background snapshot refresh failed; serving the previous one")
-            finally:
-                self._refreshing = False
-
-        self._spawn(refresh)
+        self._wall_clock = wall_clock
+        self._lock = threading.Lock()
+        self._view: Snapshot | None = None
+        self._base: pa.Table | None = None
+        self._base_etag: str | None = None
+        self._base_checked_at = 0.0
+        self._cursor: datetime | None = None
+        self._journal_checked_at = 0.0
+        self._overlay: dict[str, tuple[str, dict[str, str]]] = {}
+        self._accounts: list[dict[str, Any]] | None = None
+        self._accounts_at = 0.0
+        self.loads = 0  # base loads (snapshot or table), for tests and logs
 
     def invalidate(self) -> None:
-        self._snapshot = None
+        """An account was added or removed: the next request re-reads the accounts and the journal."""
+        self._accounts = None
+        self._journal_checked_at = float("-inf")
 
     def snapshot(self) -> Snapshot:
-        current = self._snapshot
-        if current is not None:
-            age = self._clock() - current.loaded_at
-            if age <= self._ttl_s:
-                return current
-            if age <= self._ttl_s + self._stale_s:
-                self._refresh_in_background()
-                return current
-        with self._load_lock:
-            current = self._snapshot
-            if current is None or self._clock() - current.loaded_at > self._ttl_s + self._stale_s:
-                current = self._snapshot = self._load()
-            return current
+        view = self._view
+        if view is not None and not self._due(self._clock()):
+            return view
+        if view is not None and not self._lock.acquire(blocking=False):
+            return view  # another request is refreshing; this one answers from the current version
+        if view is None:
+            self._lock.acquire()
+        try:
+            return self._refresh()
+        finally:
+            self._lock.release()
+
+    def _due(self, now: float) -> bool:
+        return (
+            self._accounts is None
+            or now - self._base_checked_at >= self._ttl_s
+            or now - self._accounts_at >= self._ttl_s
+            or (self._journal is not None and now - self._journal_checked_at >= self._refresh_s)
+        )
+
+    def _refresh(self) -> Snapshot:
+        now = self._clock()
+        if self._view is not None and not self._due(now):
+            return self._view
+        try:
+            changed = self._refresh_parts(now)
+        except Exception:
+            if self._view is None:
+                raise
+            logger.exception("read model refresh failed; serving the previous version")
+            return self._view
+        if changed or self._view is None:
+            self._view = Snapshot(self._merged(), self._accounts or [], loaded_at=now)
+        return self._view
+
+    def _refresh_parts(self, now: float) -> bool:
+        changed = False
+        if self._base is None or now - self._base_checked_at >= self._ttl_s:
+            changed |= self._refresh_base()
+            self._base_checked_at = now
+        if self._journal is not None and (changed or now - self._journal_checked_at >= self._refresh_s):
+            changed |= self._apply_journal()
+            self._journal_checked_at = now
+        if self._accounts is None or now - self._accounts_at >= self._ttl_s:
+            accounts = self._reader.account_items()
+            changed |= accounts != self._accounts
+            self._accounts, self._accounts_at = accounts, now
+        return changed
+
+    def _refresh_base(self) -> bool:
+        started = self._clock()
+        if self._snapshots is not None:
+            found = self._snapshots.latest(self._base_etag)
+            if isinstance(found, _Unchanged):
+                return False
+            if found is not None:
+                self._set_base(table_from_snapshot(found.data), found.watermark, found.etag)
+                self._log_load("snapshot", started, found.watermark)
+                return True
+        wall = self._wall_clock()  # before the read: a change during it is also in the journal after this
+        rows = [grid_row(item) for item in self._reader.resources(None)]
+        self._set_base(table_from_rows(rows), wall, None)
+        self._log_load("table", started, wall)
+        return True
+
+    def _set_base(self, table: pa.Table, watermark: datetime, etag: str | None) -> None:
+        self._base, self._base_etag = table, etag
+        self._overlay = {}
+        self._cursor = watermark - LANDING_SLACK
+        self.loads += 1
+
+    def _log_load(self, source: str, started: float, watermark: datetime) -> None:
+        assert self._base is not None
+        logger.info(
+            "read model base loaded",
+            extra={
+                "source": source,
+                "resources": self._base.num_rows,
+                "watermark": watermark.isoformat(),
+                "duration_ms": round((self._clock() - started) * 1000),
+            },
+        )
+
+    def _apply_journal(self) -> bool:
+        assert self._journal is not None and self._cursor is not None
+        wall = self._wall_clock()
+        entries = self._journal.entries(self._cursor, wall + LANDING_SLACK + timedelta(minutes=5))
+        changed = False
+        for stamp, row in entries:
+            arn = row["resourceArn"]
+            held = self._overlay.get(arn)
+            if held is None or stamp > held[0]:
+                self._overlay[arn] = (stamp, row)
+                changed = True
+        # re-read from a little before this read next time: an entry stamped earlier may land later
+        self._cursor = max(self._cursor, wall - LANDING_SLACK)
+        return changed
+
+    def _merged(self) -> pa.Table:
+        assert self._base is not None
+        if not self._overlay:
+            return self._base
+        changed = pa.array(sorted(self._overlay), pa.string())
+        kept = self._base.filter(pc.invert(pc.is_in(self._base.column("resourceArn"), value_set=changed)))
+        overlay = table_from_rows([row for _, row in self._overlay.values()])
+        return pa.concat_tables([kept, overlay]).combine_chunks()

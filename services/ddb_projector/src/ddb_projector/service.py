@@ -20,6 +20,7 @@ from inventory_events import (
 )
 
 from ddb_projector.ports import ProcessedEvents, ProjectorMetrics, ResourceStore
+from ddb_projector.snapshot import SnapshotPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,10 @@ class ProjectorService:
         metrics: ProjectorMetrics,
         options: ProjectorOptions | None = None,
         clock: Callable[[], datetime] = utc_now,
+        snapshots: SnapshotPublisher | None = None,
     ) -> None:
         self._store = store
+        self._snapshots = snapshots
         self._processed = processed
         self._metrics = metrics
         self._options = options or ProjectorOptions()
@@ -89,6 +92,16 @@ class ProjectorService:
             return
         self._apply(event)
         self._processed.mark_processed(event.event_id, self._clock() + self._options.marker_retention)
+        self._publish_snapshot(force=isinstance(event, ScanCompleted))
+
+    def _publish_snapshot(self, *, force: bool) -> None:
+        """Publish the grid snapshot when due; a failure never fails the event (the journal keeps the change)."""
+        if self._snapshots is None:
+            return
+        try:
+            self._snapshots.publish_if_due(force=force)
+        except Exception:
+            logger.exception("grid snapshot not published; the API applies the journal on top of the previous one")
 
     def _apply(self, event: AnyEvent) -> None:
         match event:

@@ -21,12 +21,13 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from inventory_core.dynamo import condition_failed, query_items
+from inventory_core.grid import grid_row, journal_item
 from inventory_core.items import (
     ACCOUNT_SK,
     ALL_RESOURCES_GSI1PK,
@@ -306,6 +307,7 @@ class DynamoDbResourceStore:
                     UpdateExpression="ADD itemCount :n",
                     ExpressionAttributeValues={":n": new},
                 )
+            self._journal(writes, lease)  # first: a crash after it leaves no write the journal lacks
             self._batch_put(writes, lease)
             for key, first in lower_first:
                 self._lower_first_discovered(key, first)
@@ -321,6 +323,11 @@ class DynamoDbResourceStore:
                 },
             )
         return len(writes)
+
+    def _journal(self, items: list[dict[str, Any]], lease: _Lease) -> None:
+        """Record the grid rows of items about to be written in the grid's change journal (inventory_core.grid)."""
+        now = datetime.now(UTC)
+        self._batch_put([journal_item(grid_row(item), now) for item in items], lease)
 
     def _lower_first_discovered(self, key: dict[str, str], first: str) -> None:
         try:
@@ -393,18 +400,22 @@ class DynamoDbResourceStore:
     def _mark_one_missing(self, key: dict[str, Any], cutoff: str, ttl: int, lease: _Lease) -> bool:
         lease.check()
         try:
-            self._table.update_item(
+            response = self._table.update_item(
                 Key={"pk": key["pk"], "sk": key["sk"]},
                 UpdateExpression="SET discoveryStatus = :missing, missingSince = :cutoff, #ttl = :ttl",
                 ConditionExpression="lastDiscoveredAt < :cutoff AND "
                 "(discoveryStatus = :active OR missingSince > :cutoff)",
                 ExpressionAttributeNames={"#ttl": "ttl"},
                 ExpressionAttributeValues={":missing": "missing", ":active": "active", ":cutoff": cutoff, ":ttl": ttl},
+                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if not condition_failed(exc):
                 raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
             return False
+        # after the write (its new values are known only then); a crash in between is repaired by the next
+        # full snapshot, which reads the table
+        self._journal([response["Attributes"]], lease)
         return True
 
     # -- account and scan status ---------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""The read model's sources: the snapshot the projector publishes to S3, and its change journal in the table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from inventory_core.grid import SNAPSHOT_KEY, WATERMARK_METADATA, read_journal
+from inventory_core.timefmt import parse_iso
+
+from inventory_api.ports import StoreError
+from inventory_api.readmodel import UNCHANGED, StoredSnapshot, _Unchanged
+
+
+class S3GridSnapshotSource:
+    """``readmodel/grid.csv.gz`` in the inventory bucket; a conditional GET when the ETag is known."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def latest(self, known_etag: str | None) -> StoredSnapshot | _Unchanged | None:
+        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": SNAPSHOT_KEY}
+        if known_etag:
+            kwargs["IfNoneMatch"] = known_etag
+        try:
+            response = self._s3.get_object(**kwargs)
+            data = response["Body"].read()
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("304", "NotModified"):
+                return UNCHANGED
+            if code in ("NoSuchKey", "404"):
+                return None
+            raise StoreError(f"grid snapshot read failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"grid snapshot read failed: {exc}") from exc
+        return StoredSnapshot(
+            data=data,
+            watermark=parse_iso(response["Metadata"][WATERMARK_METADATA]),
+            etag=str(response["ETag"]),
+        )
+
+
+class DynamoDbChangeJournal:
+    """The projector's journal partitions ``GRIDLOG#{hour}#{shard}``, read in parallel."""
+
+    def __init__(self, table: Any, *, parallelism: int = 8) -> None:
+        self._table = table
+        self._parallelism = parallelism
+
+    def entries(self, since: datetime, until: datetime) -> list[tuple[str, dict[str, str]]]:
+        try:
+            return read_journal(self._table, since, until, parallelism=self._parallelism)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"change journal read failed: {exc}") from exc

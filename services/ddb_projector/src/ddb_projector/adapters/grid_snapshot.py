@@ -1,0 +1,141 @@
+"""The snapshot publisher's adapters: the single table (state item, journal, full read) and S3 (the snapshot)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from inventory_core.dynamo import condition_failed, query_items
+from inventory_core.grid import (
+    PUBLISHER_PK,
+    PUBLISHER_SK,
+    ROWS_METADATA,
+    SNAPSHOT_KEY,
+    WATERMARK_METADATA,
+    decode_snapshot,
+    encode_snapshot,
+    grid_row,
+    read_journal,
+)
+from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk_prefix
+from inventory_core.timefmt import iso, parse_iso
+
+from ddb_projector.snapshot import PublishedSnapshot, PublisherState
+
+_STATE_KEY = {"pk": PUBLISHER_PK, "sk": PUBLISHER_SK}
+_ROW_PROJECTION = (
+    "resourceId, resourceArn, resourceType, accountId, #n, #r, #s, tags, lastDiscoveredAt, firstDiscoveredAt, "
+    "discoveryStatus"
+)
+
+
+class DynamoDbGridSource:
+    """State item ``GRIDLOG#STATE/SNAPSHOT``, the journal, and every registered account's resource partition."""
+
+    def __init__(self, table: Any, *, parallelism: int = 8) -> None:
+        self._table = table
+        self._parallelism = parallelism
+
+    def state(self) -> PublisherState:
+        item = self._table.get_item(Key=_STATE_KEY, ConsistentRead=True).get("Item") or {}
+        published, full = item.get("publishedAt"), item.get("fullAt")
+        return PublisherState(
+            published_at=parse_iso(str(published)) if published else None,
+            full_at=parse_iso(str(full)) if full else None,
+        )
+
+    def take_lease(self, holder: str, now: datetime, until: datetime) -> bool:
+        try:
+            self._table.update_item(
+                Key=_STATE_KEY,
+                UpdateExpression="SET leaseHolder = :h, leaseUntil = :until",
+                ConditionExpression="attribute_not_exists(leaseUntil) OR leaseUntil < :now",
+                ExpressionAttributeValues={":h": holder, ":until": iso(until), ":now": iso(now)},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def finish(self, holder: str, published_at: datetime, full_at: datetime | None) -> None:
+        sets = "publishedAt = :p" + (", fullAt = :f" if full_at else "")
+        values = {":p": iso(published_at), ":h": holder} | ({":f": iso(full_at)} if full_at else {})
+        try:
+            self._table.update_item(
+                Key=_STATE_KEY,
+                UpdateExpression=f"SET {sets} REMOVE leaseHolder, leaseUntil",
+                ConditionExpression="leaseHolder = :h",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise  # a lost lease: the newer holder records its own publication
+
+    def release(self, holder: str) -> None:
+        try:
+            self._table.update_item(
+                Key=_STATE_KEY,
+                UpdateExpression="REMOVE leaseHolder, leaseUntil",
+                ConditionExpression="leaseHolder = :h",
+                ExpressionAttributeValues={":h": holder},
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+
+    def journal(self, since: datetime, until: datetime) -> list[dict[str, str]]:
+        return [row for _, row in read_journal(self._table, since, until, parallelism=self._parallelism)]
+
+    def _account_rows(self, account_id: str) -> list[dict[str, str]]:
+        items = query_items(
+            self._table.meta.client,  # thread-safe, unlike the resource object
+            TableName=self._table.name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+            ExpressionAttributeValues={":pk": account_pk(account_id), ":sk": resource_sk_prefix()},
+            ProjectionExpression=_ROW_PROJECTION,
+            ExpressionAttributeNames={"#n": "name", "#r": "region", "#s": "state"},
+        )
+        return [grid_row(item) for item in items]
+
+    def all_rows(self) -> list[dict[str, str]]:
+        accounts = query_items(
+            self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues={":pk": ALL_ACCOUNTS_GSI1PK},
+            ProjectionExpression="pk",
+        )
+        account_ids = sorted({str(a["pk"]).removeprefix("ACCOUNT#") for a in accounts})
+        with ThreadPoolExecutor(max(1, min(self._parallelism, len(account_ids)))) as pool:
+            return [row for part in pool.map(self._account_rows, account_ids) for row in part]
+
+
+class S3SnapshotStore:
+    """The snapshot at ``readmodel/grid.csv.gz`` in the inventory bucket, SSE-S3, watermark in its metadata."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def read(self) -> PublishedSnapshot | None:
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=SNAPSHOT_KEY)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        watermark = parse_iso(response["Metadata"][WATERMARK_METADATA])
+        return PublishedSnapshot(rows=list(decode_snapshot(response["Body"].read())), watermark=watermark)
+
+    def write(self, rows: list[dict[str, str]], watermark: datetime) -> None:
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=SNAPSHOT_KEY,
+            Body=encode_snapshot(rows),
+            ContentType="application/gzip",
+            ServerSideEncryption="AES256",
+            Metadata={WATERMARK_METADATA: iso(watermark), ROWS_METADATA: str(len(rows))},
+        )

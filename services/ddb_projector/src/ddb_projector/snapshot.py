@@ -1,0 +1,138 @@
+"""Publishes the grid snapshot that a cold API instance starts from (inventory_core.grid; README "Query service API").
+
+Why here: the projector is the one writer of the resource items and of their change journal, so it knows
+when the grid changed; it publishes when a scan is reported complete and then at most every ``interval``
+while pages keep landing, so a cold API never has more than about one interval of journal to apply. A
+publication is incremental (the previous snapshot plus the journal since its watermark: cost grows with the
+snapshot, not with DynamoDB reads) and a full read of the table at least every ``full_every`` (this catches
+what the journal cannot say: items removed by TTL, a journal write lost to a crash). One publisher at a
+time: a lease on the publisher's state item.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from inventory_core.grid import LANDING_SLACK
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PublisherState:
+    """What the last publication recorded."""
+
+    published_at: datetime | None
+    full_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    """A snapshot as stored: its rows and its watermark (every change stamped before it is in the rows)."""
+
+    rows: list[dict[str, str]]
+    watermark: datetime
+
+
+class GridSource(Protocol):
+    """The single table as the publisher reads it; the state item carries a lease (one publisher at a time)."""
+
+    def state(self) -> PublisherState:
+        """The last publication (both times None if there was none)."""
+
+    def take_lease(self, holder: str, now: datetime, until: datetime) -> bool:
+        """Take the publisher lease unless another holder's lease runs past ``now``; False if taken."""
+
+    def finish(self, holder: str, published_at: datetime, full_at: datetime | None) -> None:
+        """Record a publication and release the lease (only if ``holder`` still holds it)."""
+
+    def release(self, holder: str) -> None:
+        """Release the lease without recording anything."""
+
+    def journal(self, since: datetime, until: datetime) -> list[dict[str, str]]:
+        """Rows of the journal entries stamped at or after ``since``, oldest first."""
+
+    def all_rows(self) -> list[dict[str, str]]:
+        """The grid row of every resource item of the registered accounts."""
+
+
+class SnapshotStore(Protocol):
+    """Where the snapshot lives (S3, SSE); a write replaces it whole."""
+
+    def read(self) -> PublishedSnapshot | None:
+        """The current snapshot, or None if none was published."""
+
+    def write(self, rows: list[dict[str, str]], watermark: datetime) -> None:
+        """Replace the snapshot."""
+
+
+class SnapshotPublisher:
+    """Decides when to publish, and merges the previous snapshot with the journal."""
+
+    def __init__(
+        self,
+        source: GridSource,
+        store: SnapshotStore,
+        *,
+        interval: timedelta = timedelta(seconds=60),
+        full_every: timedelta = timedelta(hours=24),
+        lease: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._source = source
+        self._store = store
+        self._interval = interval
+        self._full_every = full_every
+        self._lease = lease
+        self._clock = clock
+        self._next_check: datetime | None = None
+
+    def publish_if_due(self, *, force: bool = False) -> bool:
+        """Publish if forced (a scan was reported complete) or the last publication is older than the interval.
+
+        Between checks of the state item this costs nothing: a process looks again only after the interval.
+        Returns whether this call published.
+        """
+        now = self._clock()
+        if not force and self._next_check is not None and now < self._next_check:
+            return False
+        self._next_check = now + self._interval
+        state = self._source.state()
+        if not force and state.published_at is not None and now - state.published_at < self._interval:
+            return False
+        holder = uuid.uuid4().hex
+        if not self._source.take_lease(holder, now, now + self._lease):
+            return False  # another process is publishing right now
+        try:
+            full = state.full_at is None or now - state.full_at >= self._full_every
+            previous = None if full else self._store.read()
+            watermark = now - LANDING_SLACK
+            if previous is None:
+                rows = self._source.all_rows()
+                full = True
+            else:
+                by_arn = {row["resourceArn"]: row for row in previous.rows}
+                changes = self._source.journal(previous.watermark - LANDING_SLACK, now + LANDING_SLACK)
+                for row in changes:
+                    by_arn[row["resourceArn"]] = row
+                rows = list(by_arn.values())
+            self._store.write(rows, watermark)
+        except Exception:
+            self._source.release(holder)
+            raise
+        self._source.finish(holder, now, now if full else state.full_at)
+        logger.info(
+            "grid snapshot published",
+            extra={
+                "rows": len(rows),
+                "full": full,
+                "watermark": watermark.isoformat(),
+                "duration_ms": round((self._clock() - now).total_seconds() * 1000),
+            },
+        )
+        return True
