@@ -20,6 +20,7 @@ from inventory_api.adapters.dynamodb_counter import DynamoDbCounterStore
 from inventory_api.adapters.dynamodb_reader import DynamoDbInventoryReader
 from inventory_api.adapters.dynamodb_scan_history import DynamoDbScanHistory
 from inventory_api.adapters.dynamodb_scans import DynamoDbScanStore
+from inventory_api.adapters.grid_snapshot import DynamoDbChangeJournal, S3GridSnapshotSource
 from inventory_api.adapters.s3_exports import S3ExportStore
 from inventory_api.adapters.sqs_scan_requests import SqsScanRequestSender
 from inventory_api.adapters.sts_access_check import StsAccessChecker
@@ -39,6 +40,7 @@ from inventory_api.errors import REQUEST_ID
 from inventory_api.export import ExportService
 from inventory_api.history import ScanHistoryService
 from inventory_api.ratelimit import CounterStore, InMemoryCounterStore, RateLimiter
+from inventory_api.readmodel import ReadModel
 from inventory_api.service import InventoryQueryService
 from inventory_api.settings import ApiAuthSettings, ApiSettings
 from inventory_api.sync import SyncService
@@ -65,12 +67,18 @@ def _reader() -> DynamoDbInventoryReader:
 @cache
 def query_service() -> InventoryQueryService:
     s = settings()
-    return InventoryQueryService(
+    table = _clients().dynamodb_table(s.app_table_name)
+    model = ReadModel(
         _reader(),
         ttl_s=s.read_model_ttl_s,
-        stale_s=s.read_model_stale_s,
+        snapshots=S3GridSnapshotSource(_clients().client("s3"), s.inventory_bucket),
+        journal=DynamoDbChangeJournal(table, parallelism=s.read_model_parallelism),
+    )
+    return InventoryQueryService(
+        _reader(),
         schedule_expression=s.sync_schedule_expression,
         schedule_timezone=s.sync_schedule_timezone,
+        read_model=model,
     )
 
 
