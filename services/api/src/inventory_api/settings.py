@@ -66,10 +66,11 @@ class ApiSettings(ApiAuthSettings, TableSettings, BucketSettings):
 
     export_url_ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
-    # The grid's read model: a snapshot of the inventory, fresh for `read_model_ttl_s`, then served stale
-    # for up to `read_model_stale_s` more while one background refresh runs (0/0 = always read through).
+    # The grid's read model (readmodel.py): the projector's published snapshot (or, without one, a table read)
+    # is used for `read_model_ttl_s` before asking for a newer one (0 = every request), and the change journal
+    # is re-read on the request path at most every `read_model_refresh_s` (a change shows within that + ~1 s).
     read_model_ttl_s: float = Field(default=60.0, ge=0)
-    read_model_stale_s: float = Field(default=900.0, ge=0)
+    read_model_refresh_s: float = Field(default=1.0, ge=0, le=4)
     read_model_parallelism: int = Field(default=8, ge=1, le=64, description="Partitions read at once on a reload.")
 
     @field_validator("sync_schedule_expression")
