@@ -84,9 +84,10 @@ def find_uv(root: Path) -> str:
     on_path = shutil.which("uv")
     if on_path:
         return on_path
-    local = root / ".tools" / "venv" / "bin" / "uv"
-    if local.is_file():
-        return str(local)
+    for base in (root, repo_root()):
+        local = base / ".tools" / "venv" / "bin" / "uv"
+        if local.is_file():
+            return str(local)
     raise BundleError("uv not found: run `make install` (it installs uv into .tools/venv) or set UV")
 
 
