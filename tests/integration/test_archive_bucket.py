@@ -11,6 +11,7 @@ import pytest
 from archiver.adapters.s3_store import S3ObjectStore
 from archiver.ports import TaggedDocument, WriteConflictError
 from archiver.service import ArchiverService, raw_key
+from inventory_cli.summary import raw_counts
 from inventory_events import AccountScanCompleted, ResourcesDiscovered, Scope, ScopeSummary
 
 from tests.builders import T0, resource
@@ -149,3 +150,17 @@ def test_two_assemblers_at_once_keep_both_scans_scopes(stack: Stack) -> None:
         "us-east-1": ["ec2"],
         "us-west-2": ["lambda"],
     }
+
+
+def test_local_status_counts_the_newest_day_of_each_account(stack: Stack) -> None:
+    s3, bucket = stack.clients.client("s3"), stack.env["INVENTORY_BUCKET"]
+    store = S3ObjectStore(s3, bucket)
+
+    def doc(by_type: dict[str, int]) -> dict[str, Any]:
+        return {"regions": {"us-east-1": {t: [{"Id": i} for i in range(n)] for t, n in by_type.items()}}}
+
+    store.put_json("raw/year=2026/month=11/day=09/111111111111/inventory.json", doc({"ec2": 9, "s3": 9}))
+    store.put_json("raw/year=2026/month=11/day=10/111111111111/inventory.json", doc({"ec2": 2}))
+    store.put_json("raw/year=2025/month=12/day=31/222222222222/inventory.json", doc({"ec2": 1, "vpc": 3}))
+    store.put_json("raw/unrelated.json", doc({"ec2": 100}))
+    assert raw_counts(stack.clients, bucket) == ({"ec2": 3, "vpc": 3}, 2)

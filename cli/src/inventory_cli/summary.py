@@ -60,17 +60,28 @@ def iceberg_counts(settings: IcebergSettings) -> dict[str, int]:
 
 
 def raw_counts(clients: AwsClientFactory, bucket: str) -> tuple[dict[str, int], int]:
+    """Raw items per type in the newest day's document of each account, and how many documents that is.
+
+    A day's document is the union of that day's scans (``raw/year=/month=/day=/{accountId}/inventory.json``),
+    so the newest one of an account is its current raw inventory; older days are history and not counted.
+    """
     s3 = clients.client("s3")
-    counts: dict[str, int] = {}
-    documents = 0
+    newest: dict[str, str] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="raw/"):
         for obj in page.get("Contents", []):
-            documents += 1
-            doc = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-            for by_type in doc.get("regions", {}).values():
-                for resource_type, items in by_type.items():
-                    counts[resource_type] = counts.get(resource_type, 0) + len(items)
-    return counts, documents
+            key = str(obj["Key"])
+            parts = key.split("/")
+            if len(parts) != 6 or parts[-1] != "inventory.json":
+                continue
+            # year=YYYY/month=MM/day=DD are zero-padded: the newest day sorts last
+            newest[parts[4]] = max(newest.get(parts[4], ""), key)
+    counts: dict[str, int] = {}
+    for key in newest.values():
+        doc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        for by_type in doc.get("regions", {}).values():
+            for resource_type, items in by_type.items():
+                counts[resource_type] = counts.get(resource_type, 0) + len(items)
+    return counts, len(newest)
 
 
 def summarize(clients: AwsClientFactory) -> StoreSummary:
