@@ -14,14 +14,15 @@ import typer
 from inventory_core.aws import AwsClientFactory
 from inventory_events import ScanRequested
 
-from inventory_cli import analytics, runtime
-from inventory_cli.moto_server import MotoServer, is_up, stop_pid
+from inventory_cli import analytics, operators, runtime
+from inventory_cli.moto_server import MotoNotInstalledError, MotoServer, is_up, stop_pid
 
 app = typer.Typer(help="AWS Auto-Discovery: inventory every resource of many AWS accounts.", no_args_is_help=True)
 local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
 consumers_app = typer.Typer(help="The three event consumers, driven by a local SQS poller.", no_args_is_help=True)
 api_app = typer.Typer(help="The query service.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
+app.add_typer(operators.scans_app, name="scans")
 app.add_typer(consumers_app, name="consumers")
 app.add_typer(api_app, name="api")
 app.add_typer(analytics.lake_app, name="lake")
@@ -45,10 +46,42 @@ def _setup_logging(verbose: bool) -> None:
         service_logger.propagate = False
 
 
-def _require_env() -> None:
-    runtime.load_local_env()
+@app.callback()
+def main(
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Use the local stack (.inventory/local/local.env) instead of real AWS; or INVENTORY_TARGET=local.",
+        ),
+    ] = False,
+) -> None:
+    """AWS Auto-Discovery. Commands talk to real AWS (standard credential chain) unless --local is given."""
+    runtime.TARGET_LOCAL = local
+
+
+@local_app.callback()
+def local_main() -> None:
+    """The embedded local AWS: these commands always use the local stack."""
+    runtime.TARGET_LOCAL = True
+
+
+def _require_env() -> str:
+    """Choose the target (real AWS unless --local), print it on stderr first, return the caller's identity ARN."""
+    from inventory_cli.target import TargetError, announce
+
+    try:
+        target = runtime.select_target()
+    except TargetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    announce(target)
     if not os.environ.get("APP_TABLE_NAME"):
         raise typer.BadParameter("no stack configured: run `inventory local up` (or export the stack's variables)")
+    return target.identity_arn
+
+
+operators.prepare = _require_env
 
 
 @app.command()
@@ -66,6 +99,9 @@ def demo(
         run_demo(resources, serve, port, runtime.STATE_DIR, say)
     except KeyboardInterrupt:
         say("stopped")
+    except MotoNotInstalledError as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(1) from exc
 
 
 @local_app.command("up")
@@ -189,7 +225,7 @@ def scan(
     from inventory_cli.scan_progress import ScanProgressBar, describe
 
     _setup_logging(verbose)
-    _require_env()
+    identity = _require_env()
     # The scanner reads its plan from its settings: the options become this process's environment.
     if region:
         os.environ["INVENTORY_REGIONS"] = ",".join(region)
@@ -202,7 +238,7 @@ def scan(
     except (ValueError, KeyError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     request = ScanRequested(
-        execution_id=str(uuid.uuid4()), account_ids=account or None, trigger="cli", requested_by="cli"
+        execution_id=str(uuid.uuid4()), account_ids=account or None, trigger="cli", requested_by=identity
     )
     if progress:
         with ScanProgressBar() as bar:
@@ -220,7 +256,7 @@ def scan(
         raise typer.Exit(1)
 
 
-accounts_app = typer.Typer(help="The target accounts the scanner assumes roles into.", no_args_is_help=True)
+accounts_app = operators.accounts_app
 app.add_typer(accounts_app, name="accounts")
 
 

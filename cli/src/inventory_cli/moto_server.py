@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -16,6 +17,27 @@ LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
+
+
+MOTO_EXTRA_HINT = (
+    "the embedded local AWS needs moto, which is an optional extra (production installs leave emulators out): "
+    "install it with `pip install 'inventory-cli[local]'` (in this repo `make install` does), "
+    "or point AWS_ENDPOINT_URL at another local AWS such as LocalStack"
+)
+
+
+class MotoNotInstalledError(RuntimeError):
+    """moto (the ``inventory-cli[local]`` extra) is not installed."""
+
+
+def moto_installed() -> bool:
+    return importlib.util.find_spec("moto") is not None
+
+
+def require_moto() -> None:
+    """Raise :class:`MotoNotInstalledError` naming the extra when moto is missing."""
+    if not moto_installed():
+        raise MotoNotInstalledError(MOTO_EXTRA_HINT)
 
 
 def free_port() -> int:
@@ -51,6 +73,7 @@ class MotoServer:
 
     @classmethod
     def start(cls, port: int | None = None, *, log_path: Path | None = None, detach: bool = False) -> MotoServer:
+        require_moto()
         port = port or free_port()
         server = cls(port)
         if port_in_use(port):
