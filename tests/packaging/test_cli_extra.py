@@ -1,4 +1,4 @@
-"""moto is the CLI's ``local`` extra: production closures leave it out, and the CLI names the extra when it is missing."""
+"""moto is the CLI's ``local`` extra: production closures leave it out; a local command without it names the extra."""
 
 from __future__ import annotations
 
