@@ -28,6 +28,9 @@ SCAN_SCHEDULE_EXPRESSION = "cron(0 2 * * ? *)"
 """The daily scan (TRD section 5.1): EventBridge Scheduler's expression, in UTC. The CDK schedule and the
 API's ``nextScheduledSync`` both read it, so they cannot drift."""
 
+METRICS_NAMESPACE = "AwsAutoDiscovery"
+"""The one CloudWatch namespace of every service's custom (EMF) metrics; the stack's alarms read it too."""
+
 
 @dataclass(frozen=True)
 class GsiSpec:
