@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aws_cdk import CfnOutput, CfnResource, Duration, RemovalPolicy, Stack, Token
@@ -233,11 +234,12 @@ class InventoryStack(Stack):
             handler="scanner.launch_failed.lambda_handler",
             role=self.launch_failed_role,
             queue=self.scan_requests.dlq,
-            spec=topo.scan_requests,
+            # The DLQ keeps SQS's default 30 s visibility timeout; records come one batch of 10 at a time.
+            spec=dataclasses.replace(topo.scan_requests, visibility_timeout_s=30, batch_size=10, batching_window_s=0),
             environment={"APP_TABLE_NAME": self.table.table_name, "EVENTS_TOPIC_ARN": self.topic.topic_arn},
             log_retention=retention,
             memory_mib=256,
-            timeout_s=60,
+            timeout_s=20,
         ).function
         self.functions["scan-launch-failed"] = self.launch_failed
 

@@ -55,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     # Fargate sends SIGTERM before it kills the task: finished scopes are reported, unfinished ones stay unmarked.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if args.request:
-        event = parse_event(args.request)
+    # --request: a shard task (the shard launcher); SCAN_REQUEST: a task the scan-requests launcher started.
+    request_json = args.request or settings.scan_request
+    if request_json:
+        event = parse_event(request_json)
         if not isinstance(event, ScanRequested):
             parser.error(f"--request must be a ScanRequested, not {event.event_type}")
         result = service.scan(event, cancel=stop)

@@ -82,7 +82,7 @@ def build_service(
         ),
         claims=S3ClaimStore(clients.client("s3"), settings.inventory_bucket) if settings.inventory_bucket else None,
         meter=sessions.meter,
-        metrics=EmfScanMetrics() if settings.emit_metrics else None,
+        metrics=EmfScanMetrics(namespace=settings.metrics_namespace) if settings.emit_metrics else None,
         coordinator=DynamoDbShardCoordinator(table),
         launcher=shard_launcher(settings, clients),
     )
@@ -98,6 +98,7 @@ def shard_launcher(settings: ScannerSettings, clients: AwsClientFactory) -> Shar
             container=settings.ecs_container_name,
             subnets=settings.ecs_subnets,
             security_groups=settings.ecs_security_groups,
+            assign_public_ip=settings.ecs_assign_public_ip,
         )
     return ProcessShardLauncher(parallel=settings.shard_processes) if settings.shard_processes else None
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from inventory_core.settings import RegionSettings, TableSettings, TopicSettings
+from inventory_core.topology import METRICS_NAMESPACE
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
@@ -51,6 +52,13 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
     ecs_security_groups: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma list (ECS_SECURITY_GROUPS)."
     )
+    ecs_assign_public_ip: bool = Field(
+        default=False, description="Shard tasks get a public IP (public subnets without NAT) (ECS_ASSIGN_PUBLIC_IP)."
+    )
+    scan_request: str | None = Field(
+        default=None, description="A ScanRequested as JSON: the launcher's container override (SCAN_REQUEST)."
+    )
+    metrics_namespace: str = Field(default=METRICS_NAMESPACE, min_length=1, description="CloudWatch namespace.")
     emit_metrics: bool = Field(default=False, description="Print CloudWatch EMF metrics (EMIT_METRICS).")
 
     @field_validator("ecs_subnets", "ecs_security_groups", mode="before")

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from inventory_core.topology import METRICS_NAMESPACE
 
 from scanner.ports import ScanMetricsRecord
 
-NAMESPACE = "Nucleus/Inventory"
+NAMESPACE = METRICS_NAMESPACE
 
 
 class EmfScanMetrics:

@@ -116,6 +116,7 @@ class EcsShardLauncher:
         container: str,
         subnets: Sequence[str],
         security_groups: Sequence[str],
+        assign_public_ip: bool = False,
     ) -> None:
         self._ecs = ecs
         self._cluster = cluster
@@ -125,7 +126,8 @@ class EcsShardLauncher:
             "awsvpcConfiguration": {
                 "subnets": list(subnets),
                 "securityGroups": list(security_groups),
-                "assignPublicIp": "DISABLED",
+                # ENABLED in public subnets without a NAT gateway (the stack's default network).
+                "assignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
             }
         }
 
