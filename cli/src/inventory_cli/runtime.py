@@ -20,8 +20,17 @@ from archiver.settings import ArchiverSettings
 from ddb_projector.bootstrap import build_service as build_projector
 from ddb_projector.handler import handle_batch as projector_batch
 from ddb_projector.settings import ProjectorSettings
+from inventory_api.accounts import AccountService
+from inventory_api.adapters.dynamodb_accounts import DynamoDbAccountStore
+from inventory_api.adapters.dynamodb_audit import DynamoDbAuditLog
+from inventory_api.adapters.dynamodb_reader import DynamoDbInventoryReader
+from inventory_api.adapters.dynamodb_scan_history import DynamoDbScanHistory
+from inventory_api.adapters.sts_access_check import StsAccessChecker, known_regions
+from inventory_api.audit import AuditService
+from inventory_api.history import ScanHistoryService
 from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
+from inventory_core.settings import RegionSettings
 from inventory_core.sqs import LambdaHandler, SqsLambdaPoller, drain
 from inventory_core.topology import CONSUMER_BATCH_SIZES
 from lake_writer.bootstrap import build_service as build_lake_writer
@@ -31,6 +40,8 @@ from scanner.bootstrap import build_service as build_scanner
 from scanner.service import ScanService
 from scanner.settings import ScannerSettings
 from scanner.worker import ScanRequestWorker
+
+from inventory_cli import target
 
 STATE_DIR = Path(os.environ.get("INVENTORY_STATE_DIR", ".inventory"))
 LOCAL_DIR = STATE_DIR / "local"
@@ -44,20 +55,50 @@ def write_env_file(path: Path, env: Mapping[str, str]) -> None:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            env[key.strip()] = value.strip()
-    return env
+    return target.read_env_file(path)
+
+
+#: Set for each invocation by the CLI's callbacks: ``inventory --local ...`` and ``inventory local ...``.
+TARGET_LOCAL = False
+
+
+def target_is_local() -> bool:
+    """The local stack only when asked (--local, INVENTORY_TARGET=local); real AWS otherwise."""
+    return TARGET_LOCAL or target.wants_local()
 
 
 def load_local_env() -> bool:
-    """Use the running local stack's environment unless AWS_ENDPOINT_URL already points somewhere."""
-    if os.environ.get("AWS_ENDPOINT_URL") or not ENV_FILE.exists():
+    """Use the local stack's environment when the local target was chosen; a stale env file is never read else."""
+    if not target_is_local() or not ENV_FILE.exists():
         return False
     os.environ.update(read_env_file(ENV_FILE))
     return True
+
+
+def select_target() -> target.Target:
+    """Resolve where this command points (loading the local env file only for the local target)."""
+    return target.resolve(target_is_local(), ENV_FILE)
+
+
+def account_service() -> AccountService:
+    """The API's account service over the same adapters, for `inventory accounts ...`."""
+    clients = AwsClientFactory(os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
+    table = clients.dynamodb_table(os.environ["APP_TABLE_NAME"])
+    return AccountService(
+        DynamoDbInventoryReader(table),
+        DynamoDbAccountStore(table),
+        StsAccessChecker(clients),
+        AuditService(DynamoDbAuditLog(clients.dynamodb_table(os.environ["AUDIT_TABLE_NAME"]))),
+        known_regions=known_regions(clients.session),
+        default_regions=RegionSettings().inventory_regions,
+        default_role_name=os.environ.get("ROLE_NAME") or "NucleusAccess-Inventory",
+    )
+
+
+def history_service() -> tuple[ScanHistoryService, DynamoDbScanHistory]:
+    clients = AwsClientFactory(os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
+    history = DynamoDbScanHistory(clients.dynamodb_table(os.environ["APP_TABLE_NAME"]))
+    return ScanHistoryService(history), history
 
 
 def local_state() -> dict[str, Any] | None:

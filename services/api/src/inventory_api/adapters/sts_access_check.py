@@ -80,3 +80,12 @@ class StsAccessChecker:
             or RegionCheck(region=r, status="region_not_enabled", message="the region is not enabled in the account")
             for r in regions
         ]
+
+
+def known_regions(session: Any) -> frozenset[str]:
+    """Every region botocore knows in every partition (offline, from its endpoint data)."""
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    )
