@@ -33,6 +33,18 @@ class ApiAuthSettings(BaseInventorySettings):
     rate_limit_per_minute: int = Field(default=100, ge=1)
     rate_limit_store: Literal["memory", "dynamodb"] = "memory"
 
+    # Set by the platform, never by us: they tell that the API runs in AWS (Lambda or an ECS task).
+    aws_lambda_function_name: str | None = None
+    ecs_container_metadata_uri_v4: str | None = None
+
+    @model_validator(mode="after")
+    def _no_local_auth_in_aws(self) -> ApiAuthSettings:
+        # Local tokens are signed with a key file anyone on the host can mint with: never in a deployment.
+        runtime = "Lambda" if self.aws_lambda_function_name else "ECS" if self.ecs_container_metadata_uri_v4 else None
+        if self.auth_mode == "local" and runtime:
+            raise ValueError(f"AUTH_MODE=local is refused when running in {runtime}: set AUTH_MODE=oidc and OIDC_*")
+        return self
+
     @model_validator(mode="after")
     def _oidc_is_complete(self) -> ApiAuthSettings:
         if self.auth_mode == "oidc":
