@@ -14,7 +14,7 @@ import typer
 from inventory_core.aws import AwsClientFactory
 from inventory_events import ScanRequested
 
-from inventory_cli import analytics, operators, runtime
+from inventory_cli import analytics, dlq, operators, runtime
 from inventory_cli.moto_server import MotoNotInstalledError, MotoServer, is_up, stop_pid
 
 app = typer.Typer(help="AWS Auto-Discovery: inventory every resource of many AWS accounts.", no_args_is_help=True)
@@ -23,6 +23,7 @@ consumers_app = typer.Typer(help="The three event consumers, driven by a local S
 api_app = typer.Typer(help="The query service.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(operators.scans_app, name="scans")
+app.add_typer(dlq.dlq_app, name="dlq")
 app.add_typer(consumers_app, name="consumers")
 app.add_typer(api_app, name="api")
 app.add_typer(analytics.lake_app, name="lake")
@@ -82,6 +83,7 @@ def _require_env() -> str:
 
 
 operators.prepare = _require_env
+dlq.prepare = _require_env
 
 
 @app.command()
