@@ -14,7 +14,7 @@ from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
 from inventory_events import Resource, ScanRequested, ScopeCompleted
 from scanner.adapters.aws_session import StsSessionProvider
-from scanner.catalog import CATALOG, EXTENDED_CATALOG
+from scanner.catalog import EXTENDED_CATALOG, HAND_WRITTEN
 from scanner.service import ScanOptions, ScanService
 
 from tests.conftest import unique_accounts
@@ -321,7 +321,7 @@ def catalogue_scan(moto_endpoint: str) -> Iterator[CatalogueScan]:
         InMemoryAccountDirectory([Account(account, "catalogue", True)]),
         StsSessionProvider(clients, "NucleusAccess-Inventory"),
         publisher,
-        ScanOptions(regions=[REGION], specs=CATALOG, max_workers=8),
+        ScanOptions(regions=[REGION], specs=HAND_WRITTEN, max_workers=8),
     )
     service.scan(ScanRequested(execution_id="catalogue"))
     found: dict[str, dict[str, Resource]] = {}

@@ -53,7 +53,7 @@ def test_inventory_scan_rejects_an_unknown_type_with_the_known_ones(stack: Stack
     result = CliRunner().invoke(app, ["scan", "--type", "ec3", "--no-progress"])
     os.environ.pop("SCAN_TYPES", None)
     assert result.exit_code != 0
-    assert "ec3" in result.output and "subnet" in result.output
+    assert "ec3" in result.output and "did you mean" in result.output and "ec2" in result.output
 
 
 def test_config_generate_writes_the_active_accounts_yaml(stack: Stack) -> None:

@@ -79,7 +79,8 @@ def test_a_user_sheet_is_scanned_with_its_parameters_and_normalized_generically(
 
 
 def test_a_generic_item_keeps_the_arn_the_api_gives() -> None:
-    _, specs = scan_plan(parse_config(USER_SHEET.replace("describe_snapshots", "describe_fleets")))
+    # (describe_fleets is a catalogue type now; a call outside the catalogue is normalized generically)
+    _, specs = scan_plan(parse_config(USER_SHEET.replace("describe_snapshots", "describe_spot_fleet_requests")))
     ctx = ScopeContext(account_id="111111111111", region="eu-west-1", discovered_at=T0)
     r = specs[1].normalize({"FleetId": "f-1", "FleetArn": "arn:aws:ec2:eu-west-1:1:fleet/f-1"}, ctx)
     assert r.resource_arn == "arn:aws:ec2:eu-west-1:1:fleet/f-1"

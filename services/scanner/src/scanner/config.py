@@ -124,10 +124,11 @@ def slugify(name: str) -> str:
 
 def spec_for_sheet(sheet: SheetConfig) -> ResourceSpec:
     """The catalogue spec of a known (service, function), else a generic spec for the sheet."""
-    for spec in CATALOG:
-        if spec.service == sheet.service and spec.function == sheet.function:
-            parameters = {**spec.parameters, **sheet.parameters}
-            return replace(spec, sheet=sheet.name, parameters=parameters)
+    # Several types may share one call (generated types): the sheet named like a type's slug is that type.
+    known = [s for s in CATALOG if s.service == sheet.service and s.function == sheet.function]
+    for spec in sorted(known, key=lambda s: s.slug != sheet.name and s.sheet != sheet.name):
+        parameters = {**spec.parameters, **sheet.parameters}
+        return replace(spec, sheet=sheet.name, parameters=parameters)
     slug = slugify(sheet.name)
     return ResourceSpec(
         slug=slug,

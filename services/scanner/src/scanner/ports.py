@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from inventory_core.items import Account
 from inventory_core.publisher import EventPublisher
@@ -37,6 +37,14 @@ class AccountSession(Protocol):
 
     def enabled_regions(self) -> list[str]:
         """Regions enabled in the account (used when the scan covers ``all`` regions)."""
+
+
+@runtime_checkable
+class TagSource(Protocol):
+    """A session that can look tags up by ARN (the Resource Groups Tagging API, one pass per region)."""
+
+    def resource_tags(self, region: str) -> Mapping[str, Mapping[str, str]]:
+        """Tags by resource ARN in ``region`` (``global``: the home region), fetched once per session."""
 
 
 class SessionProvider(Protocol):
@@ -177,4 +185,5 @@ __all__ = [
     "ShardCoordinator",
     "ShardLauncher",
     "ShardTotals",
+    "TagSource",
 ]

@@ -48,6 +48,7 @@ from scanner.ports import (
     SessionProvider,
     ShardCoordinator,
     ShardLauncher,
+    TagSource,
 )
 
 logger = logging.getLogger(__name__)
@@ -573,13 +574,15 @@ class ScanService:
         return AccountSummary(account_id=account.account_id, status=status, resource_count=total)
 
     def _normalized(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> Iterator[Resource]:
+        # Tags of `api` types come from one Resource Groups Tagging API pass per account and region, joined by ARN.
+        tags = session if spec.tagging == "api" and isinstance(session, TagSource) else None
         for raw_page in session.pages(spec, scope.region):
             if run.cancel.is_set():
                 raise _Interrupted
             ctx = ScopeContext(account_id=scope.account_id, region=scope.region, discovered_at=self._clock())
             for item in raw_page:
                 try:
-                    yield spec.normalize(item, ctx)
+                    resource = spec.normalize(item, ctx)
                 except (InvalidResourceError, ValueError) as exc:
                     run.counters.add(invalid=1)
                     logger.warning(
@@ -592,6 +595,16 @@ class ScanService:
                             "error": str(exc),
                         },
                     )
+                    continue
+                if tags is not None:
+                    found = tags.resource_tags(resource.region).get(resource.resource_arn)
+                    if found:
+                        # what the item itself says wins over the tagging API's (possibly older) copy
+                        update: dict[str, object] = {"tags": {**found, **resource.tags}}
+                        if resource.name == resource.resource_id and found.get("Name"):
+                            update["name"] = found["Name"]
+                        resource = resource.model_copy(update=update)
+                yield resource
 
     def _claim_check(self, run: _Run, resource: Resource) -> Resource | None:
         if not self._claims:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -17,8 +18,11 @@ from botocore.paginate import TokenEncoder
 from botocore.session import get_session
 from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
+from inventory_events import GLOBAL_REGION
 
-from scanner.catalog import ResourceSpec, dig
+from scanner.catalog import PARENT_KEY, STRING_KEY, InvalidResourceError, ResourceSpec, ScopeContext, dig
+from scanner.catalog import spec_by_cfn_type as _spec_by_cfn_type
+from scanner.catalog import tag_map as _tag_map
 from scanner.ports import AssumeRoleError, CallStats
 
 logger = logging.getLogger(__name__)
@@ -41,8 +45,9 @@ THROTTLE_CODES = frozenset(
 #: A session-level botocore event hook: (event name, handler).
 SessionHook = tuple[str, Callable[..., Any]]
 
-_ELBV2_TAG_BATCH = 20
 _ECS_DESCRIBE_BATCH = 10
+#: GetResources answers at most 100 resources a page.
+_TAGGING_PAGE = 100
 _ECS_CLUSTER_BATCH = 100
 
 
@@ -198,6 +203,9 @@ class AwsAccountSession:
         self._meter = meter or BotocoreCallMeter()
         self._backoff = backoff or Backoff()
         self._sleep = sleep
+        self._tags: dict[str, dict[str, dict[str, str]]] = {}
+        self._tags_lock = threading.Lock()
+        self._region_tag_locks: dict[str, threading.Lock] = {}
 
     def enabled_regions(self) -> list[str]:
         """Regions enabled in the account (opted-in or not requiring opt-in)."""
@@ -210,12 +218,66 @@ class AwsAccountSession:
         if spec.lister == "ecs_services":
             yield from self._ecs_services(client)
             return
-        for raw in self._raw_pages(client, spec.function, dict(spec.parameters), spec.page_size):
+        params = dict(spec.parameters)
+        if spec.account_param:
+            params[spec.account_param] = self.account_id
+        if spec.parent and spec.parent_param:
+            for value in self._parent_values(spec, region):
+                try:
+                    for rows in self._listing(spec, client, region, {**params, spec.parent_param: value}):
+                        yield [{**row, PARENT_KEY: value} for row in rows]
+                except ClientError as exc:
+                    if not _gone(exc):
+                        raise
+                    # the parent went away between its listing and ours: it has no children to report
+            return
+        yield from self._listing(spec, client, region, params)
+
+    def _listing(
+        self, spec: ResourceSpec, client: Any, region: str, params: dict[str, Any]
+    ) -> Iterator[list[dict[str, Any]]]:
+        for raw in self._raw_pages(client, spec.function, params, spec.page_size):
             items = dig(raw, spec.result_key) or []
             if spec.flatten:
                 items = [child for parent in items for child in parent.get(spec.flatten, [])]
-            rows = [dict(item) if isinstance(item, dict) else {"Id": item} for item in items]
+            rows = [dict(item) if isinstance(item, dict) else {STRING_KEY: item} for item in items]
             yield self._enrich(spec, client, region, rows)
+
+    def _parent_values(self, spec: ResourceSpec, region: str) -> Iterator[str]:
+        """The value each parent item gives the child listing's parameter (its id, name or ARN)."""
+        parent = _spec_by_cfn_type(str(spec.parent))
+        ctx = ScopeContext(account_id=self.account_id, region=region, discovered_at=datetime.now(UTC))
+        for page in self.pages(parent, region):
+            for item in page:
+                try:
+                    resource = parent.normalize(item, ctx)
+                except (InvalidResourceError, ValueError):
+                    continue
+                if spec.parent_field == "arn":
+                    yield resource.resource_arn
+                elif spec.parent_field == "name" and resource.resource_id.startswith("arn:"):
+                    yield resource.name
+                else:
+                    yield resource.resource_id
+
+    def resource_tags(self, region: str) -> dict[str, dict[str, str]]:
+        """Tags of every resource the Resource Groups Tagging API knows in ``region``, by ARN (fetched once)."""
+        key = GLOBAL_REGION if region == GLOBAL_REGION else region
+        with self._tags_lock:
+            lock = self._region_tag_locks.setdefault(key, threading.Lock())
+        with lock:
+            cached = self._tags.get(key)
+            if cached is not None:
+                return cached
+            client = self._clients.client("resourcegroupstaggingapi", None if key == GLOBAL_REGION else key)
+            found: dict[str, dict[str, str]] = {}
+            params = {"ResourcesPerPage": _TAGGING_PAGE}
+            for page in self._raw_pages(client, "get_resources", params, None):
+                for mapping in page.get("ResourceTagMappingList", []):
+                    if mapping.get("ResourceARN"):
+                        found[str(mapping["ResourceARN"])] = _tag_map(mapping.get("Tags"))
+            self._tags[key] = found
+            return found
 
     def _raw_pages(
         self, client: Any, function: str, params: dict[str, Any], page_size: int | None
@@ -272,59 +334,43 @@ class AwsAccountSession:
     def _enrich(self, spec: ResourceSpec, client: Any, region: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         match spec.enricher:
             case "s3_buckets":
-                return [self._enrich_bucket(client, row) for row in rows]
-            case "lambda_tags":
-                for row in rows:
-                    if row.get("FunctionArn"):
-                        row["Tags"] = self._call(client, "list_tags", {"Resource": row["FunctionArn"]}).get("Tags", {})
-                return rows
-            case "dynamodb_tags":
-                return [self._enrich_table(client, region, row) for row in rows]
-            case "elbv2_tags":
-                return self._enrich_elbv2(client, rows)
+                return [self._bucket_region(client, row) for row in rows]
+            case "dynamodb_tables":
+                return [self._table(region, row) for row in rows]
             case "ecs_clusters":
                 return self._describe_clusters(client, [str(row["Id"]) for row in rows if row.get("Id")])
+            case "iam_role_tags":
+                # GetResources does not cover IAM roles and users: their tags cost one call each.
+                return [self._iam_tags(client, "list_role_tags", "RoleName", row) for row in rows]
+            case "iam_user_tags":
+                return [self._iam_tags(client, "list_user_tags", "UserName", row) for row in rows]
             case _:
                 return rows
 
-    def _enrich_bucket(self, s3: Any, item: dict[str, Any]) -> dict[str, Any]:
+    def _bucket_region(self, s3: Any, item: dict[str, Any]) -> dict[str, Any]:
         name = item.get("Name")
-        if not name:
-            return item
-        if not item.get("BucketRegion"):
+        if name and not item.get("BucketRegion"):
             location = self._call(s3, "get_bucket_location", {"Bucket": name}).get("LocationConstraint")
             # us-east-1 answers None; the legacy "EU" constraint means eu-west-1.
             item["BucketRegion"] = {"EU": "eu-west-1", None: "us-east-1", "": "us-east-1"}.get(location, location)
-        try:
-            item["Tags"] = self._call(s3, "get_bucket_tagging", {"Bucket": name}).get("TagSet", [])
-        except ClientError as exc:
-            if error_code(exc) != "NoSuchTagSet":
-                raise
-            item["Tags"] = []
         return item
 
-    def _enrich_table(self, ddb: Any, region: str, item: dict[str, Any]) -> dict[str, Any]:
-        name = str(item.pop("Id", item.get("TableName", "")))
-        arn = f"arn:aws:dynamodb:{region}:{self.account_id}:table/{name}"
-        tags: list[Any] = []
-        params: dict[str, Any] = {"ResourceArn": arn}
-        while True:
-            answer = self._call(ddb, "list_tags_of_resource", params)
-            tags += answer.get("Tags", [])
-            if not answer.get("NextToken"):
-                break
-            params["NextToken"] = answer["NextToken"]
-        return {**item, "TableName": name, "TableArn": arn, "Tags": tags}
+    def _table(self, region: str, item: dict[str, Any]) -> dict[str, Any]:
+        name = str(item.pop(STRING_KEY, item.get("TableName", "")))
+        return {**item, "TableName": name, "TableArn": f"arn:aws:dynamodb:{region}:{self.account_id}:table/{name}"}
 
-    def _enrich_elbv2(self, elbv2: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        by_arn = {row["LoadBalancerArn"]: row for row in rows if row.get("LoadBalancerArn")}
-        arns = list(by_arn)
-        for start in range(0, len(arns), _ELBV2_TAG_BATCH):
-            answer = self._call(elbv2, "describe_tags", {"ResourceArns": arns[start : start + _ELBV2_TAG_BATCH]})
-            for description in answer.get("TagDescriptions", []):
-                if description.get("ResourceArn") in by_arn:
-                    by_arn[description["ResourceArn"]]["Tags"] = description.get("Tags", [])
-        return rows
+    def _iam_tags(self, iam: Any, function: str, key: str, item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("Tags") or not item.get(key):
+            return item
+        tags: list[Any] = []
+        params: dict[str, Any] = {key: item[key]}
+        while True:
+            answer = self._call(iam, function, params)
+            tags += answer.get("Tags", [])
+            if not answer.get("IsTruncated"):
+                break
+            params["Marker"] = answer["Marker"]
+        return {**item, "Tags": tags}
 
     def _describe_clusters(self, ecs: Any, arns: list[str]) -> list[dict[str, Any]]:
         clusters: list[dict[str, Any]] = []
@@ -355,6 +401,11 @@ class AwsAccountSession:
                         described += answer.get("services", [])
                     if described:
                         yield described
+
+
+def _gone(exc: ClientError) -> bool:
+    code = error_code(exc)
+    return code.startswith("NoSuch") or code.endswith(("NotFound", "NotFoundException", "NotFoundFault"))
 
 
 def _next_token(paginator: Any, page: dict[str, Any]) -> str | None:

@@ -1,441 +1,28 @@
-"""The catalogue of resource types the scanner knows, and their normalizers.
+"""Hand-written specs: overrides of the generated catalogue where the data is wrong or a type needs enrichment.
 
-A :class:`ResourceSpec` is one aws-auto-inventory "sheet" (service, function, result_key, flatten)
-plus what we know about the type: its slug, CloudFormation type, whether it is global, how to build
-its ARN, name and state. Normalizers are pure functions of the raw item, so they are unit-tested
-without any network. Listing strategies (``lister``) and enrichments that need more API calls
-(``enricher``: tags, bucket regions, service details) are named here and implemented by the session
-adapter, so this module stays free of boto3.
+Each one replaces the generated entry of its CloudFormation type (same ``cfn_type``) and keeps its slug,
+so configurations and stored data that name these slugs go on working.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from inventory_events import GLOBAL_REGION, Resource
-
-
-class InvalidResourceError(ValueError):
-    """A raw item lacks what its normalizer needs; the item is skipped with a warning."""
-
-
-@dataclass(frozen=True)
-class ScopeContext:
-    """Where a raw item was found."""
-
-    account_id: str
-    region: str
-    discovered_at: datetime
-
-
-Normalizer = Callable[[Mapping[str, Any], ScopeContext], Resource]
-
-
-@dataclass(frozen=True)
-class ResourceSpec:
-    """One resource type: how to list it and how to normalize its items."""
-
-    slug: str
-    cfn_type: str
-    service: str
-    function: str
-    result_key: str
-    normalize: Normalizer
-    flatten: str | None = None
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    is_global: bool = False
-    page_size_param: str | None = None
-    page_size: int | None = None
-    #: A listing the adapter implements itself (e.g. ECS services need their clusters first).
-    lister: str | None = None
-    #: Extra calls the adapter makes per page (tags, regions, details) before normalizing.
-    enricher: str | None = None
-    #: The sheet name in the aws-auto-inventory YAML.
-    sheet: str = ""
-
-
-def tag_map(tags: Any) -> dict[str, str]:
-    """Turn AWS tag lists ([{Key, Value}] in any casing) or dicts into a string map."""
-    if isinstance(tags, Mapping):
-        return {str(k): "" if v is None else str(v) for k, v in tags.items()}
-    result: dict[str, str] = {}
-    for tag in tags or []:
-        if not isinstance(tag, Mapping):
-            continue
-        key = tag.get("Key", tag.get("key", tag.get("TagKey")))
-        if key is not None:
-            value = tag.get("Value", tag.get("value", tag.get("TagValue")))
-            result[str(key)] = "" if value is None else str(value)
-    return result
-
-
-def _text(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def scalar_metadata(item: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
-    """Pick scalar fields of a raw item as strings (dotted paths reach into maps; lists and maps are left out)."""
-    out: dict[str, str] = {}
-    for key in keys:
-        value = dig(item, key)
-        if value is None or isinstance(value, (dict, list)):
-            continue
-        out[key] = _text(value)
-    return out
-
-
-def all_scalars(item: Mapping[str, Any], *, limit: int = 40) -> dict[str, str]:
-    """Every top-level scalar of a raw item as strings: the metadata of user-defined sheets."""
-    out: dict[str, str] = {}
-    for key, value in item.items():
-        if len(out) >= limit:
-            break
-        if value is not None and not isinstance(value, (dict, list)):
-            out[str(key)] = _text(value)
-    return out
-
-
-def dig(item: Mapping[str, Any], path: str) -> Any:
-    """Read a dotted path (``State.Name``) from nested maps; None when any step is missing."""
-    value: Any = item
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _require(item: Mapping[str, Any], key: str, slug: str) -> str:
-    value = dig(item, key)
-    if not value or not isinstance(value, str):
-        raise InvalidResourceError(f"{slug} item has no {key}")
-    return value
-
-
-def _resource(ctx: ScopeContext, item: Mapping[str, Any], **fields: Any) -> Resource:
-    tags = fields.pop("tags", {})
-    name = fields.pop("name", None) or tags.get("Name") or fields["resource_id"]
-    return Resource(
-        account_id=ctx.account_id,
-        discovered_at=ctx.discovered_at,
-        raw=dict(item),
-        tags=tags,
-        name=name,
-        **fields,
-    )
-
-
-def normalize_ec2_instance(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """EC2 instance (from describe_instances, flattened out of Reservations)."""
-    instance_id = _require(item, "InstanceId", "ec2")
-    state = item.get("State") or {}
-    return _resource(
-        ctx,
-        item,
-        resource_id=instance_id,
-        resource_arn=f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:instance/{instance_id}",
-        resource_type="ec2",
-        region=ctx.region,
-        state=str(state.get("Name", "")),
-        tags=tag_map(item.get("Tags")),
-        metadata=scalar_metadata(
-            item,
-            (
-                "InstanceType",
-                "ImageId",
-                "VpcId",
-                "SubnetId",
-                "PrivateIpAddress",
-                "PublicIpAddress",
-                "LaunchTime",
-                "Architecture",
-                "PlatformDetails",
-            ),
-        ),
-    )
-
-
-def normalize_s3_bucket(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """S3 bucket (from list_buckets; the session adds BucketRegion and Tags)."""
-    name = _require(item, "Name", "s3")
-    region = item.get("BucketRegion") or "us-east-1"
-    return _resource(
-        ctx,
-        item,
-        resource_id=name,
-        resource_arn=f"arn:aws:s3:::{name}",
-        resource_type="s3",
-        region=str(region),
-        state="available",
-        tags=tag_map(item.get("Tags")),
-        metadata=scalar_metadata(item, ("CreationDate", "BucketRegion")),
-    )
-
-
-def normalize_vpc(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """VPC (from describe_vpcs); the API gives no ARN, so it is built."""
-    vpc_id = _require(item, "VpcId", "vpc")
-    return _resource(
-        ctx,
-        item,
-        resource_id=vpc_id,
-        resource_arn=f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:vpc/{vpc_id}",
-        resource_type="vpc",
-        region=ctx.region,
-        state=str(item.get("State", "")),
-        tags=tag_map(item.get("Tags")),
-        metadata=scalar_metadata(item, ("CidrBlock", "IsDefault", "DhcpOptionsId", "InstanceTenancy", "OwnerId")),
-    )
-
-
-def normalize_ecs_service(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """ECS service (list_clusters, list_services per cluster, describe_services with tags)."""
-    arn = _require(item, "serviceArn", "ecs")
-    return _resource(
-        ctx,
-        item,
-        resource_id=arn.rsplit("/", 1)[-1],
-        resource_arn=arn,
-        resource_type="ecs",
-        region=ctx.region,
-        name=item.get("serviceName"),
-        state=str(item.get("status", "")),
-        tags=tag_map(item.get("tags")),
-        metadata=scalar_metadata(
-            item,
-            ("clusterArn", "launchType", "desiredCount", "runningCount", "taskDefinition", "schedulingStrategy"),
-        ),
-    )
-
-
-def normalize_lambda_function(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """Lambda function (list_functions; the session adds Tags from list_tags)."""
-    name = _require(item, "FunctionName", "lambda")
-    arn = str(item.get("FunctionArn") or f"arn:aws:lambda:{ctx.region}:{ctx.account_id}:function:{name}")
-    return _resource(
-        ctx,
-        item,
-        resource_id=name,
-        # The unqualified ARN names the function; a ":$LATEST" qualifier would name one version.
-        resource_arn=":".join(arn.split(":")[:7]),
-        resource_type="lambda",
-        region=ctx.region,
-        name=name,
-        state=str(item.get("State") or "Active"),
-        tags=tag_map(item.get("Tags")),
-        metadata=scalar_metadata(
-            item, ("Runtime", "Handler", "MemorySize", "Timeout", "LastModified", "CodeSize", "PackageType", "Role")
-        ),
-    )
-
-
-def normalize_rds_instance(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """RDS DB instance (describe_db_instances; TagList is inline)."""
-    identifier = _require(item, "DBInstanceIdentifier", "rds")
-    return _resource(
-        ctx,
-        item,
-        resource_id=identifier,
-        resource_arn=str(item.get("DBInstanceArn") or f"arn:aws:rds:{ctx.region}:{ctx.account_id}:db:{identifier}"),
-        resource_type="rds",
-        region=ctx.region,
-        state=str(item.get("DBInstanceStatus", "")),
-        tags=tag_map(item.get("TagList")),
-        metadata=scalar_metadata(
-            item,
-            (
-                "Engine",
-                "EngineVersion",
-                "DBInstanceClass",
-                "AllocatedStorage",
-                "MultiAZ",
-                "AvailabilityZone",
-                "Endpoint.Address",
-                "Endpoint.Port",
-                "StorageType",
-            ),
-        ),
-    )
-
-
-def normalize_dynamodb_table(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """DynamoDB table (list_tables gives names only; the ARN is built, tags come from list_tags_of_resource)."""
-    name = item.get("TableName") or item.get("Id")
-    if not name or not isinstance(name, str):
-        raise InvalidResourceError("dynamodb item has no TableName")
-    return _resource(
-        ctx,
-        item,
-        resource_id=name,
-        resource_arn=str(item.get("TableArn") or f"arn:aws:dynamodb:{ctx.region}:{ctx.account_id}:table/{name}"),
-        resource_type="dynamodb",
-        region=ctx.region,
-        name=name,
-        state=str(item.get("TableStatus") or "ACTIVE"),
-        tags=tag_map(item.get("Tags")),
-        metadata=scalar_metadata(item, ("TableStatus", "ItemCount", "TableSizeBytes", "CreationDateTime")),
-    )
-
-
-def normalize_load_balancer(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """ELBv2 load balancer (describe_load_balancers; tags from describe_tags in batches of 20)."""
-    arn = _require(item, "LoadBalancerArn", "elbv2")
-    return _resource(
-        ctx,
-        item,
-        resource_id=str(item.get("LoadBalancerName") or arn.rsplit("/", 2)[-2]),
-        resource_arn=arn,
-        resource_type="elbv2",
-        region=ctx.region,
-        name=item.get("LoadBalancerName"),
-        state=str(dig(item, "State.Code") or ""),
-        tags=tag_map(item.get("Tags")),
-        metadata=scalar_metadata(item, ("Type", "Scheme", "DNSName", "VpcId", "IpAddressType", "CreatedTime")),
-    )
-
-
-_FIELD = re.compile(r"\{(\w+)\}")
-
-
-def field_normalizer(
-    slug: str,
-    *,
-    id_key: str,
-    arn_key: str | None = None,
-    arn_format: str | None = None,
-    name_key: str | None = None,
-    state_key: str | None = None,
-    default_state: str = "",
-    tags_key: str = "Tags",
-    metadata: tuple[str, ...] = (),
-) -> Normalizer:
-    """Build a normalizer from field names; ``arn_format`` may use {region}, {account}, {id} and any item field."""
-
-    def normalize(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-        resource_id = _require(item, id_key, slug)
-        arn = dig(item, arn_key) if arn_key else None
-        if not arn:
-            if not arn_format:
-                raise InvalidResourceError(f"{slug} item has no {arn_key}")
-            values = {"region": ctx.region, "account": ctx.account_id, "id": resource_id.lstrip("/")}
-            arn = _FIELD.sub(lambda m: str(values.get(m.group(1), dig(item, m.group(1)) or "")), arn_format)
-        name = dig(item, name_key) if name_key else None
-        state = dig(item, state_key) if state_key else None
-        return _resource(
-            ctx,
-            item,
-            resource_id=resource_id,
-            resource_arn=str(arn),
-            resource_type=slug,
-            region=ctx.region,
-            name=str(name) if name else None,
-            state=str(state) if state is not None else default_state,
-            tags=tag_map(item.get(tags_key)),
-            metadata=scalar_metadata(item, metadata),
-        )
-
-    return normalize
-
-
-_ID_KEYS = ("Arn", "ARN", "Id", "ID", "Name", "id", "name", "arn")
-
-
-def generic_normalizer(slug: str, service: str) -> Normalizer:
-    """Normalizer of a user-defined sheet: the best identifier and ARN the item offers, every scalar as metadata."""
-
-    def normalize(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-        arn = next(
-            (
-                str(v)
-                for k, v in item.items()
-                if k.lower().endswith("arn") and isinstance(v, str) and v.startswith("arn:")
-            ),
-            None,
-        )
-        resource_id = _generic_id(item, arn)
-        if resource_id is None:
-            raise InvalidResourceError(f"{slug} item has no identifier (none of *Id, *Name, *Arn)")
-        if arn is None:
-            # No ARN in the answer: a stable, unique stand-in in ARN shape, so stores can key on it.
-            arn = f"arn:aws:{service}:{ctx.region}:{ctx.account_id}:{slug}/{resource_id}"
-        state = next(
-            (str(v) for k, v in item.items() if k.lower() in {"state", "status"} and not isinstance(v, (dict, list))),
-            "",
-        )
-        tags = tag_map(item.get("Tags", item.get("tags", item.get("TagList"))))
-        name = next((str(v) for k, v in item.items() if k.endswith("Name") and isinstance(v, str) and v), None)
-        return _resource(
-            ctx,
-            item,
-            resource_id=resource_id,
-            resource_arn=arn,
-            resource_type=slug,
-            region=ctx.region,
-            name=name,
-            state=state,
-            tags=tags,
-            metadata=all_scalars(item),
-        )
-
-    return normalize
-
-
-def _generic_id(item: Mapping[str, Any], arn: str | None) -> str | None:
-    for suffix in ("Id", "ID", "Name", "Identifier"):
-        for key, value in item.items():
-            if key.endswith(suffix) and isinstance(value, (str, int)) and str(value):
-                return str(value)
-    for key in _ID_KEYS:
-        value = item.get(key)
-        if isinstance(value, (str, int)) and str(value):
-            return str(value)
-    return arn
-
-
-def normalize_sqs_queue(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-    """SQS queue (list_queues gives URLs; the ARN is built from the URL)."""
-    url = _require(item, "Id", "sqs-queue")
-    name = url.rstrip("/").rsplit("/", 1)[-1]
-    return _resource(
-        ctx,
-        item,
-        resource_id=url,
-        resource_arn=f"arn:aws:sqs:{ctx.region}:{ctx.account_id}:{name}",
-        resource_type="sqs-queue",
-        region=ctx.region,
-        name=name,
-        state="available",
-        metadata={"QueueUrl": url},
-    )
-
-
-def _name_from_arn(slug: str, cfn_type: str, *, separator: str = "/") -> Normalizer:
-    """Types whose list call gives bare ARNs (strings): the name is the ARN's last segment."""
-
-    def normalize(item: Mapping[str, Any], ctx: ScopeContext) -> Resource:
-        arn = _require(item, "Id", slug)
-        return _resource(
-            ctx,
-            item,
-            resource_id=arn.rsplit(separator, 1)[-1],
-            resource_arn=arn,
-            resource_type=slug,
-            region=ctx.region,
-            state=str(item.get("status", "")),
-            tags=tag_map(item.get("tags")),
-            metadata={"CloudFormationType": cfn_type},
-        )
-
-    return normalize
-
-
-def _name_to_arn(slug: str, arn_format: str, *, state: str = "available") -> Normalizer:
-    """Types whose list call gives bare names (strings): the ARN is built from the name."""
-    return field_normalizer(slug, id_key="Id", arn_format=arn_format, default_state=state)
+from scanner.catalog.normalizers import (
+    _name_from_arn,
+    _name_to_arn,
+    normalize_dynamodb_table,
+    normalize_ec2_instance,
+    normalize_ecs_service,
+    normalize_lambda_function,
+    normalize_load_balancer,
+    normalize_rds_instance,
+    normalize_s3_bucket,
+    normalize_sqs_queue,
+    normalize_vpc,
+)
+from scanner.catalog.spec import Normalizer, ResourceSpec, field_normalizer
 
 
 def _ec2(
@@ -534,7 +121,6 @@ TRD_CATALOG: tuple[ResourceSpec, ...] = (
         result_key="Functions",
         normalize=normalize_lambda_function,
         page_size=50,
-        enricher="lambda_tags",
         sheet="LambdaFunctions",
     ),
     ResourceSpec(
@@ -555,7 +141,7 @@ TRD_CATALOG: tuple[ResourceSpec, ...] = (
         result_key="TableNames",
         normalize=normalize_dynamodb_table,
         page_size=100,
-        enricher="dynamodb_tags",
+        enricher="dynamodb_tables",
         sheet="DynamoDBTables",
     ),
     ResourceSpec(
@@ -588,7 +174,6 @@ TRD_CATALOG: tuple[ResourceSpec, ...] = (
         result_key="LoadBalancers",
         normalize=normalize_load_balancer,
         page_size=400,
-        enricher="elbv2_tags",
         sheet="LoadBalancers",
     ),
 )
@@ -875,6 +460,7 @@ EXTENDED_CATALOG: tuple[ResourceSpec, ...] = (
         ),
         page_size=1000,
         is_global=True,
+        enricher="iam_role_tags",
     ),
     _spec(
         "iam-user",
@@ -891,6 +477,7 @@ EXTENDED_CATALOG: tuple[ResourceSpec, ...] = (
         ),
         page_size=1000,
         is_global=True,
+        enricher="iam_user_tags",
     ),
     _spec(
         "iam-policy",
@@ -1263,45 +850,43 @@ EXTENDED_CATALOG: tuple[ResourceSpec, ...] = (
     ),
 )
 
-CATALOG: tuple[ResourceSpec, ...] = TRD_CATALOG + EXTENDED_CATALOG
-TRD_TYPES: tuple[str, ...] = tuple(spec.slug for spec in TRD_CATALOG)
 
-
-def spec_by_slug(slug: str) -> ResourceSpec:
-    """Look a spec up by its slug."""
-    for spec in CATALOG:
-        if spec.slug == slug:
-            return spec
-    raise KeyError(slug)
-
-
-def select_specs(selection: str | list[str] | tuple[str, ...]) -> tuple[ResourceSpec, ...]:
-    """Specs by a selection: ``trd`` (the eight TRD sheets), ``all`` (the whole catalogue) or slugs.
-
-    Raises:
-        KeyError: A slug is not in the catalogue (the message lists the unknown ones).
-    """
-    names = [selection] if isinstance(selection, str) else list(selection)
-    chosen: dict[str, ResourceSpec] = {}
-    unknown: list[str] = []
-    for name in names:
-        key = name.strip().lower()
-        if key == "trd":
-            chosen.update((s.slug, s) for s in TRD_CATALOG)
-        elif key == "all":
-            chosen.update((s.slug, s) for s in CATALOG)
-        elif key:
-            try:
-                spec = spec_by_slug(key)
-            except KeyError:
-                unknown.append(name)
-            else:
-                chosen[spec.slug] = spec
-    if unknown:
-        raise KeyError(f"unknown resource types {unknown}; known: trd, all, {', '.join(s.slug for s in CATALOG)}")
-    return tuple(chosen.values())
-
-
-def scope_regions(spec: ResourceSpec, regions: list[str]) -> list[str]:
-    """Global types are scanned once per account, under the ``global`` region."""
-    return [GLOBAL_REGION] if spec.is_global else list(regions)
+#: Where each hand-written type's tags come from (see ResourceSpec.tagging). ``api``: the Resource Groups
+#: Tagging API pass of the account and region, joined by ARN. ``inline``: the list or describe answer carries
+#: them, or the type's enricher fetches them because GetResources does not cover the type (IAM users and
+#: roles: iam:ListUserTags / iam:ListRoleTags per resource). Types not named here are ``inline``.
+TAGGING: dict[str, str] = dict.fromkeys(
+    (
+        "lambda",
+        "dynamodb",
+        "s3",
+        "elbv2",
+        "ecs-task-definition",
+        "eks-cluster",
+        "ecr-repository",
+        "sqs-queue",
+        "sns-topic",
+        "kms-key",
+        "ssm-parameter",
+        "iam-policy",
+        "iam-group",
+        "cloudfront-distribution",
+        "route53-zone",
+        "stepfunctions-state-machine",
+        "eventbridge-rule",
+        "eventbridge-bus",
+        "cloudwatch-alarm",
+        "log-group",
+        "elasticache-cluster",
+        "opensearch-domain",
+        "kinesis-stream",
+        "firehose-stream",
+        "glue-database",
+        "glue-job",
+        "acm-certificate",
+        "elb-classic",
+        "elbv2-target-group",
+        "cognito-user-pool",
+    ),
+    "api",
+)
