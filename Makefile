@@ -11,13 +11,17 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 SERVICES := inventory-scanner:scanner.__main__ inventory-ddb-projector:ddb_projector.handler \
             inventory-lake-writer:lake_writer.handler inventory-archiver:archiver.handler \
-            inventory-api:inventory_api.handler
+            inventory-api:inventory_api.handler inventory-cli:inventory_cli.main
 DEMO_ARGS ?=
+LOCALSTACK := docker compose -f docker-compose.localstack.yml
+# The client environment for LocalStack, read from the compose file's x-client-environment (one source).
+LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
+  print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages synth bench bench-scan bench-projector bench-api pr clean
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth bench bench-scan bench-projector bench-api pr clean
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/venv/bin/uv:
 	@echo "uv not found: installing it into .tools/venv"
@@ -52,13 +56,26 @@ schemas: install ## Regenerate the committed JSON Schema of the events
 	$(BIN)/python -c "from inventory_events import event_json_schema_text as t; \
 	open('shared/events/schemas/inventory_event.schema.json', 'w').write(t())"
 
-check-packages: $(UV) ## Install each deployable alone and import its entry point (catches undeclared deps)
+check-packages: $(UV) ## Install each deployable alone, import its entry point, check it carries no moto
 	@for pair in $(SERVICES); do \
 	  pkg=$${pair%%:*}; mod=$${pair##*:}; env=$(CURDIR)/.tools/pkg/$$pkg; \
 	  UV_PROJECT_ENVIRONMENT=$$env $(UV) sync --quiet --frozen --no-dev --package $$pkg --python $(PYTHON) || exit 1; \
 	  APP_TABLE_NAME=x $$env/bin/python -c "import importlib; importlib.import_module('$$mod')" || exit 1; \
-	  echo "  $$pkg installs alone and imports $$mod"; \
+	  $$env/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('moto') is not None)" \
+	    || { echo "  $$pkg installs moto at runtime (emulators belong in inventory-cli[local])"; exit 1; }; \
+	  echo "  $$pkg installs alone, imports $$mod, carries no moto"; \
 	done
+
+package: install ## Build the projector and archiver Lambda zip directories (linux-arm64) under .build/bundles
+	$(BIN)/python -m infra.bundles inventory-ddb-projector inventory-archiver
+
+e2e-localstack: install ## The e2e suite against LocalStack instead of moto (needs Docker + LOCALSTACK_AUTH_TOKEN)
+	@command -v docker >/dev/null 2>&1 || { echo "e2e-localstack needs a Docker engine; make test runs the same suite on moto"; exit 1; }
+	@test -n "$$LOCALSTACK_AUTH_TOKEN" || { echo "set LOCALSTACK_AUTH_TOKEN first (README: LocalStack)"; exit 1; }
+	$(LOCALSTACK) up -d --wait
+	@status=0; eval "$$($(BIN)/python -c '$(LOCALSTACK_ENV)')"; \
+	  $(BIN)/python -m pytest -p no:cacheprovider tests/e2e --ignore=tests/e2e/test_demo_smoke.py || status=$$?; \
+	  $(LOCALSTACK) down -v; exit $$status
 
 synth: install ## CDK synth of the stack into infra/cdk.out
 	cd infra && $(BIN)/python app.py

@@ -36,17 +36,23 @@ def _network_rules(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """A moto server process on 127.0.0.1 for the whole session; the environment points boto3 at it."""
-    server = MotoServer.start()
+    """A moto server process on 127.0.0.1 for the whole session; the environment points boto3 at it.
+
+    With ``E2E_AWS_ENDPOINT_URL`` set (``make e2e-localstack``), the same tests run against that running local
+    AWS instead (LocalStack), with the credentials of the environment; no moto is started.
+    """
+    external = os.environ.get("E2E_AWS_ENDPOINT_URL")
+    server = None if external else MotoServer.start()
+    endpoint = external or (server.endpoint if server else "")
     saved = {k: os.environ.get(k) for k in (*LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION")}
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ.update(
-        {"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION}
-    )
+    if not external:
+        os.environ.update(LOCAL_CREDENTIALS)
+    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION})
     try:
-        yield server.endpoint
+        yield endpoint
     finally:
-        server.stop()
+        if server:
+            server.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -1,13 +1,18 @@
-"""Fleet simulator: seeds simulated AWS target accounts into a running moto server.
+"""Fleet simulator: seeds simulated AWS target accounts into a running local AWS (moto or LocalStack).
 
-Every client sends ``x-moto-account-id`` so one moto server holds many accounts; the
-endpoint comes from ``AWS_ENDPOINT_URL``, which boto3 reads by itself.
+Each member account is reached the way AWS itself does it: ``sts:AssumeRole`` into
+``arn:aws:iam::<account>:role/OrganizationAccountAccessRole`` and clients built from the temporary
+credentials. Both emulators put a request in the account of the assumed role (moto: EMULATOR.md
+section 2; LocalStack: its multi-account namespacing), and neither needs that role to exist while
+IAM enforcement is off, so no emulator-only header is involved. The endpoint comes from
+``AWS_ENDPOINT_URL``, which boto3 reads by itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import threading
 import time
@@ -33,7 +38,10 @@ if TYPE_CHECKING:
 TRD_TYPES = ("ec2", "ecs", "lambda", "rds", "dynamodb", "s3", "vpc", "elbv2")
 
 INVENTORY_ACCOUNT_ID = "123456789012"
-_ACCOUNT_HEADER = "x-moto-account-id"
+# The role AWS Organizations creates in every member account it creates; seeding assumes it.
+SEED_ROLE_NAME = "OrganizationAccountAccessRole"
+# Assumed credentials are reused until this close to their expiry.
+_CREDENTIALS_MARGIN_S = 300
 _AMI = "ami-12c6146b"
 # RunInstances caps MaxCount per call; moto also puts a whole batch in one reservation.
 _EC2_BATCH = 100
@@ -119,16 +127,39 @@ class _Cell:
 
 
 def client_in_account(service: str, account_id: str, region: str) -> Any:
-    """Return a boto3 client whose every request lands in ``account_id`` on moto."""
+    """Return a boto3 client acting in ``account_id`` through credentials of an assumed member-account role."""
+    credentials = _member_credentials(account_id)
     with _CLIENT_LOCK:
         # Any: the stubs only type boto3.client for literal service names.
-        client: Any = boto3.client(cast("Any", service), region_name=region)
-
-    def add_account_header(request: Any, **_: Any) -> None:
-        request.headers[_ACCOUNT_HEADER] = account_id
-
-    client.meta.events.register("before-send", add_account_header)
+        client: Any = boto3.client(
+            cast("Any", service),
+            region_name=region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
     return client
+
+
+_ASSUMED: dict[tuple[str, str], dict[str, Any]] = {}
+_ASSUMED_LOCK = threading.Lock()
+
+
+def _member_credentials(account_id: str) -> dict[str, Any]:
+    """Temporary credentials in ``account_id`` (AssumeRole into its SEED_ROLE_NAME), cached per endpoint."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    key = (endpoint, account_id)
+    with _ASSUMED_LOCK:
+        cached = _ASSUMED.get(key)
+        if cached and cached["Expiration"].timestamp() - time.time() > _CREDENTIALS_MARGIN_S:
+            return cached
+        with _CLIENT_LOCK:
+            sts: Any = boto3.client("sts", region_name="us-east-1")
+        credentials: dict[str, Any] = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{SEED_ROLE_NAME}", RoleSessionName="inventory-fleet-seed"
+        )["Credentials"]
+        _ASSUMED[key] = credentials
+        return credentials
 
 
 def seed_fleet(
@@ -160,11 +191,13 @@ def seed_fleet(
     arns: dict[str, set[str]] = {slug: set() for slug in wanted}
     started = time.monotonic()
 
+    # The account the caller's own credentials are in (moto's default is INVENTORY_ACCOUNT_ID).
+    inventory_account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
     with ThreadPoolExecutor(max_workers=_MAX_WORKERS) as pool:
         lambda_roles = dict(
             zip(
                 [a.account_id for a in fleet_accounts],
-                pool.map(lambda a: _seed_iam(a, prefix), fleet_accounts),
+                pool.map(lambda a: _seed_iam(a, prefix, inventory_account), fleet_accounts),
                 strict=True,
             )
         )
@@ -231,10 +264,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _seed_iam(account: FleetAccount, prefix: str) -> str:
-    """Create the inventory role and a Lambda execution role; return the latter's ARN."""
+def _seed_iam(account: FleetAccount, prefix: str, inventory_account: str) -> str:
+    """Create the inventory role (trusted by ``inventory_account``) and a Lambda execution role; return its ARN."""
     iam: IAMClient = client_in_account("iam", account.account_id, "us-east-1")
-    _ensure_role(iam, account.role_name, {"AWS": f"arn:aws:iam::{INVENTORY_ACCOUNT_ID}:root"})
+    _ensure_role(iam, account.role_name, {"AWS": f"arn:aws:iam::{inventory_account}:root"})
     iam.put_role_policy(
         RoleName=account.role_name,
         PolicyName="InventoryReadOnly",

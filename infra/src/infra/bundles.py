@@ -259,3 +259,21 @@ def _remove_stale(cache: Path, project: str, platform: str, *, keep: Path) -> No
 def bundle_size_bytes(path: Path) -> int:
     """Unzipped size of a bundle (Lambda's limit is 250 MB for the function and its layers)."""
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m infra.bundles [--platform P] PACKAGE...``: build (or reuse) bundles and print their sizes."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m infra.bundles", description=main.__doc__)
+    parser.add_argument("packages", nargs="+")
+    parser.add_argument("--platform", default="linux-arm64", choices=sorted(PLATFORMS))
+    args = parser.parse_args(argv)
+    for package in args.packages:
+        path = lambda_bundle_dir(package, platform=args.platform)
+        print(f"{package} ({args.platform}): {bundle_size_bytes(path) / 1e6:.1f} MB unzipped in {path}")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
