@@ -23,7 +23,7 @@ from inventory_events import (
     ScopeCompleted,
 )
 
-from archiver.document import DayDocument, ExecutionEntry, ScopeEntry
+from archiver.document import CorruptDocumentError, DayDocument, ExecutionEntry, ScopeEntry
 from archiver.ports import ArchiverMetrics, ObjectStore, UploadError, WriteConflictError
 
 logger = logging.getLogger(__name__)
@@ -170,7 +170,13 @@ class ArchiverService:
             if current is None:
                 document = DayDocument(account_id=event.account_id, day=day)
             else:
-                document = DayDocument.parse(current.document, account_id=event.account_id, day=day)
+                try:
+                    document = DayDocument.parse(current.document, account_id=event.account_id, day=day)
+                except CorruptDocumentError:
+                    # Never overwrite what cannot be read: the record fails and, after its retries, waits in the
+                    # DLQ while someone looks at the object (its earlier versions are kept by bucket versioning).
+                    logger.error("the day's document cannot be read; it is left as it is", extra={"key": doc_key})
+                    raise
             if not document.merge(execution, observations):
                 logger.info("the day's document holds this scan already", extra={"key": doc_key})
                 return
