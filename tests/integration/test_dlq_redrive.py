@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from inventory_api.adapters.dynamodb_audit import DynamoDbAuditLog
 from inventory_cli import runtime
 from inventory_cli.dlq import DeadLetters, decode
@@ -157,3 +160,65 @@ def test_undecodable_dead_letters_are_still_shown() -> None:
     broken = decode('{"event_type": "ResourcesDiscovered", "execution_id": "e1", "page": "x"}')
     assert broken["event_type"] == "ResourcesDiscovered (invalid)" and broken["execution_id"] == "e1"
     assert broken["detail"].startswith("does not parse: ")
+
+
+def test_dlq_show_names_the_last_error_the_consumer_logged_for_the_message(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a dead letter, and the consumer's log line that names it (as the handler logs a failed record)
+    monkeypatch.setenv("INVENTORY_STAGE", stack.topology.prefix.rstrip("-"))
+    sqs = stack.clients.client("sqs")
+    queue = DeadLetters(sqs).queues(["ddb-projector"])[0]
+    body = ScanRequested(execution_id="exec-x").model_dump_json()
+    message_id = sqs.send_message(QueueUrl=queue.dlq_url, MessageBody=body)["MessageId"]
+    logs = stack.clients.client("logs")
+    group = f"/aws/lambda/{stack.topology.prefix}inventory-ddb-projector"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    line = {
+        "level": "ERROR",
+        "message": "record failed",
+        "exception": "Traceback (most recent call last):\n  ...\nStoreError: table no-such-table not found",
+        "exception_name": "StoreError",
+        "message_id": message_id,
+    }
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="s",
+        logEvents=[{"timestamp": now, "message": json.dumps(line)}, {"timestamp": now, "message": "unrelated"}],
+    )
+
+    # WHEN the operator looks at it THEN the decoded sample carries that error
+    (sample,) = json.loads(cli("dlq", "show", "--queue", "ddb-projector", "--json"))
+    assert sample["message_id"] == message_id and sample["event_type"] == "ScanRequested"
+    assert sample["last_error"] == "record failed: StoreError: table no-such-table not found"
+    # AND looking did not consume it
+    assert dlq_counts(stack, ("ddb-projector",)) == {"ddb-projector": 1}
+
+
+def _move_task_accepted(request: Any, **_: Any) -> AWSResponse:
+    class Raw:
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield b'{"TaskHandle": "task-1"}'
+
+    return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, Raw())
+
+
+def test_redrive_uses_start_message_move_task_where_the_endpoint_has_it(stack: Stack) -> None:
+    # GIVEN an endpoint that accepts StartMessageMoveTask (real SQS; moto has none, so a hook answers for it)
+    sqs = stack.clients.client("sqs")
+    mover = stack.clients.for_session(stack.clients.session).client("sqs")
+    calls: list[str] = []
+    mover.meta.events.register("before-send.sqs.StartMessageMoveTask", lambda request, **_: calls.append(request.body))
+    mover.meta.events.register("before-send.sqs.StartMessageMoveTask", _move_task_accepted)
+    letters = DeadLetters(sqs, move_sqs=mover)
+    queue = letters.queues(["archiver"])[0]
+    sqs.send_message(QueueUrl=queue.dlq_url, MessageBody="{}")
+
+    # WHEN redriven THEN SQS is asked to move the DLQ's messages to the source queue, and nothing is copied by hand
+    result = letters.redrive(queue)
+    assert (result.method, result.task_handle, result.found) == ("move-task", "task-1", 1)
+    sent = json.loads(calls[0])
+    assert (sent["SourceArn"], sent["DestinationArn"]) == (queue.dlq_arn, queue.source_arn)
+    assert dlq_counts(stack, ("archiver",)) == {"archiver": 1}

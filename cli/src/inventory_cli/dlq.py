@@ -22,7 +22,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from inventory_core.audit import audit_item, put_audit_item
 from inventory_core.aws import AwsClientFactory
-from inventory_events import parse_event
+from inventory_events import (
+    AccountScanCompleted,
+    ResourcesDiscovered,
+    ScanRequested,
+    Scope,
+    ScopeCompleted,
+    parse_event,
+)
 from pydantic import ValidationError
 
 QUEUES = ("scan-requests", "ddb-projector", "lake-writer", "archiver")
@@ -94,19 +101,23 @@ def decode(body: str) -> dict[str, Any]:
             "execution_id": fields.get("execution_id"),
             "detail": f"does not parse: {reason}"[:300],
         }
-    scope = getattr(event, "scope", None)
-    out: dict[str, Any] = {"event_type": event.event_type, "execution_id": getattr(event, "execution_id", None)}
-    if scope is not None:
-        out.update(account_id=scope.account_id, region=scope.region, resource_type=scope.resource_type)
-    elif getattr(event, "account_id", None):
-        out["account_id"] = event.account_id  # type: ignore[union-attr]
-    if hasattr(event, "resources"):
-        out["detail"] = f"page {event.page}, {len(event.resources)} resources"  # type: ignore[union-attr]
-    elif hasattr(event, "status"):
-        out["detail"] = f"status {event.status}"  # type: ignore[union-attr]
-    elif hasattr(event, "account_ids"):
-        out["detail"] = f"accounts {event.account_ids or 'all'}, trigger {event.trigger}"  # type: ignore[union-attr]
+    out: dict[str, Any] = {"event_type": event.event_type, "execution_id": event.execution_id}
+    match event:
+        case ResourcesDiscovered():
+            out.update(scope_fields(event.scope), detail=f"page {event.page}, {len(event.resources)} resources")
+        case ScopeCompleted():
+            out.update(scope_fields(event.scope), detail=f"status {event.status}, {event.page_count} pages")
+        case AccountScanCompleted():
+            out.update(account_id=event.account_id, detail=f"status {event.status}")
+        case ScanRequested():
+            out["detail"] = f"accounts {event.account_ids or 'all'}, trigger {event.trigger}"
+        case _:
+            pass
     return out
+
+
+def scope_fields(scope: Scope) -> dict[str, str]:
+    return {"account_id": scope.account_id, "region": scope.region, "resource_type": scope.resource_type}
 
 
 class CloudWatchLastErrors:
@@ -137,8 +148,13 @@ class CloudWatchLastErrors:
             record = json.loads(line)
         except ValueError:
             return line[:300]
-        parts = [str(record.get(k)) for k in ("message", "error", "exception_name", "exception") if record.get(k)]
-        return " | ".join(parts)[:300] or line[:300]
+        if not isinstance(record, dict):
+            return line[:300]
+        cause = str(record.get("exception") or record.get("error") or "").strip().splitlines()
+        text = str(record.get("message") or "")
+        if cause:
+            text = f"{text}: {cause[-1]}" if text else cause[-1]  # the exception's own line, not the traceback
+        return (text or line)[:300]
 
 
 class DeadLetters:
@@ -411,8 +427,8 @@ def dlq_show(
     letters, queues = _queues(queue)
     out: list[dict[str, Any]] = []
     for q in queues:
-        for s in letters.peek(q, limit):
-            out.append({"queue": q.name, **s.__dict__})
+        for sample in letters.peek(q, limit):
+            out.append({"queue": q.name, **sample.__dict__})
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return

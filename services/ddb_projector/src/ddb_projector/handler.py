@@ -20,7 +20,12 @@ def handle_batch(event: dict[str, Any], context: Any, service: ProjectorService)
     """Process one SQS batch with ``service``; failed records are reported, the rest are done."""
 
     def record_handler(record: SQSRecord) -> None:
-        service.handle(parse_event(record.body))
+        try:
+            service.handle(parse_event(record.body))
+        except Exception:
+            # names the message, so `inventory dlq show` can tell why a dead letter died
+            logger.exception("record failed", extra={"message_id": record.message_id})
+            raise
 
     # A batch that fails whole is usually one early ScopeCompleted waiting for its pages: report the
     # records as failures (retried, then DLQ) instead of failing the invocation.

@@ -22,16 +22,25 @@ def handle_batch(event: dict[str, Any], context: Any, service: LakeWriterService
     message_ids: dict[str, str] = {}
 
     def record_handler(record: SQSRecord) -> None:
-        parsed = parse_event(record.body)
-        if not isinstance(parsed, ResourcesDiscovered | ScopeCompleted):
-            raise UnexpectedEventError(f"the lake writer does not consume {parsed.event_type}")
+        try:
+            parsed = parse_event(record.body)
+            if not isinstance(parsed, ResourcesDiscovered | ScopeCompleted):
+                raise UnexpectedEventError(f"the lake writer does not consume {parsed.event_type}")
+        except Exception:
+            # names the message, so `inventory dlq show` can tell why a dead letter died
+            logger.exception("record failed", extra={"message_id": record.message_id})
+            raise
         events.append(parsed)
         message_ids[str(parsed.event_id)] = record.message_id
 
     processor = BatchProcessor(event_type=EventType.SQS)
     with processor(records=event["Records"], handler=record_handler, lambda_context=context):
         processor.process()
-    result = service.apply(events)
+    try:
+        result = service.apply(events)
+    except Exception:
+        logger.exception("batch commit failed", extra={"message_ids": sorted(message_ids.values())})
+        raise
     logger.info(
         "batch committed",
         extra={
@@ -44,6 +53,11 @@ def handle_batch(event: dict[str, Any], context: Any, service: LakeWriterService
     response = processor.response()
     # A scope completion that arrived before its pages goes back to the queue and is retried later.
     response["batchItemFailures"] += [{"itemIdentifier": message_ids[event_id]} for event_id in result.pending]
+    for event_id in result.pending:
+        logger.warning(
+            "scope completion waits for its pages; back to the queue",
+            extra={"message_id": message_ids[event_id], "event_id": event_id},
+        )
     return response
 
 
