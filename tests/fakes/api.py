@@ -11,7 +11,6 @@ from inventory_api.ports import StoreError
 from inventory_api.readmodel import UNCHANGED, StoredSnapshot
 from inventory_core.grid import encode_snapshot
 from inventory_core.items import Account
-from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
 
 
@@ -46,6 +45,10 @@ class InMemoryInventoryReader:
 
     def account_items(self) -> list[dict[str, Any]]:
         return [dict(a) for a in self.accounts]
+
+    def accounts_by_id(self, account_ids: Any) -> list[dict[str, Any]]:
+        wanted = set(account_ids)
+        return [dict(a) for a in self.accounts if a["pk"].removeprefix("ACCOUNT#") in wanted]
 
 
 @dataclass
@@ -187,7 +190,7 @@ class InMemorySnapshotSource:
     fetches: int = 0
     fail: bool = False
 
-    def publish(self, rows: list[dict[str, str]], watermark: Any) -> None:
+    def publish(self, rows: list[dict[str, str]], watermark: int) -> None:
         version = (self.current.etag if self.current else "v0") + "+"
         self.current = StoredSnapshot(data=encode_snapshot(rows), watermark=watermark, etag=version)
 
@@ -202,17 +205,32 @@ class InMemorySnapshotSource:
 
 @dataclass
 class InMemoryChangeJournal:
-    """The projector's change journal: ``(stamp key, row)`` entries; ``write`` stamps with the given time."""
+    """The projector's change journal: numbered entries; ``reserve`` makes a number that is written later."""
 
-    stamped: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    written: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    last: int = 0
     reads: int = 0
     fail: bool = False
 
-    def write(self, row: dict[str, str], at: Any) -> None:
-        self.stamped.append((f"{iso(at)}#{row['resourceArn']}", dict(row)))
+    def reserve(self) -> int:
+        self.last += 1
+        return self.last
 
-    def entries(self, since: Any, until: Any) -> list[tuple[str, dict[str, str]]]:
+    def fill(self, seq: int, *rows: dict[str, str]) -> None:
+        self.written[seq] = [dict(r) for r in rows]
+
+    def write(self, *rows: dict[str, str]) -> int:
+        seq = self.reserve()
+        self.fill(seq, *rows)
+        return seq
+
+    def head(self) -> int:
+        if self.fail:
+            raise StoreError("table unavailable")
+        return self.last
+
+    def entries(self, seqs: Any) -> dict[int, list[dict[str, str]]]:
         if self.fail:
             raise StoreError("table unavailable")
         self.reads += 1
-        return sorted((e for e in self.stamped if e[0] >= iso(since)), key=lambda e: e[0])
+        return {seq: list(self.written[seq]) for seq in seqs if seq in self.written}

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from inventory_api.ports import StoreError
-from inventory_api.readmodel import ReadModel, ResultKey, Snapshot, table_from_rows, table_from_snapshot
+from inventory_api.readmodel import (
+    GAP_WAIT_S,
+    ReadModel,
+    ResultKey,
+    Snapshot,
+    table_from_rows,
+    table_from_snapshot,
+)
 from inventory_api.service import InventoryQueryService, ResourceQuery
 from inventory_core.grid import GRID_FIELDS, decode_snapshot, encode_snapshot, grid_row
 from inventory_core.items import Account
@@ -17,39 +23,28 @@ from tests.fakes.api import InMemoryChangeJournal, InMemoryInventoryReader, InMe
 A, B = "111111111111", "222222222222"
 ITEMS = [resource_item(n, account=A if n % 2 else B, rtype="ec2" if n < 30 else "s3") for n in range(40)]
 ACCOUNTS = [Account(A, "Prod", True), Account(B, "Dev", True)]
-WATERMARK = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
-class Clocks:
-    """A monotonic clock and a wall clock that move together."""
-
+class Clock:
     def __init__(self) -> None:
-        self.mono = 1000.0
-        self.wall = WATERMARK + timedelta(minutes=1)
+        self.now = 1000.0
 
-    def advance(self, seconds: float) -> None:
-        self.mono += seconds
-        self.wall += timedelta(seconds=seconds)
+    def __call__(self) -> float:
+        return self.now
 
 
 def model_with(
-    journal: InMemoryChangeJournal, snapshots: InMemorySnapshotSource, clocks: Clocks, **kwargs: float
+    journal: InMemoryChangeJournal, snapshots: InMemorySnapshotSource, clock: Clock, **kwargs: float
 ) -> tuple[InMemoryInventoryReader, ReadModel, InventoryQueryService]:
     reader = InMemoryInventoryReader.of(ITEMS, ACCOUNTS)
-    model = ReadModel(
-        reader,
-        snapshots=snapshots,
-        journal=journal,
-        clock=lambda: clocks.mono,
-        wall_clock=lambda: clocks.wall,
-        **kwargs,
-    )
+    model = ReadModel(reader, snapshots=snapshots, journal=journal, accounts=reader, clock=clock, **kwargs)
     return reader, model, InventoryQueryService(reader, read_model=model)
 
 
-def published(rows: list[dict[str, str]] | None = None) -> InMemorySnapshotSource:
+def published(journal: InMemoryChangeJournal, rows: list[dict[str, str]] | None = None) -> InMemorySnapshotSource:
+    """A snapshot of ITEMS holding every journal entry written so far (its watermark)."""
     source = InMemorySnapshotSource()
-    source.publish(rows if rows is not None else [grid_row(i) for i in ITEMS], WATERMARK)
+    source.publish(rows if rows is not None else [grid_row(i) for i in ITEMS], journal.last)
     return source
 
 
@@ -58,103 +53,124 @@ def status_of(svc: InventoryQueryService, arn: str) -> str:
     return found[0].discoveryStatus if found else "absent"
 
 
+def missing(item: dict[str, object]) -> dict[str, str]:
+    return {**grid_row(item), "discoveryStatus": "missing"}
+
+
 def test_a_cold_model_answers_from_the_snapshot_plus_the_journal_without_reading_the_table() -> None:
-    # GIVEN a snapshot of 40 rows, and after its watermark one resource marked missing and one new resource
-    journal, clocks = InMemoryChangeJournal(), Clocks()
-    gone, new = grid_row(ITEMS[3]), grid_row(resource_item(99, account=A))
-    journal.write({**gone, "discoveryStatus": "missing"}, WATERMARK + timedelta(seconds=10))
-    journal.write(new, WATERMARK + timedelta(seconds=20))
-    journal.write(grid_row(ITEMS[5]), WATERMARK - timedelta(hours=1))  # long before the watermark: not read
-    reader, _, svc = model_with(journal, published(), clocks, ttl_s=60)
+    # GIVEN entries already in the snapshot, then (after its watermark) one resource marked missing and one new
+    journal, clock = InMemoryChangeJournal(), Clock()
+    journal.write(missing(ITEMS[5]))  # up to the watermark: taken as in the snapshot, never re-applied
+    snapshots = published(journal)
+    gone, new = ITEMS[3], grid_row(resource_item(99, account=A))
+    journal.write(missing(gone))
+    journal.write(new)
+    reader, _, svc = model_with(journal, snapshots, clock, ttl_s=60)
 
     # WHEN the first request arrives
     page = svc.list_resources(ResourceQuery(page_size=500))
 
-    # THEN totals are exact, both changes show, and no resource was read from the table
+    # THEN totals are exact, both later changes show, the entry up to the watermark is not re-applied,
+    # and no resource was read from the table
     assert page.pagination.totalItems == 41
-    assert status_of(svc, gone["resourceArn"]) == "missing"
+    assert status_of(svc, str(gone["resourceArn"])) == "missing"
+    assert status_of(svc, str(ITEMS[5]["resourceArn"])) == "active"
     assert new["resourceArn"] in {i.resourceArn for i in page.items}
     assert reader.loads == 0
 
 
 def test_a_warm_model_shows_a_journal_change_within_the_refresh_interval() -> None:
-    journal, clocks = InMemoryChangeJournal(), Clocks()
-    _, model, svc = model_with(journal, published(), clocks, ttl_s=60, refresh_s=1.0)
-    arn = ITEMS[7]["resourceArn"]
+    journal, clock = InMemoryChangeJournal(), Clock()
+    _, model, svc = model_with(journal, published(journal), clock, ttl_s=60, refresh_s=1.0)
+    arn = str(ITEMS[7]["resourceArn"])
     assert status_of(svc, arn) == "active"
     reads = journal.reads
 
     # WHEN the projector marks it missing
-    journal.write({**grid_row(ITEMS[7]), "discoveryStatus": "missing"}, clocks.wall)
+    journal.write(missing(ITEMS[7]))
 
     # THEN within the refresh interval the current version answers without a read; after it, the change shows
-    clocks.advance(0.5)
+    clock.now += 0.5
     assert status_of(svc, arn) == "active"
     assert journal.reads == reads
-    clocks.advance(0.6)
+    clock.now += 0.6
     assert status_of(svc, arn) == "missing"
     assert model.loads == 1  # the snapshot was read once
 
 
-def test_re_reading_the_journal_never_brings_back_an_older_version() -> None:
-    # GIVEN two changes of one resource; the newer one is read first, then the older one lands late
-    journal, clocks = InMemoryChangeJournal(), Clocks()
-    _, _, svc = model_with(journal, published(), clocks, ttl_s=60, refresh_s=0)
-    row = grid_row(ITEMS[9])
-    journal.write({**row, "discoveryStatus": "missing"}, clocks.wall)
-    assert status_of(svc, row["resourceArn"]) == "missing"
-    journal.write({**row, "discoveryStatus": "active"}, clocks.wall - timedelta(seconds=2))
-    clocks.advance(1)
-    # THEN the newest stamp wins whatever order the entries were read in
-    assert status_of(svc, row["resourceArn"]) == "missing"
+def test_a_number_reserved_before_a_later_one_is_applied_when_it_lands_and_never_overrides_the_later_one() -> None:
+    journal, clock = InMemoryChangeJournal(), Clock()
+    _, _, svc = model_with(journal, published(journal), clock, ttl_s=60, refresh_s=0)
+    first, second = ITEMS[9], ITEMS[11]
+    slow = journal.reserve()  # a writer reserved its number, then another one wrote first
+    journal.write(missing(first))
+    assert status_of(svc, str(first["resourceArn"])) == "missing"
+    assert status_of(svc, str(second["resourceArn"])) == "active"
+    # WHEN the slow writer lands: an older version of the first resource, and a change of the second
+    journal.fill(slow, {**grid_row(first), "state": "older"}, missing(second))
+    clock.now += 1
+    # THEN the gap is read again: its change of the second shows; the first keeps its newer version
+    assert status_of(svc, str(second["resourceArn"])) == "missing"
+    assert status_of(svc, str(first["resourceArn"])) == "missing"
+
+
+def test_a_number_never_written_is_given_up_after_a_minute() -> None:
+    journal, clock = InMemoryChangeJournal(), Clock()
+    _, model, svc = model_with(journal, published(journal), clock, ttl_s=600, refresh_s=0)
+    journal.reserve()  # a writer that crashed before writing
+    svc.list_resources(ResourceQuery())
+    assert model._gaps
+    clock.now += GAP_WAIT_S + 1
+    svc.list_resources(ResourceQuery())
+    assert not model._gaps
 
 
 def test_a_newer_snapshot_replaces_the_base_after_the_ttl_and_an_unchanged_one_is_not_reloaded() -> None:
-    journal, clocks = InMemoryChangeJournal(), Clocks()
-    snapshots = published()
-    _, model, svc = model_with(journal, snapshots, clocks, ttl_s=60)
+    journal, clock = InMemoryChangeJournal(), Clock()
+    snapshots = published(journal)
+    _, model, svc = model_with(journal, snapshots, clock, ttl_s=60)
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40
-    clocks.advance(61)
+    clock.now += 61
     svc.list_resources(ResourceQuery())
     assert (model.loads, snapshots.fetches) == (1, 2)  # asked again, told unchanged
 
-    snapshots.publish([grid_row(i) for i in ITEMS[:25]], clocks.wall)
-    clocks.advance(30)
+    snapshots.publish([grid_row(i) for i in ITEMS[:25]], journal.last)
+    clock.now += 30
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40  # within the ttl: no new look
-    clocks.advance(31)
+    clock.now += 31
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 25
     assert model.loads == 2
 
 
 def test_without_a_published_snapshot_the_table_is_read_and_the_journal_applied_on_top() -> None:
-    journal, clocks = InMemoryChangeJournal(), Clocks()
-    reader, _, svc = model_with(journal, InMemorySnapshotSource(), clocks, ttl_s=60, refresh_s=0)
+    journal, clock = InMemoryChangeJournal(), Clock()
+    reader, _, svc = model_with(journal, InMemorySnapshotSource(), clock, ttl_s=60, refresh_s=0)
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40
     assert reader.loads == 1
-    journal.write(grid_row(resource_item(77, account=A)), clocks.wall)
-    clocks.advance(1)
+    journal.write(grid_row(resource_item(77, account=A)))
+    clock.now += 1
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 41
     assert reader.loads == 1
 
 
 def test_a_failed_refresh_keeps_serving_the_current_version_and_a_cold_failure_is_an_error() -> None:
-    journal, clocks = InMemoryChangeJournal(), Clocks()
-    _, _, svc = model_with(journal, published(), clocks, ttl_s=60, refresh_s=0)
+    journal, clock = InMemoryChangeJournal(), Clock()
+    _, _, svc = model_with(journal, published(journal), clock, ttl_s=60, refresh_s=0)
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40
     journal.fail = True
-    clocks.advance(5)
+    clock.now += 5
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40
 
-    cold_snapshots = published()
+    cold_snapshots = published(journal)
     cold_snapshots.fail = True
-    _, _, cold = model_with(InMemoryChangeJournal(), cold_snapshots, Clocks(), ttl_s=60)
+    _, _, cold = model_with(InMemoryChangeJournal(), cold_snapshots, Clock(), ttl_s=60)
     with pytest.raises(StoreError):
         cold.list_resources(ResourceQuery())
 
 
 def test_resources_of_unregistered_accounts_are_hidden_and_invalidate_re_reads_the_accounts() -> None:
-    journal, clocks = InMemoryChangeJournal(), Clocks()
-    reader, model, svc = model_with(journal, published(), clocks, ttl_s=600)
+    journal, clock = InMemoryChangeJournal(), Clock()
+    reader, model, svc = model_with(journal, published(journal), clock, ttl_s=600)
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40
     reader.accounts = [a for a in reader.accounts if a["pk"] == f"ACCOUNT#{A}"]
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40  # accounts are read every ttl

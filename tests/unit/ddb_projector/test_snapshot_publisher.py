@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from ddb_projector.service import ProjectorService
 from ddb_projector.snapshot import PublishedSnapshot, PublisherState, SnapshotPublisher
-from inventory_core.grid import LANDING_SLACK, grid_row
+from inventory_core.grid import grid_row
 
 from tests.builders import T0, resource, scan_events
 from tests.fakes import InMemoryProcessedEvents, InMemoryProjectorMetrics, InMemoryResourceStore
@@ -20,16 +21,20 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 @dataclass
 class InMemoryGridSource:
     rows: list[dict[str, str]] = field(default_factory=list)
-    stamped: list[tuple[datetime, dict[str, str]]] = field(default_factory=list)
-    published_at: datetime | None = None
-    full_at: datetime | None = None
+    entries: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    head: int = 0
+    recorded: PublisherState = field(default_factory=PublisherState)
     lease: tuple[str, datetime] | None = None
     state_reads: int = 0
     full_reads: int = 0
 
+    def write(self, *rows: dict[str, str]) -> None:
+        self.head += 1
+        self.entries[self.head] = list(rows)
+
     def state(self) -> PublisherState:
         self.state_reads += 1
-        return PublisherState(self.published_at, self.full_at)
+        return self.recorded
 
     def take_lease(self, holder: str, now: datetime, until: datetime) -> bool:
         if self.lease and self.lease[1] >= now:
@@ -37,16 +42,19 @@ class InMemoryGridSource:
         self.lease = (holder, until)
         return True
 
-    def finish(self, holder: str, published_at: datetime, full_at: datetime | None) -> None:
+    def finish(self, holder: str, state: PublisherState) -> None:
         if self.lease and self.lease[0] == holder:
-            self.published_at, self.full_at, self.lease = published_at, full_at, None
+            self.recorded, self.lease = state, None
 
     def release(self, holder: str) -> None:
         if self.lease and self.lease[0] == holder:
             self.lease = None
 
-    def journal(self, since: datetime, until: datetime) -> list[dict[str, str]]:
-        return [row for at, row in sorted(self.stamped, key=lambda e: e[0]) if at >= since]
+    def journal_head(self) -> int:
+        return self.head
+
+    def journal_entries(self, seqs: Iterable[int]) -> dict[int, list[dict[str, str]]]:
+        return {seq: self.entries[seq] for seq in seqs if seq in self.entries}
 
     def all_rows(self) -> list[dict[str, str]]:
         self.full_reads += 1
@@ -62,7 +70,7 @@ class InMemorySnapshotStore:
     def read(self) -> PublishedSnapshot | None:
         return self.current
 
-    def write(self, rows: list[dict[str, str]], watermark: datetime) -> None:
+    def write(self, rows: list[dict[str, str]], watermark: int) -> None:
         if self.fail:
             raise RuntimeError("bucket unavailable")
         self.writes += 1
@@ -93,13 +101,15 @@ def arns(store: InMemorySnapshotStore) -> dict[str, str]:
 
 def test_the_first_publication_reads_the_table_then_later_ones_add_the_journal_to_the_previous_snapshot() -> None:
     source, store, clock, publisher = setup()
+    source.write(grid_row(resource_item(1)))
     assert publisher.publish_if_due()
     assert (source.full_reads, len(arns(store))) == (1, 5)
-    assert store.current is not None and store.current.watermark == NOW - LANDING_SLACK
+    assert store.current is not None and store.current.watermark == 1
 
     # WHEN a resource goes missing and one appears, and the interval passes
     changed = {**grid_row(resource_item(2)), "discoveryStatus": "missing"}
-    source.stamped += [(NOW + timedelta(seconds=5), changed), (NOW + timedelta(seconds=6), grid_row(resource_item(9)))]
+    source.write(changed)
+    source.write(grid_row(resource_item(9)))
     source.rows = []  # a full read now would lose everything: proves the merge is incremental
     clock.now += timedelta(seconds=61)
 
@@ -108,6 +118,21 @@ def test_the_first_publication_reads_the_table_then_later_ones_add_the_journal_t
     assert source.full_reads == 1
     assert arns(store)[changed["resourceArn"]] == "missing"
     assert len(arns(store)) == 6
+    assert store.current is not None and store.current.watermark == 3
+
+
+def test_the_watermark_stops_below_a_number_still_in_flight_and_passes_one_abandoned_for_an_interval() -> None:
+    source, store, clock, publisher = setup()
+    publisher.publish_if_due()
+    source.head += 1  # reserved, not written yet
+    source.write(grid_row(resource_item(8)))
+    clock.now += timedelta(seconds=61)
+    publisher.publish_if_due()
+    assert store.current is not None and store.current.watermark == 0  # readers will ask for entry 1
+    assert len(arns(store)) == 6  # entry 2 is in already (readers re-apply it: same rows)
+    clock.now += timedelta(seconds=61)
+    publisher.publish_if_due()
+    assert store.current.watermark == 2  # entry 1 was reserved before the last publication: abandoned
 
 
 def test_within_the_interval_nothing_is_published_and_the_state_is_not_even_read() -> None:
@@ -124,8 +149,7 @@ def test_within_the_interval_nothing_is_published_and_the_state_is_not_even_read
 
 def test_another_process_publishing_within_the_interval_is_respected() -> None:
     source, store, _clock, publisher = setup()
-    source.published_at = NOW - timedelta(seconds=10)
-    source.full_at = NOW - timedelta(seconds=10)
+    source.recorded = PublisherState(published_at=NOW - timedelta(seconds=10), full_at=NOW - timedelta(seconds=10))
     assert not publisher.publish_if_due()
     source.lease = ("other", NOW + timedelta(minutes=5))
     assert not publisher.publish_if_due(force=True)

@@ -73,7 +73,8 @@ def query_service() -> InventoryQueryService:
         ttl_s=s.read_model_ttl_s,
         refresh_s=s.read_model_refresh_s,
         snapshots=S3GridSnapshotSource(_clients().client("s3"), s.inventory_bucket),
-        journal=DynamoDbChangeJournal(table, parallelism=s.read_model_parallelism),
+        journal=DynamoDbChangeJournal(table),
+        accounts=_reader(),
     )
     return InventoryQueryService(
         _reader(),

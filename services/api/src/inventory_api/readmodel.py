@@ -24,15 +24,14 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol, overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from inventory_core.grid import GRID_FIELDS, LANDING_SLACK, grid_row
+from inventory_core.grid import GRID_FIELDS, grid_row
 
 from inventory_api.ports import InventoryReader
 
@@ -42,6 +41,8 @@ FILTER_FIELDS = ("accountId", "resourceType", "region", "discoveryStatus")
 GRID_SCHEMA = pa.schema([(name, pa.string()) for name in GRID_FIELDS])
 _RESULT_CACHE_SIZE = 64
 _EXPORT_BATCH = 2000
+GAP_WAIT_S = 60.0  # a journal number reserved but not written is asked for again this long
+_TABLE_READ_OVERLAP = 100  # journal entries re-applied after a table read (writers in flight during it)
 _TOP_K_LIMIT = 10_000  # beyond this many rows in order, one full sort is cheaper
 
 
@@ -58,10 +59,11 @@ class ResultKey:
 
 @dataclass(frozen=True)
 class StoredSnapshot:
-    """The published snapshot as fetched: encoded rows, watermark, and the ETag to ask "changed?" next time."""
+    """The published snapshot as fetched: encoded rows, watermark (the last journal entry in it), and the ETag
+    to ask "changed?" next time."""
 
     data: bytes
-    watermark: datetime
+    watermark: int
     etag: str
 
 
@@ -81,10 +83,20 @@ class SnapshotSource(Protocol):
 
 
 class ChangeJournal(Protocol):
-    """The projector's change journal. Raises StoreError when it cannot be read."""
+    """The projector's change journal: numbered entries of grid rows. Raises StoreError when it cannot be read."""
 
-    def entries(self, since: datetime, until: datetime) -> list[tuple[str, dict[str, str]]]:
-        """``(stamp key, grid row)`` of every entry stamped at or after ``since``, oldest first."""
+    def head(self) -> int:
+        """The highest entry number reserved so far (0 for an empty journal)."""
+
+    def entries(self, seqs: Iterable[int]) -> dict[int, list[dict[str, str]]]:
+        """The rows of those entries that exist; a number reserved but not yet written is absent."""
+
+
+class AccountLookup(Protocol):
+    """Account items by id, read by key (no index query: its cost must not grow with the inventory)."""
+
+    def accounts_by_id(self, account_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The Account items (sk=METADATA) of those ids that are registered."""
 
 
 def slim_row(item: dict[str, Any]) -> dict[str, Any]:
@@ -300,8 +312,8 @@ class ReadModel:
         refresh_s: float = 1.0,
         snapshots: SnapshotSource | None = None,
         journal: ChangeJournal | None = None,
+        accounts: AccountLookup | None = None,
         clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         del stale_s  # kept for callers; nothing is served stale since the journal keeps every version fresh
         self._reader = reader
@@ -309,16 +321,17 @@ class ReadModel:
         self._refresh_s = refresh_s
         self._snapshots = snapshots
         self._journal = journal
+        self._account_lookup = accounts
         self._clock = clock
-        self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._view: Snapshot | None = None
         self._base: pa.Table | None = None
         self._base_etag: str | None = None
         self._base_checked_at = 0.0
-        self._cursor: datetime | None = None
+        self._applied_upto = 0  # every journal entry up to this number is applied (or given up)
+        self._gaps: dict[int, float] = {}  # numbers reserved but not written yet -> when first missed
         self._journal_checked_at = 0.0
-        self._overlay: dict[str, tuple[str, dict[str, str]]] = {}
+        self._overlay: dict[str, tuple[int, dict[str, str]]] = {}
         self._accounts: list[dict[str, Any]] | None = None
         self._accounts_at = 0.0
         self.loads = 0  # base loads (snapshot or table), for tests and logs
@@ -372,11 +385,21 @@ class ReadModel:
         if self._journal is not None and (changed or now - self._journal_checked_at >= self._refresh_s):
             changed |= self._apply_journal()
             self._journal_checked_at = now
-        if self._accounts is None or now - self._accounts_at >= self._ttl_s:
-            accounts = self._reader.account_items()
+        if changed or self._accounts is None or now - self._accounts_at >= self._ttl_s:
+            accounts = self._read_accounts()
             changed |= accounts != self._accounts
             self._accounts, self._accounts_at = accounts, now
         return changed
+
+    def _read_accounts(self) -> list[dict[str, Any]]:
+        """The Account items: of the accounts the rows name when a lookup by key is wired (an account with
+        no resource yet is then not listed), else every registered account through the account index."""
+        if self._account_lookup is None:
+            return self._reader.account_items()
+        assert self._base is not None
+        ids = set(pc.unique(self._base.column("accountId")).to_pylist())
+        ids |= {row["accountId"] for _, row in self._overlay.values()}
+        return sorted(self._account_lookup.accounts_by_id(sorted(i for i in ids if i)), key=lambda a: str(a["pk"]))
 
     def _refresh_base(self) -> bool:
         started = self._clock()
@@ -388,43 +411,52 @@ class ReadModel:
                 self._set_base(table_from_snapshot(found.data), found.watermark, found.etag)
                 self._log_load("snapshot", started, found.watermark)
                 return True
-        wall = self._wall_clock()  # before the read: a change during it is also in the journal after this
+        # before the read: what is written during it is in the journal after this (re-applied: idempotent)
+        head = max(0, self._journal.head() - _TABLE_READ_OVERLAP) if self._journal is not None else 0
         rows = [grid_row(item) for item in self._reader.resources(None)]
-        self._set_base(table_from_rows(rows), wall, None)
-        self._log_load("table", started, wall)
+        self._set_base(table_from_rows(rows), head, None)
+        self._log_load("table", started, head)
         return True
 
-    def _set_base(self, table: pa.Table, watermark: datetime, etag: str | None) -> None:
+    def _set_base(self, table: pa.Table, watermark: int, etag: str | None) -> None:
         self._base, self._base_etag = table, etag
-        self._overlay = {}
-        self._cursor = watermark - LANDING_SLACK
+        self._overlay, self._gaps = {}, {}
+        self._applied_upto = watermark
         self.loads += 1
 
-    def _log_load(self, source: str, started: float, watermark: datetime) -> None:
+    def _log_load(self, source: str, started: float, watermark: int) -> None:
         assert self._base is not None
         logger.info(
             "read model base loaded",
             extra={
                 "source": source,
                 "resources": self._base.num_rows,
-                "watermark": watermark.isoformat(),
+                "journal_watermark": watermark,
                 "duration_ms": round((self._clock() - started) * 1000),
             },
         )
 
     def _apply_journal(self) -> bool:
-        assert self._journal is not None and self._cursor is not None
-        wall = self._wall_clock()
-        entries = self._journal.entries(self._cursor, wall + LANDING_SLACK + timedelta(minutes=5))
+        assert self._journal is not None
+        head = self._journal.head()
+        fresh = range(self._applied_upto + 1, head + 1)
+        if not fresh and not self._gaps:
+            return False
+        entries = self._journal.entries([*self._gaps, *fresh])
         changed = False
-        for stamp, row in entries:
-            arn = row["resourceArn"]
-            held = self._overlay.get(arn)
-            if held is None or stamp > held[0]:
-                self._overlay[arn] = (stamp, row)
-                changed = True
-        # re-read from a little before this read next time: an entry stamped earlier may land later
-        self._cursor = max(self._cursor, wall - LANDING_SLACK)
+        for seq in sorted(entries):
+            for row in entries[seq]:
+                arn = row["resourceArn"]
+                held = self._overlay.get(arn)
+                if held is None or seq >= held[0]:  # entries of one resource are numbered in write order
+                    self._overlay[arn] = (seq, row)
+                    changed = True
+        now = self._clock()
+        for seq in fresh:
+            if seq not in entries:
+                self._gaps[seq] = now
+        self._gaps = {seq: at for seq, at in self._gaps.items() if seq not in entries and now - at < GAP_WAIT_S}
+        self._applied_upto = max(self._applied_upto, head)
         return changed
 
     def _merged(self) -> pa.Table:

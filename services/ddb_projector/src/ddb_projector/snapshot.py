@@ -13,49 +13,55 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from inventory_core.grid import LANDING_SLACK
-
 logger = logging.getLogger(__name__)
+
+#: A full publication re-applies this many journal entries before the journal's head (in-flight writers).
+FULL_READ_OVERLAP = 1000
 
 
 @dataclass(frozen=True)
 class PublisherState:
-    """What the last publication recorded."""
+    """What the last publication recorded: when, the last full read, the journal head and the watermark."""
 
-    published_at: datetime | None
-    full_at: datetime | None
+    published_at: datetime | None = None
+    full_at: datetime | None = None
+    head: int = 0
+    watermark: int = 0
 
 
 @dataclass(frozen=True)
 class PublishedSnapshot:
-    """A snapshot as stored: its rows and its watermark (every change stamped before it is in the rows)."""
+    """A snapshot as stored: its rows and its watermark (every journal entry up to it is in the rows)."""
 
     rows: list[dict[str, str]]
-    watermark: datetime
+    watermark: int
 
 
 class GridSource(Protocol):
     """The single table as the publisher reads it; the state item carries a lease (one publisher at a time)."""
 
     def state(self) -> PublisherState:
-        """The last publication (both times None if there was none)."""
+        """The last publication (an empty state if there was none)."""
 
     def take_lease(self, holder: str, now: datetime, until: datetime) -> bool:
         """Take the publisher lease unless another holder's lease runs past ``now``; False if taken."""
 
-    def finish(self, holder: str, published_at: datetime, full_at: datetime | None) -> None:
+    def finish(self, holder: str, state: PublisherState) -> None:
         """Record a publication and release the lease (only if ``holder`` still holds it)."""
 
     def release(self, holder: str) -> None:
         """Release the lease without recording anything."""
 
-    def journal(self, since: datetime, until: datetime) -> list[dict[str, str]]:
-        """Rows of the journal entries stamped at or after ``since``, oldest first."""
+    def journal_head(self) -> int:
+        """The highest journal entry number reserved so far."""
+
+    def journal_entries(self, seqs: Iterable[int]) -> dict[int, list[dict[str, str]]]:
+        """The rows of those entries that exist (a reserved number not written yet is absent)."""
 
     def all_rows(self) -> list[dict[str, str]]:
         """The grid row of every resource item of the registered accounts."""
@@ -67,12 +73,12 @@ class SnapshotStore(Protocol):
     def read(self) -> PublishedSnapshot | None:
         """The current snapshot, or None if none was published."""
 
-    def write(self, rows: list[dict[str, str]], watermark: datetime) -> None:
+    def write(self, rows: list[dict[str, str]], watermark: int) -> None:
         """Replace the snapshot."""
 
 
 class SnapshotPublisher:
-    """Decides when to publish, and merges the previous snapshot with the journal."""
+    """Decides when to publish, and merges the previous snapshot (or a full read) with the journal."""
 
     def __init__(
         self,
@@ -109,30 +115,43 @@ class SnapshotPublisher:
         if not self._source.take_lease(holder, now, now + self._lease):
             return False  # another process is publishing right now
         try:
-            full = state.full_at is None or now - state.full_at >= self._full_every
-            previous = None if full else self._store.read()
-            watermark = now - LANDING_SLACK
-            if previous is None:
-                rows = self._source.all_rows()
-                full = True
-            else:
-                by_arn = {row["resourceArn"]: row for row in previous.rows}
-                changes = self._source.journal(previous.watermark - LANDING_SLACK, now + LANDING_SLACK)
-                for row in changes:
-                    by_arn[row["resourceArn"]] = row
-                rows = list(by_arn.values())
-            self._store.write(rows, watermark)
+            published = self._publish(state, now)
         except Exception:
             self._source.release(holder)
             raise
-        self._source.finish(holder, now, now if full else state.full_at)
+        self._source.finish(holder, published)
+        return True
+
+    def _publish(self, state: PublisherState, now: datetime) -> PublisherState:
+        full = state.full_at is None or now - state.full_at >= self._full_every
+        previous = None if full else self._store.read()
+        head = self._source.journal_head()
+        if previous is None:
+            full = True
+            since = state.watermark if state.published_at else max(0, head - FULL_READ_OVERLAP)
+            by_arn = {row["resourceArn"]: row for row in self._source.all_rows()}
+        else:
+            since = previous.watermark
+            by_arn = {row["resourceArn"]: row for row in previous.rows}
+        wanted = range(since + 1, head + 1)
+        entries = self._source.journal_entries(wanted)
+        for seq in sorted(entries):
+            for row in entries[seq]:
+                by_arn[row["resourceArn"]] = row
+        # a number reserved before the last publication and still not written was abandoned (a crashed
+        # writer); a younger one may still land: the watermark stops below it, so readers ask for it
+        in_flight = [seq for seq in wanted if seq not in entries and seq > state.head]
+        watermark = min(in_flight) - 1 if in_flight else head
+        rows = list(by_arn.values())
+        self._store.write(rows, watermark)
         logger.info(
             "grid snapshot published",
             extra={
                 "rows": len(rows),
                 "full": full,
-                "watermark": watermark.isoformat(),
+                "journal_entries": len(entries),
+                "watermark": watermark,
                 "duration_ms": round((self._clock() - now).total_seconds() * 1000),
             },
         )
-        return True
+        return PublisherState(published_at=now, full_at=now if full else state.full_at, head=head, watermark=watermark)

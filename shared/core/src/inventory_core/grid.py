@@ -2,12 +2,16 @@
 
 Two parts, both derived from the resource items of the single table (which stay the source of truth):
 
-- the **change journal**: every time the projector writes a resource item it also writes the item's grid
-  row into a journal partition ``GRIDLOG#{hour}#{shard}`` (sort key ``{changedAt}#{arn}``, ttl a few
-  days). An API instance reads the entries since its last look to show a change within seconds;
-- the **snapshot**: every grid row as gzip'd CSV at one S3 key, with a *watermark* (user metadata):
-  every change stamped before the watermark is in it. Published by the projector; an API instance starts
-  from it and applies the journal entries stamped after the watermark.
+- the **change journal**: whenever the projector writes resource items it also appends their grid rows
+  to a log of numbered entries: one atomic ADD on the counter item ``GRIDLOG#HEAD`` reserves the numbers,
+  then each entry ``GRIDLOG#{seq}`` holds up to ``ROWS_PER_ENTRY`` rows (ttl a few days). A reader reads
+  the head and then exactly the entries it lacks: GetItem and BatchGetItem only, never a Query, so a look
+  costs the same whatever the table holds. Entries of one resource are numbered in the order they were
+  written (the projector's scope lease serialises writers); a number reserved but not yet written is a
+  gap that a reader asks for again until it lands or is given up;
+- the **snapshot**: every grid row as gzip'd CSV at one S3 key, with a *watermark* (user metadata): every
+  journal entry numbered up to it is in the snapshot. Published by the projector; an API instance starts
+  from it and applies the entries after the watermark.
 
 Rows are flat string maps (``GRID_FIELDS``; tags as a JSON object in a string) so a reader can load them
 column by column without guessing a schema.
@@ -19,13 +23,10 @@ import csv
 import gzip
 import io
 import json
-import zlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from inventory_core.dynamo import query_items
 from inventory_core.timefmt import iso
 
 #: The grid's columns, in snapshot order; every value is a string.
@@ -42,17 +43,16 @@ GRID_FIELDS = (
     "firstDiscoveredAt",
     "discoveryStatus",
 )
-#: Journal partitions per hour: spreads a scan burst over several partitions (1,000 writes/s each).
-JOURNAL_SHARDS = 4
+#: Rows per journal entry: an entry stays far below DynamoDB's 400 KB item limit.
+ROWS_PER_ENTRY = 100
 #: Journal entries expire after this (DynamoDB TTL); a snapshot older than this cannot be brought up to date.
 JOURNAL_RETENTION = timedelta(days=3)
-#: How long a stamped entry may take to land in the table: readers always re-read this much behind their
-#: last position, so an entry that landed late is still seen (re-applying an entry changes nothing).
-LANDING_SLACK = timedelta(seconds=5)
+#: The journal's counter: ``last`` is the highest entry number reserved so far.
+JOURNAL_HEAD_KEY = {"pk": "GRIDLOG#HEAD", "sk": "HEAD"}
 #: The S3 key of the snapshot (one object, replaced whole: a reader never sees half of one).
 SNAPSHOT_KEY = "readmodel/grid.csv.gz"
-#: S3 user metadata: ISO time before which every journal entry is in the snapshot; and the row count.
-WATERMARK_METADATA = "watermark"
+#: S3 user metadata: the journal entry number up to which every entry is in the snapshot; the row count.
+WATERMARK_METADATA = "journal-watermark"
 ROWS_METADATA = "rows"
 #: The publisher's state item (lease, last publication) in the single table.
 PUBLISHER_PK = "GRIDLOG#STATE"
@@ -84,50 +84,94 @@ def grid_row(item: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def journal_shard(resource_arn: str) -> int:
-    """The journal shard of a resource (stable across processes)."""
-    return zlib.crc32(resource_arn.encode()) % JOURNAL_SHARDS
+def journal_entry_key(seq: int) -> dict[str, str]:
+    """The key of journal entry number ``seq``."""
+    return {"pk": f"GRIDLOG#{seq:012d}", "sk": "ENTRY"}
 
 
-def journal_pk(at: datetime, shard: int) -> str:
-    """The journal partition of the hour ``at`` falls in."""
-    return f"GRIDLOG#{iso(at)[:13]}#{shard}"
+def journal_chunks(rows: list[dict[str, str]]) -> list[list[dict[str, str]]]:
+    """Rows split into entries of at most ``ROWS_PER_ENTRY``."""
+    return [rows[i : i + ROWS_PER_ENTRY] for i in range(0, len(rows), ROWS_PER_ENTRY)]
 
 
-def journal_pks(since: datetime, until: datetime) -> list[str]:
-    """Every journal partition that can hold an entry stamped between ``since`` and ``until``.
-
-    Args:
-        since: The earliest stamp wanted.
-        until: The latest stamp wanted (a reader adds its own clock's slack).
-
-    Returns:
-        Partition keys, oldest hour first, every shard of each hour.
-    """
-    hour = since.replace(minute=0, second=0, microsecond=0)
-    keys: list[str] = []
-    while hour <= until:
-        keys += [journal_pk(hour, shard) for shard in range(JOURNAL_SHARDS)]
-        hour += timedelta(hours=1)
-    return keys
-
-
-def journal_item(row: dict[str, str], changed_at: datetime) -> dict[str, Any]:
-    """The journal entry of one written row, stamped ``changed_at``.
+def journal_entry_items(
+    last_seq: int, chunks: list[list[dict[str, str]]], written_at: datetime
+) -> list[dict[str, Any]]:
+    """The items of entries numbered up to ``last_seq`` (reserved by one ADD of ``len(chunks)``).
 
     Args:
-        row: The grid row as written (``grid_row`` of the item).
-        changed_at: When it was written (the writer's clock).
+        last_seq: The counter's value after the reservation.
+        chunks: The rows of each entry, in order (see ``journal_chunks``).
+        written_at: When they are written (for the ttl and for people reading the table).
 
     Returns:
-        The item: the row as one JSON string (one attribute is cheap to read back), with a ttl.
+        One item per chunk: the rows as one JSON string (one attribute is cheap to read back), with a ttl.
     """
-    return {
-        "pk": journal_pk(changed_at, journal_shard(row["resourceArn"])),
-        "sk": f"{iso(changed_at)}#{row['resourceArn']}",
-        "row": json.dumps(row, separators=(",", ":")),
-        "ttl": int((changed_at + JOURNAL_RETENTION).timestamp()),
-    }
+    first = last_seq - len(chunks) + 1
+    ttl = int((written_at + JOURNAL_RETENTION).timestamp())
+    return [
+        {
+            **journal_entry_key(first + n),
+            "rows": json.dumps(chunk, separators=(",", ":")),
+            "writtenAt": iso(written_at),
+            "ttl": ttl,
+        }
+        for n, chunk in enumerate(chunks)
+    ]
+
+
+def reserve_journal_entries(table: Any, count: int) -> int:
+    """Reserve ``count`` entry numbers with one atomic ADD; return the last one reserved.
+
+    Args:
+        table: A boto3 resource-layer Table.
+        count: How many entries the caller will write.
+
+    Returns:
+        The counter after the ADD: the caller's entries are numbered ``last - count + 1`` to ``last``.
+    """
+    response = table.update_item(
+        Key=JOURNAL_HEAD_KEY,
+        UpdateExpression="ADD #last :n",
+        ExpressionAttributeNames={"#last": "last"},
+        ExpressionAttributeValues={":n": count},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(response["Attributes"]["last"])
+
+
+def read_journal_head(table: Any) -> int:
+    """The highest entry number reserved so far (0 if the journal is empty); one consistent GetItem."""
+    item = table.get_item(Key=JOURNAL_HEAD_KEY, ConsistentRead=True).get("Item") or {}
+    return int(item.get("last", 0))
+
+
+def read_journal_entries(table: Any, seqs: Iterable[int], *, attempts: int = 8) -> dict[int, list[dict[str, str]]]:
+    """The rows of the given entries that exist (a number reserved but not written yet is absent).
+
+    Args:
+        table: A boto3 resource-layer Table (its client takes plain Python values).
+        seqs: Entry numbers.
+        attempts: BatchGetItem calls per chunk of 100 keys while DynamoDB leaves keys unprocessed.
+
+    Returns:
+        Entry number -> its rows, in the order they were written.
+    """
+    client, name = table.meta.client, table.name
+    wanted = sorted(set(seqs))
+    found: dict[int, list[dict[str, str]]] = {}
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {
+            name: {"Keys": [journal_entry_key(s) for s in wanted[start : start + 100]], "ConsistentRead": True}
+        }
+        for _ in range(attempts):
+            response = client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(name, []):
+                found[int(str(item["pk"]).removeprefix("GRIDLOG#"))] = json.loads(item["rows"])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return found
 
 
 def encode_snapshot(rows: Iterable[dict[str, str]]) -> bytes:
@@ -152,37 +196,3 @@ def decode_snapshot(data: bytes) -> Iterator[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(gzip.decompress(data).decode("utf-8"), newline=""))
     for row in reader:
         yield {f: row.get(f) or "" for f in GRID_FIELDS}
-
-
-def read_journal(
-    table: Any, since: datetime, until: datetime, *, parallelism: int = 8
-) -> list[tuple[str, dict[str, str]]]:
-    """Every journal entry stamped at or after ``since``, oldest first.
-
-    Args:
-        table: A boto3 resource-layer Table (its client is used from several threads).
-        since: The earliest stamp wanted.
-        until: The reader's now plus slack for other writers' clocks (bounds the hourly partitions read).
-        parallelism: Partitions queried at once.
-
-    Returns:
-        ``(sort key, row)`` pairs in stamp order: apply them in order and the last one of a resource wins.
-    """
-    client, name, start = table.meta.client, table.name, iso(since)
-
-    def partition(pk: str) -> list[tuple[str, dict[str, str]]]:
-        items = query_items(
-            client,
-            TableName=name,
-            KeyConditionExpression="pk = :pk AND sk >= :since",
-            ExpressionAttributeValues={":pk": pk, ":since": start},
-            ProjectionExpression="sk, #row",
-            ExpressionAttributeNames={"#row": "row"},
-        )
-        return [(str(item["sk"]), json.loads(item["row"])) for item in items]
-
-    keys = journal_pks(since, until)
-    with ThreadPoolExecutor(max(1, min(parallelism, len(keys)))) as pool:
-        entries = [entry for part in pool.map(partition, keys) for entry in part]
-    entries.sort(key=lambda entry: entry[0])
-    return entries

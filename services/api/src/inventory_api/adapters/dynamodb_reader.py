@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 from inventory_core.dynamo import query_items
-from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk, resource_sk_prefix
+from inventory_core.items import ACCOUNT_SK, ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk, resource_sk_prefix
 
 from inventory_api.ports import StoreError
 
@@ -74,6 +76,24 @@ class DynamoDbInventoryReader:
             raise StoreError(f"resource read failed: {exc}") from exc
         item: dict[str, Any] | None = response.get("Item")
         return item
+
+    def accounts_by_id(self, account_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Account items by key (BatchGetItem): unlike the GSI query, its cost does not grow with the table."""
+        keys = [{"pk": account_pk(a), "sk": ACCOUNT_SK} for a in dict.fromkeys(account_ids)]
+        client, found = self._table.meta.client, []
+        try:
+            for start in range(0, len(keys), 100):
+                request: dict[str, Any] = {self._table.name: {"Keys": keys[start : start + 100]}}
+                for attempt in range(8):
+                    response = client.batch_get_item(RequestItems=request)
+                    found += response.get("Responses", {}).get(self._table.name, [])
+                    request = response.get("UnprocessedKeys") or {}
+                    if not request:
+                        break
+                    time.sleep(0.05 * 2**attempt)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"account read failed: {exc}") from exc
+        return found
 
     def account_items(self) -> list[dict[str, Any]]:
         return self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(ALL_ACCOUNTS_GSI1PK))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from inventory_core.grid import SNAPSHOT_KEY, WATERMARK_METADATA, read_journal
-from inventory_core.timefmt import parse_iso
+from inventory_core.grid import SNAPSHOT_KEY, WATERMARK_METADATA, read_journal_entries, read_journal_head
 
 from inventory_api.ports import StoreError
 from inventory_api.readmodel import UNCHANGED, StoredSnapshot, _Unchanged
@@ -38,20 +37,25 @@ class S3GridSnapshotSource:
             raise StoreError(f"grid snapshot read failed: {exc}") from exc
         return StoredSnapshot(
             data=data,
-            watermark=parse_iso(response["Metadata"][WATERMARK_METADATA]),
+            watermark=int(response["Metadata"][WATERMARK_METADATA]),
             etag=str(response["ETag"]),
         )
 
 
 class DynamoDbChangeJournal:
-    """The projector's journal partitions ``GRIDLOG#{hour}#{shard}``, read in parallel."""
+    """The projector's journal: the counter item, then the entries by key (GetItem/BatchGetItem, no Query)."""
 
-    def __init__(self, table: Any, *, parallelism: int = 8) -> None:
+    def __init__(self, table: Any) -> None:
         self._table = table
-        self._parallelism = parallelism
 
-    def entries(self, since: datetime, until: datetime) -> list[tuple[str, dict[str, str]]]:
+    def head(self) -> int:
         try:
-            return read_journal(self._table, since, until, parallelism=self._parallelism)
+            return read_journal_head(self._table)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"change journal read failed: {exc}") from exc
+
+    def entries(self, seqs: Iterable[int]) -> dict[int, list[dict[str, str]]]:
+        try:
+            return read_journal_entries(self._table, seqs)
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"change journal read failed: {exc}") from exc

@@ -27,7 +27,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from inventory_core.dynamo import condition_failed, query_items
-from inventory_core.grid import grid_row, journal_item
+from inventory_core.grid import grid_row, journal_chunks, journal_entry_items, reserve_journal_entries
 from inventory_core.items import (
     ACCOUNT_SK,
     ALL_RESOURCES_GSI1PK,
@@ -325,9 +325,11 @@ class DynamoDbResourceStore:
         return len(writes)
 
     def _journal(self, items: list[dict[str, Any]], lease: _Lease) -> None:
-        """Record the grid rows of items about to be written in the grid's change journal (inventory_core.grid)."""
-        now = datetime.now(UTC)
-        self._batch_put([journal_item(grid_row(item), now) for item in items], lease)
+        """Append the grid rows of these items to the grid's change journal (inventory_core.grid)."""
+        chunks = journal_chunks([grid_row(item) for item in items])
+        if chunks:
+            last = reserve_journal_entries(self._table, len(chunks))
+            self._batch_put(journal_entry_items(last, chunks, datetime.now(UTC)), lease)
 
     def _lower_first_discovered(self, key: dict[str, str], first: str) -> None:
         try:
@@ -395,9 +397,13 @@ class DynamoDbResourceStore:
                 if str(i["lastDiscoveredAt"]) < cutoff
                 and (i.get("discoveryStatus") == "active" or str(i.get("missingSince", "")) > cutoff)
             ]
-            return sum(self._mark_one_missing(key, cutoff, ttl, lease) for key in candidates)
+            marked = [item for key in candidates if (item := self._mark_one_missing(key, cutoff, ttl, lease))]
+            # after the writes (their new values are known only then); a crash in between is repaired by the
+            # next full snapshot, which reads the table
+            self._journal(marked, lease)
+            return len(marked)
 
-    def _mark_one_missing(self, key: dict[str, Any], cutoff: str, ttl: int, lease: _Lease) -> bool:
+    def _mark_one_missing(self, key: dict[str, Any], cutoff: str, ttl: int, lease: _Lease) -> dict[str, Any] | None:
         lease.check()
         try:
             response = self._table.update_item(
@@ -412,11 +418,9 @@ class DynamoDbResourceStore:
         except ClientError as exc:
             if not condition_failed(exc):
                 raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
-            return False
-        # after the write (its new values are known only then); a crash in between is repaired by the next
-        # full snapshot, which reads the table
-        self._journal([response["Attributes"]], lease)
-        return True
+            return None
+        updated: dict[str, Any] = response["Attributes"]
+        return updated
 
     # -- account and scan status ---------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,8 @@ from inventory_core.grid import (
     decode_snapshot,
     encode_snapshot,
     grid_row,
-    read_journal,
+    read_journal_entries,
+    read_journal_head,
 )
 from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk_prefix
 from inventory_core.timefmt import iso, parse_iso
@@ -44,6 +46,8 @@ class DynamoDbGridSource:
         return PublisherState(
             published_at=parse_iso(str(published)) if published else None,
             full_at=parse_iso(str(full)) if full else None,
+            head=int(item.get("head", 0)),
+            watermark=int(item.get("watermark", 0)),
         )
 
     def take_lease(self, holder: str, now: datetime, until: datetime) -> bool:
@@ -60,13 +64,20 @@ class DynamoDbGridSource:
             raise
         return True
 
-    def finish(self, holder: str, published_at: datetime, full_at: datetime | None) -> None:
-        sets = "publishedAt = :p" + (", fullAt = :f" if full_at else "")
-        values = {":p": iso(published_at), ":h": holder} | ({":f": iso(full_at)} if full_at else {})
+    def finish(self, holder: str, state: PublisherState) -> None:
+        assert state.published_at is not None
+        values: dict[str, Any] = {
+            ":p": iso(state.published_at),
+            ":f": iso(state.full_at or state.published_at),
+            ":head": state.head,
+            ":w": state.watermark,
+            ":h": holder,
+        }
         try:
             self._table.update_item(
                 Key=_STATE_KEY,
-                UpdateExpression=f"SET {sets} REMOVE leaseHolder, leaseUntil",
+                UpdateExpression="SET publishedAt = :p, fullAt = :f, head = :head, watermark = :w "
+                "REMOVE leaseHolder, leaseUntil",
                 ConditionExpression="leaseHolder = :h",
                 ExpressionAttributeValues=values,
             )
@@ -86,8 +97,11 @@ class DynamoDbGridSource:
             if not condition_failed(exc):
                 raise
 
-    def journal(self, since: datetime, until: datetime) -> list[dict[str, str]]:
-        return [row for _, row in read_journal(self._table, since, until, parallelism=self._parallelism)]
+    def journal_head(self) -> int:
+        return read_journal_head(self._table)
+
+    def journal_entries(self, seqs: Iterable[int]) -> dict[int, list[dict[str, str]]]:
+        return read_journal_entries(self._table, seqs)
 
     def _account_rows(self, account_id: str) -> list[dict[str, str]]:
         items = query_items(
@@ -127,15 +141,15 @@ class S3SnapshotStore:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise
-        watermark = parse_iso(response["Metadata"][WATERMARK_METADATA])
+        watermark = int(response["Metadata"][WATERMARK_METADATA])
         return PublishedSnapshot(rows=list(decode_snapshot(response["Body"].read())), watermark=watermark)
 
-    def write(self, rows: list[dict[str, str]], watermark: datetime) -> None:
+    def write(self, rows: list[dict[str, str]], watermark: int) -> None:
         self._s3.put_object(
             Bucket=self._bucket,
             Key=SNAPSHOT_KEY,
             Body=encode_snapshot(rows),
             ContentType="application/gzip",
             ServerSideEncryption="AES256",
-            Metadata={WATERMARK_METADATA: iso(watermark), ROWS_METADATA: str(len(rows))},
+            Metadata={WATERMARK_METADATA: str(watermark), ROWS_METADATA: str(len(rows))},
         )
