@@ -53,10 +53,13 @@ export function App() {
       setSession((s) => ({ state: 'signed-out', config: s.state === 'loading' ? null : s.config, reason: 'Your session has expired: sign in again.' }))
     })
     const onPop = () => setRoute(routeOf(window.location.pathname))
+    const onHash = () => takeTokenFromFragment() && void boot() // a new #token= on the same page: switch user
     window.addEventListener('popstate', onPop)
+    window.addEventListener('hashchange', onHash)
     return () => {
       off()
       window.removeEventListener('popstate', onPop)
+      window.removeEventListener('hashchange', onHash)
     }
   }, [boot])
 

@@ -38,14 +38,18 @@ export function AccountsPage({ role }: { role: RoleName }) {
       await load()
     } catch (e) {
       setActionError(e)
+      await load()
     } finally {
       setBusy(null)
     }
   }
-  const setEnabled = (a: Account, syncEnabled: boolean) =>
-    act(`enable-${a.accountId}`, () =>
+  const setEnabled = (a: Account, syncEnabled: boolean) => {
+    // show the change at once; the reload after the PATCH (or after its error) shows the truth
+    setAccounts((list) => list && list.map((x) => (x.accountId === a.accountId ? { ...x, syncEnabled } : x)))
+    return act(`enable-${a.accountId}`, () =>
       api<Account>(`/api/inventory/accounts/${a.accountId}`, { method: 'PATCH', json: { syncEnabled } }),
     )
+  }
   const check = (a: Account) =>
     act(`check-${a.accountId}`, async () => {
       const result = await api<AccountCheck>(`/api/inventory/accounts/${a.accountId}/check`, { method: 'POST' })

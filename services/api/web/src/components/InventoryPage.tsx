@@ -48,7 +48,7 @@ export function InventoryPage({ role }: { role: RoleName }) {
   const gridHeight = Math.min(Math.max(s.resources.length, 8), 18) * ROW_HEIGHT + ROW_HEIGHT + 2
 
   return (
-    <div className="inventory-page">
+    <div className="inventory-page" data-loading={s.isLoading ? "true" : "false"}>
       <SyncBanner />
       <div className="toolbar" role="toolbar" aria-label="Inventory actions">
         <SearchBox value={q.search} onSearch={onSearch} />

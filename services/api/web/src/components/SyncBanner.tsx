@@ -32,8 +32,8 @@ export function SyncBanner() {
       <ul className="sync-accounts">
         {accounts.map((a) => (
           <li key={a.accountId} className={`sync-account sync-${a.lastSyncStatus ?? 'never'}`} data-account={a.accountId}>
-            <strong>{a.accountName}</strong> <StatusBadge status={a.syncEnabled ? a.lastSyncStatus : 'disabled'} />{' '}
-            <Time iso={a.lastSyncedAt} /> <span className="muted">· {count(a.resourceCount)} resources</span>
+            <strong>{a.accountName}</strong> <StatusBadge status={a.syncEnabled ? (a.lastSyncStatus ?? 'never synced') : 'disabled'} />{' '}
+            {a.lastSyncedAt && <Time iso={a.lastSyncedAt} />} <span className="muted">· {count(a.resourceCount)} resources</span>
           </li>
         ))}
       </ul>
