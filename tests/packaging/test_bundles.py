@@ -24,9 +24,11 @@ from infra.bundles import (
     repo_root,
 )
 
+# Every function the stack deploys as a zip (infra/src/infra/stacks/artifacts.py ZIP_PACKAGES) and its handler module.
 ZIP_FUNCTIONS = {
     "inventory-ddb-projector": "ddb_projector.handler",
     "inventory-archiver": "archiver.handler",
+    "inventory-scanner": "scanner.launch_failed",
 }
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 ELF_MACHINES = {"linux-arm64": 183, "linux-x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
