@@ -24,7 +24,7 @@ export const COLUMNS: ColumnDef<Resource>[] = [
     id: 'accountId',
     accessorKey: 'accountId',
     header: 'Account',
-    size: 190,
+    size: 220,
     meta: { sort: 'accountId' },
     cell: ({ row }) => (
       <span title={row.original.accountId}>
@@ -117,6 +117,7 @@ export function InventoryGrid({
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
+    initialRect: { width: 1200, height: 600 }, // until the first measurement (and where there is no layout)
   })
   const [focused, setFocused] = useState(0)
   const focusPending = useRef(false)

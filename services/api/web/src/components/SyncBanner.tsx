@@ -26,7 +26,6 @@ export function SyncBanner() {
   const troubled = accounts.filter((a) => a.lastSyncStatus === 'failed' || a.lastSyncStatus === 'partial')
   const done = execution?.accounts.filter((a) => !RUNNING.has(a.status)).length ?? 0
   const total = execution?.accounts.length ?? 0
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
   return (
     <section className="sync-banner" aria-label="Sync status" data-testid="sync-banner">
       <ul className="sync-accounts">
@@ -47,7 +46,7 @@ export function SyncBanner() {
         Next scheduled sync:{' '}
         {next ? (
           <time dateTime={next} title={next}>
-            {exactTime(next)} ({zone})
+            {exactTime(next)}
           </time>
         ) : (
           'none scheduled'
