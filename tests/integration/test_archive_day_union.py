@@ -22,7 +22,7 @@ from botocore.awsrequest import AWSResponse
 from inventory_cli.fleet import Fleet, client_in_account, seed_fleet
 from inventory_cli.main import app
 from inventory_cli.runtime import register_accounts
-from inventory_cli.summary import raw_counts
+from inventory_cli.summary import raw_counts, summarize
 from inventory_core.items import Account
 from inventory_core.sqs import SqsLambdaPoller, drain
 from inventory_events import ScanRequested
@@ -99,6 +99,10 @@ def test_a_full_scan_then_a_one_type_one_region_scan_keeps_every_type(
     drain_archiver(stack)
     # THEN every type and region is still archived; only that scope comes from the second scan
     assert raw_counts(stack.clients, bucket) == (truth(fleet), 1)
+    status = summarize(stack.clients)  # what `inventory local status` prints
+    assert (status.s3_raw, status.raw_documents) == (truth(fleet), 1)
+    ec2_line = next(line for line in status.lines() if line.startswith("ec2 "))
+    assert ec2_line.split()[-1] == str(len(fleet.arns["ec2"]))
     document = day_document(stack, account)
     second = scope_sources(document)
     changed = {k for k in second if second[k] != first[k]}
