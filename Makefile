@@ -18,7 +18,7 @@ LOCALSTACK := docker compose -f docker-compose.localstack.yml
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
   print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth bench bench-scan bench-projector bench-api pr clean
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -34,10 +34,24 @@ $(BIN)/inventory: $(UV) uv.lock pyproject.toml */pyproject.toml */*/pyproject.to
 
 install: $(BIN)/inventory ## Install uv if missing, then the whole workspace into .venv
 
-demo: install ## Local AWS + simulated fleet + one full scan through every service, then serve the API
+demo: install ui ## Local AWS + simulated fleet + one full scan through every service, then serve the API and the UI
 	$(BIN)/inventory demo $(DEMO_ARGS)
 
-test: install ## The whole suite: unit, contract, integration, e2e (moto), infra synth, per-package installs
+WEB := $(CURDIR)/services/api/web
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+
+ui: $(WEB)/node_modules/.package-lock.json ## Build the web UI into services/api/web/dist (npm ci from the lock file, vite build)
+	cd $(WEB) && npm run --silent build
+
+test-ui: ui ## Web UI: typecheck and vitest component tests
+	cd $(WEB) && npm run --silent typecheck && npm test --silent
+
+chromium: ## Debian's chromium for the browser tests (apt-get when missing; Playwright cannot download one here)
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+test: install test-ui chromium ## The whole suite: UI component tests, then unit, contract, integration, e2e and browser (moto), infra synth, per-package installs
 	$(BIN)/python -m pytest -p no:cacheprovider
 	$(MAKE) --no-print-directory check-packages
 
@@ -80,10 +94,13 @@ e2e-localstack: install ## The e2e suite against LocalStack instead of moto (nee
 synth: install ## CDK synth of the stack into infra/cdk.out
 	cd infra && $(BIN)/python app.py
 
-bench: bench-scan bench-projector bench-api ## Run every benchmark (figures printed, JSON in benchmarks/results/)
+bench: bench-scan bench-projector bench-api bench-ui ## Run every benchmark (figures printed, JSON in benchmarks/results/)
 
 bench-scan: install ## Scan: ~10k seeded resources, 3 accounts x 4 regions, vs the bare-API floor
 	$(BIN)/python benchmarks/scan.py $(BENCH_SCAN_ARGS)
+
+bench-ui: install ui chromium ## Web UI: time to first rows and filter latency at 100,000 resources, bundle size (gzip)
+	$(BIN)/python benchmarks/ui.py $(BENCH_UI_ARGS)
 
 bench-api: install ## API latency at 100,000 resources on moto (p50/p95/p99)
 	$(BIN)/python benchmarks/api.py
