@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory_api.auth import load_or_create_local_key, mint_local_token
-from inventory_cli.demo import DEMO_ACCOUNTS, HOME_ACCOUNT, HOME_REGION, local_environment
+from inventory_cli.demo import DEMO_ACCOUNTS, HOME_ACCOUNT, HOME_REGION, demo_ui_url, local_environment
 from inventory_cli.fleet import seed_fleet
 from inventory_cli.moto_server import MotoServer, free_port
 from inventory_cli.provision import provision
@@ -127,7 +127,9 @@ class UiStack:
         return mint_local_token(load_or_create_local_key(self.key_file), user, role)
 
     def url(self, path: str = "/", role: str = "operator", user: str = "demo") -> str:
-        """The URL `make demo` prints: the UI signed in through the #token= fragment."""
+        """The URL `make demo` prints (the UI signed in through the #token= fragment), at any page."""
+        if path == "/":
+            return demo_ui_url(int(self.base_url.rsplit(":", 1)[1]), self.token(role, user))
         return f"{self.base_url}{path}#token={self.token(role, user)}"
 
 

@@ -114,6 +114,11 @@ def run_demo(resources: int, serve: bool, port: int, state_root: Path, say: Say)
         server.stop()
 
 
+def demo_ui_url(port: int, token: str) -> str:
+    """The UI, signed in: it reads the token from the fragment (never sent to a server) and removes it."""
+    return f"http://127.0.0.1:{port}/#token={token}"
+
+
 def _serve(port: int, stop: threading.Event, say: Say) -> None:
     import uvicorn
     from inventory_api.main import create_app
@@ -129,6 +134,12 @@ def _serve(port: int, stop: threading.Event, say: Say) -> None:
 
     key_file = Path(os.environ.setdefault("AUTH_LOCAL_KEY_FILE", str(LOCAL_DIR / "auth-signing.key")))
     token = mint_local_token(load_or_create_local_key(key_file), "demo", "operator")
+    from inventory_api.web import WebSettings
+
+    if WebSettings().dist_dir() is not None:
+        say(f"UI (signed in as demo, operator): {demo_ui_url(port, token)}")
+    else:
+        say("UI: not built, so / answers 404 (`make ui` builds it; `make demo` does)")
     say(f"Bearer token (user demo, role operator, valid 8 h):\n  export TOKEN={token}")
     say(f'  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{port}/api/inventory/resources')
     say("  other users and roles: inventory local token --user alice --role viewer|operator|admin")
