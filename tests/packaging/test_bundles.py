@@ -11,12 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from infra.bundles import (
     FORBIDDEN_DISTRIBUTIONS,
+    STALE_AFTER_S,
     BundleError,
     bundle_size_bytes,
     host_platform_name,
@@ -124,8 +126,17 @@ def test_bundle_is_cached_by_content_and_rebuilt_when_a_source_changes(tmp_path:
     assert again == first
     assert rebuilt != first
     assert (rebuilt / "inventory_events" / "_bundle_probe.py").read_text() == "PROBE = 1\n"
-    assert not first.exists(), "the stale bundle of the same package and platform is removed"
-    assert [p.name for p in cache.iterdir() if p.name.startswith("inventory-archiver")] == [rebuilt.name]
+    assert first.exists(), "a bundle built moments ago stays: a concurrent synth may still be zipping it"
+
+    # An hour later the old bundle is pruned by the next build of the same package and platform.
+    old = time.time() - STALE_AFTER_S - 60
+    os.utime(first, (old, old))
+    marker.write_text("PROBE = 2\n")
+    latest = lambda_bundle_dir("archiver", platform=platform, root=work, cache_dir=cache)
+    assert not first.exists()
+    assert sorted(p.name for p in cache.iterdir() if p.name.startswith("inventory-archiver")) == sorted(
+        [rebuilt.name, latest.name]
+    )
 
 
 def test_unknown_package_or_platform_is_a_clear_error(cache: Path) -> None:

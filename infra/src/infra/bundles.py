@@ -29,6 +29,7 @@ import platform as host_platform
 import shutil
 import subprocess
 import tempfile
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ PLATFORMS = {
 }
 # Never shipped in a bundle: emulator, test and typing-only packages (checked after the install).
 FORBIDDEN_DISTRIBUTIONS = ("moto", "pytest", "boto3-stubs", "botocore-stubs", "mypy-boto3")
+# Older bundles of a package are deleted once they are this old (see _remove_stale).
+STALE_AFTER_S = 3600
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "node_modules", "dist", "web"}
 
 
@@ -138,6 +141,7 @@ def lambda_bundle_dir(
     cache = (cache_dir or root / ".build" / "bundles").resolve()
     final = cache / f"{project}-{platform}-{key}"
     if final.is_dir():  # only ever created by the rename below, so it is complete
+        os.utime(final)  # last use, which _remove_stale goes by
         return final
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{project}-{platform}-", dir=cache))
@@ -251,8 +255,14 @@ def _check_forbidden(target: Path) -> None:
 
 
 def _remove_stale(cache: Path, project: str, platform: str, *, keep: Path) -> None:
+    """Delete older bundles of the same package and platform once nobody can still be using them.
+
+    A bundle built or reused less than STALE_AFTER_S ago stays: a concurrent synth may have been handed it a moment
+    before a source edit made this build a new one.
+    """
+    cutoff = time.time() - STALE_AFTER_S
     for old in cache.glob(f"{project}-{platform}-*"):
-        if old != keep and old.is_dir():
+        if old != keep and old.is_dir() and old.stat().st_mtime < cutoff:
             shutil.rmtree(old, ignore_errors=True)
 
 
