@@ -9,7 +9,7 @@ from typing import Any
 
 from inventory_api.ports import StoreError
 from inventory_api.readmodel import UNCHANGED, StoredSnapshot
-from inventory_core.grid import encode_snapshot
+from inventory_core.grid_arrow import encode_table, table_from_rows
 from inventory_core.items import Account
 from inventory_events import ScanRequested
 
@@ -192,7 +192,7 @@ class InMemorySnapshotSource:
 
     def publish(self, rows: list[dict[str, str]], watermark: int) -> None:
         version = (self.current.etag if self.current else "v0") + "+"
-        self.current = StoredSnapshot(data=encode_snapshot(rows), watermark=watermark, etag=version)
+        self.current = StoredSnapshot(data=encode_table(table_from_rows(rows)), watermark=watermark, etag=version)
 
     def latest(self, known_etag: str | None) -> Any:
         if self.fail:

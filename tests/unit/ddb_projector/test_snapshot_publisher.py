@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ddb_projector.service import ProjectorService
-from ddb_projector.snapshot import PublishedSnapshot, PublisherState, SnapshotPublisher
+from ddb_projector.snapshot import PublisherState, SnapshotPublisher
 from inventory_core.grid import grid_row
 
 from tests.builders import T0, resource, scan_events
@@ -63,18 +63,22 @@ class InMemoryGridSource:
 
 @dataclass
 class InMemorySnapshotStore:
-    current: PublishedSnapshot | None = None
+    rows: list[dict[str, str]] | None = None
+    published_watermark: int | None = None
     writes: int = 0
     fail: bool = False
 
-    def read(self) -> PublishedSnapshot | None:
-        return self.current
+    def watermark(self) -> int | None:
+        return self.published_watermark
 
-    def write(self, rows: list[dict[str, str]], watermark: int) -> None:
+    def publish(self, base: list[dict[str, str]] | None, changes: list[dict[str, str]], watermark: int) -> int:
         if self.fail:
             raise RuntimeError("bucket unavailable")
+        by_arn = {r["resourceArn"]: r for r in (base if base is not None else self.rows or [])}
+        by_arn |= {r["resourceArn"]: r for r in changes}
+        self.rows, self.published_watermark = list(by_arn.values()), watermark
         self.writes += 1
-        self.current = PublishedSnapshot(list(rows), watermark)
+        return len(self.rows)
 
 
 class Clock:
@@ -95,8 +99,8 @@ def setup() -> tuple[InMemoryGridSource, InMemorySnapshotStore, Clock, SnapshotP
 
 
 def arns(store: InMemorySnapshotStore) -> dict[str, str]:
-    assert store.current is not None
-    return {r["resourceArn"]: r["discoveryStatus"] for r in store.current.rows}
+    assert store.rows is not None
+    return {r["resourceArn"]: r["discoveryStatus"] for r in store.rows}
 
 
 def test_the_first_publication_reads_the_table_then_later_ones_add_the_journal_to_the_previous_snapshot() -> None:
@@ -104,7 +108,7 @@ def test_the_first_publication_reads_the_table_then_later_ones_add_the_journal_t
     source.write(grid_row(resource_item(1)))
     assert publisher.publish_if_due()
     assert (source.full_reads, len(arns(store))) == (1, 5)
-    assert store.current is not None and store.current.watermark == 1
+    assert store.published_watermark == 1
 
     # WHEN a resource goes missing and one appears, and the interval passes
     changed = {**grid_row(resource_item(2)), "discoveryStatus": "missing"}
@@ -118,7 +122,7 @@ def test_the_first_publication_reads_the_table_then_later_ones_add_the_journal_t
     assert source.full_reads == 1
     assert arns(store)[changed["resourceArn"]] == "missing"
     assert len(arns(store)) == 6
-    assert store.current is not None and store.current.watermark == 3
+    assert store.published_watermark == 3
 
 
 def test_the_watermark_stops_below_a_number_still_in_flight_and_passes_one_abandoned_for_an_interval() -> None:
@@ -128,11 +132,11 @@ def test_the_watermark_stops_below_a_number_still_in_flight_and_passes_one_aband
     source.write(grid_row(resource_item(8)))
     clock.now += timedelta(seconds=61)
     publisher.publish_if_due()
-    assert store.current is not None and store.current.watermark == 0  # readers will ask for entry 1
+    assert store.published_watermark == 0  # readers will ask for entry 1
     assert len(arns(store)) == 6  # entry 2 is in already (readers re-apply it: same rows)
     clock.now += timedelta(seconds=61)
     publisher.publish_if_due()
-    assert store.current.watermark == 2  # entry 1 was reserved before the last publication: abandoned
+    assert store.published_watermark == 2  # entry 1 was reserved before the last publication: abandoned
 
 
 def test_within_the_interval_nothing_is_published_and_the_state_is_not_even_read() -> None:

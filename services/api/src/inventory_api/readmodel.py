@@ -4,7 +4,7 @@ Why: the grid needs exact totals, any sort order and substring search over every
 none of these without reading every item, and reading 100,000 items costs seconds (minutes on the emulator).
 
 How a process gets the rows (README, "Query service API"):
-1. a cold process reads the **snapshot** the projector publishes to S3 (every grid row, gzip'd CSV,
+1. a cold process reads the **snapshot** the projector publishes to S3 (every grid row as Arrow IPC,
    with a watermark) in one GET and parses it column-wise with Arrow; without one it reads the table;
 2. it applies the projector's **change journal** (inventory_core.grid) since the watermark, and looks at the
    journal again at most every ``refresh_s`` on the request path (a few small queries), so a change the
@@ -18,7 +18,6 @@ version of the rows, so paging through one result costs a slice.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
@@ -30,15 +29,14 @@ from typing import Any, Final, Protocol, overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 from inventory_core.grid import GRID_FIELDS, grid_row
+from inventory_core.grid_arrow import apply_rows, decode_table, table_from_rows
 
 from inventory_api.ports import InventoryReader
 
 logger = logging.getLogger(__name__)
 
 FILTER_FIELDS = ("accountId", "resourceType", "region", "discoveryStatus")
-GRID_SCHEMA = pa.schema([(name, pa.string()) for name in GRID_FIELDS])
 _RESULT_CACHE_SIZE = 64
 _EXPORT_BATCH = 2000
 GAP_WAIT_S = 60.0  # a journal number reserved but not written is asked for again this long
@@ -109,20 +107,8 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def table_from_snapshot(data: bytes) -> pa.Table:
-    """Parse an encoded snapshot (inventory_core.grid.encode_snapshot) straight into columns."""
-    table = pa_csv.read_csv(
-        pa.input_stream(io.BytesIO(data), compression="gzip"),
-        read_options=pa_csv.ReadOptions(block_size=4 << 20),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=GRID_SCHEMA, strings_can_be_null=False, include_columns=list(GRID_FIELDS)
-        ),
-    )
-    return table.combine_chunks()
-
-
-def table_from_rows(rows: list[dict[str, str]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=GRID_SCHEMA)
+    """The columns of a published snapshot (inventory_core.grid_arrow: Arrow IPC, mapped, not parsed)."""
+    return decode_table(data)
 
 
 class _Rows:
@@ -461,9 +447,4 @@ class ReadModel:
 
     def _merged(self) -> pa.Table:
         assert self._base is not None
-        if not self._overlay:
-            return self._base
-        changed = pa.array(sorted(self._overlay), pa.string())
-        kept = self._base.filter(pc.invert(pc.is_in(self._base.column("resourceArn"), value_set=changed)))
-        overlay = table_from_rows([row for _, row in self._overlay.values()])
-        return pa.concat_tables([kept, overlay]).combine_chunks()
+        return apply_rows(self._base, [row for _, row in self._overlay.values()])

@@ -34,14 +34,6 @@ class PublisherState:
     watermark: int = 0
 
 
-@dataclass(frozen=True)
-class PublishedSnapshot:
-    """A snapshot as stored: its rows and its watermark (every journal entry up to it is in the rows)."""
-
-    rows: list[dict[str, str]]
-    watermark: int
-
-
 class GridSource(Protocol):
     """The single table as the publisher reads it; the state item carries a lease (one publisher at a time)."""
 
@@ -68,13 +60,16 @@ class GridSource(Protocol):
 
 
 class SnapshotStore(Protocol):
-    """Where the snapshot lives (S3, SSE); a write replaces it whole."""
+    """Where the snapshot lives (S3, SSE); a publication replaces it whole."""
 
-    def read(self) -> PublishedSnapshot | None:
-        """The current snapshot, or None if none was published."""
+    def watermark(self) -> int | None:
+        """The published snapshot's watermark (every journal entry up to it is in it); None if there is none."""
 
-    def write(self, rows: list[dict[str, str]], watermark: int) -> None:
-        """Replace the snapshot."""
+    def publish(self, base: list[dict[str, str]] | None, changes: list[dict[str, str]], watermark: int) -> int:
+        """Replace the snapshot by ``base`` (None: the published snapshot's rows) with ``changes`` put in.
+
+        A change replaces the row of its ARN; of several changes of one ARN the last wins. Returns the rows.
+        """
 
 
 class SnapshotPublisher:
@@ -124,30 +119,27 @@ class SnapshotPublisher:
 
     def _publish(self, state: PublisherState, now: datetime) -> PublisherState:
         full = state.full_at is None or now - state.full_at >= self._full_every
-        previous = None if full else self._store.read()
+        previous = None if full else self._store.watermark()
         head = self._source.journal_head()
+        base: list[dict[str, str]] | None = None
         if previous is None:
             full = True
             since = state.watermark if state.published_at else max(0, head - FULL_READ_OVERLAP)
-            by_arn = {row["resourceArn"]: row for row in self._source.all_rows()}
+            base = self._source.all_rows()
         else:
-            since = previous.watermark
-            by_arn = {row["resourceArn"]: row for row in previous.rows}
+            since = previous
         wanted = range(since + 1, head + 1)
         entries = self._source.journal_entries(wanted)
-        for seq in sorted(entries):
-            for row in entries[seq]:
-                by_arn[row["resourceArn"]] = row
+        changes = [row for seq in sorted(entries) for row in entries[seq]]
         # a number reserved before the last publication and still not written was abandoned (a crashed
         # writer); a younger one may still land: the watermark stops below it, so readers ask for it
         in_flight = [seq for seq in wanted if seq not in entries and seq > state.head]
         watermark = min(in_flight) - 1 if in_flight else head
-        rows = list(by_arn.values())
-        self._store.write(rows, watermark)
+        rows = self._store.publish(base, changes, watermark)
         logger.info(
             "grid snapshot published",
             extra={
-                "rows": len(rows),
+                "rows": rows,
                 "full": full,
                 "journal_entries": len(entries),
                 "watermark": watermark,

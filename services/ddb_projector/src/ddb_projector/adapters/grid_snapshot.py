@@ -15,8 +15,6 @@ from inventory_core.grid import (
     ROWS_METADATA,
     SNAPSHOT_KEY,
     WATERMARK_METADATA,
-    decode_snapshot,
-    encode_snapshot,
     grid_row,
     read_journal_entries,
     read_journal_head,
@@ -24,7 +22,7 @@ from inventory_core.grid import (
 from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk_prefix
 from inventory_core.timefmt import iso, parse_iso
 
-from ddb_projector.snapshot import PublishedSnapshot, PublisherState
+from ddb_projector.snapshot import PublisherState
 
 _STATE_KEY = {"pk": PUBLISHER_PK, "sk": PUBLISHER_SK}
 _ROW_PROJECTION = (
@@ -128,28 +126,38 @@ class DynamoDbGridSource:
 
 
 class S3SnapshotStore:
-    """The snapshot at ``readmodel/grid.csv.gz`` in the inventory bucket, SSE-S3, watermark in its metadata."""
+    """The snapshot at ``readmodel/grid.arrows`` in the inventory bucket (Arrow IPC, SSE-S3, watermark in its
+    metadata); merged in columns, so a publication never holds the whole inventory as Python objects."""
 
     def __init__(self, s3: Any, bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
 
-    def read(self) -> PublishedSnapshot | None:
+    def watermark(self) -> int | None:
         try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=SNAPSHOT_KEY)
+            response = self._s3.head_object(Bucket=self._bucket, Key=SNAPSHOT_KEY)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise
-        watermark = int(response["Metadata"][WATERMARK_METADATA])
-        return PublishedSnapshot(rows=list(decode_snapshot(response["Body"].read())), watermark=watermark)
+        return int(response["Metadata"][WATERMARK_METADATA])
 
-    def write(self, rows: list[dict[str, str]], watermark: int) -> None:
+    def publish(self, base: list[dict[str, str]] | None, changes: list[dict[str, str]], watermark: int) -> int:
+        # pyarrow only here: the projector's Lambda imports it when it publishes, not on every cold start
+        from inventory_core.grid_arrow import apply_rows, decode_table, encode_table, table_from_rows
+
+        if base is None:
+            body = self._s3.get_object(Bucket=self._bucket, Key=SNAPSHOT_KEY)["Body"].read()
+            table = decode_table(body)
+        else:
+            table = table_from_rows(base)
+        table = apply_rows(table, changes)
         self._s3.put_object(
             Bucket=self._bucket,
             Key=SNAPSHOT_KEY,
-            Body=encode_snapshot(rows),
-            ContentType="application/gzip",
+            Body=encode_table(table),
+            ContentType="application/vnd.apache.arrow.stream",
             ServerSideEncryption="AES256",
-            Metadata={WATERMARK_METADATA: str(watermark), ROWS_METADATA: str(len(rows))},
+            Metadata={WATERMARK_METADATA: str(watermark), ROWS_METADATA: str(table.num_rows)},
         )
+        return int(table.num_rows)
