@@ -102,8 +102,10 @@ bench-scan: install ## Scan: ~10k seeded resources, 3 accounts x 4 regions, vs t
 bench-ui: install ui chromium ## Web UI: time to first rows and filter latency at 100,000 resources, bundle size (gzip)
 	$(BIN)/python benchmarks/ui.py $(BENCH_UI_ARGS)
 
-bench-api: install ## API latency at 100,000 resources on moto (p50/p95/p99)
-	$(BIN)/python benchmarks/api.py
+bench-api: install ## API cold (fresh process) and warm latency at 10,000 and 100,000 resources, memory at 500,000
+	$(BIN)/python benchmarks/api.py --resources 10000
+	$(BIN)/python benchmarks/api.py --resources 100000
+	$(BIN)/python benchmarks/api.py --resources 500000 --memory-only
 
 bench-projector: install ## Projector: 10,000 resources vs a bare BatchWriteItem loop on moto
 	$(BIN)/python benchmarks/projector.py
