@@ -36,6 +36,10 @@ class Synth:
     nag_failure: str | None
     bundles: list[str]
 
+    @property
+    def template_path(self) -> Path:
+        return self.outdir / f"{STACK_NAME}.template.json"
+
 
 def stub_artifacts(root: Path, bundles: list[str]) -> Artifacts:
     context = root / "context"
@@ -56,7 +60,12 @@ def stub_artifacts(root: Path, bundles: list[str]) -> Artifacts:
 def synthesize(root: Path, config: StackConfig | None = None, *, nag: bool = True) -> Synth:
     outdir = root / "cdk.out"
     bundles: list[str] = []
-    app = cdk.App(outdir=str(outdir), context={"aws:cdk:disable-asset-staging": True})
+    context = {
+        "aws:cdk:disable-asset-staging": True,
+        # What `cdk synth` with credentials records in cdk.context.json: the region's AZs.
+        f"availability-zones:account={ACCOUNT}:region={REGION}": [f"{REGION}a", f"{REGION}b", f"{REGION}c"],
+    }
+    app = cdk.App(outdir=str(outdir), context=context)
     stack = InventoryStack(
         app,
         STACK_NAME,

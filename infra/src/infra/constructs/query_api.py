@@ -178,7 +178,7 @@ class QueryApi(Construct):
             self.user_pool,
             "AwsSolutions-COG8",
             "The Plus feature plan (threat protection) costs per active user; Essentials with admin-created "
-            "users, a 12-character password policy and optional TOTP MFA is the default. Switch by context.",
+            "users, a 12-character password policy and optional TOTP MFA is the default.",
         )
         acknowledge(
             self.user_pool,

@@ -66,6 +66,8 @@ class InventoryStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # Access logs are delivered by bucket policy, not the legacy LogDeliveryWrite ACL (before any child).
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         if Token.is_unresolved(self.account) or Token.is_unresolved(self.region):
             raise ValueError("InventoryStack needs a concrete env (account and region): bucket names carry them")
         self.config = config or StackConfig.from_context(self.node)
@@ -104,7 +106,7 @@ class InventoryStack(Stack):
             bucket_name=f"{prefix}nucleus-app-access-logs-{self.account}-{self.region}"[:63],
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,  # log delivery by bucket policy, no ACL
             enforce_ssl=True,
             lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(90))],
             removal_policy=RemovalPolicy.RETAIN,
