@@ -140,6 +140,10 @@ def grant_scanner(refs: StackRefs, role: iam.IRole) -> None:
     """The scanner task: member roles, the registry/lock/status items, claim checks, events, scan requests."""
     role.add_to_principal_policy(_assume_member_roles(refs))
     role.add_to_principal_policy(_table_statement(refs.table, SCANNER_TABLE_ACTIONS))
+    # Scheduled and CLI scan triggers are audited (append-only: put, nothing else).
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[refs.audit_table.table_arn])
+    )
     role.add_to_principal_policy(_objects(refs, ["s3:PutObject"], ["claims/"]))
     role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[refs.topic.topic_arn]))
     role.add_to_principal_policy(_consume(refs.scan_requests))
