@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -205,3 +206,45 @@ def test_everything_the_dockerfile_copies_is_in_the_build_context(name: str) -> 
 def test_dockerignore_keeps_secrets_caches_and_local_state_out() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", ".tools", ".build", ".inventory", "**/node_modules", "**/.env", "infra/cdk.out"} <= ignored
+
+
+def test_the_scanner_build_stage_runs_here_from_only_what_it_copies(tmp_path: Path) -> None:
+    """The scanner's build RUN, executed on this host in a context made of exactly its COPY instructions.
+
+    /opt/venv becomes a temp venv and the image's python3.11 this interpreter's base; everything else is the
+    Dockerfile's own text, so a missing COPY, a wrong export flag or a failing entry import fails here.
+    (The lake writer's and API's build stages were run the same way by hand: 557 MB venvs; too slow here.)
+    """
+    import shutil
+    import sys
+
+    _, stages = parse(ROOT / IMAGES["scanner"].dockerfile)
+    build = next(s for s in stages if s.name == "build")
+    context = tmp_path / "src"
+    context.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "node_modules", "dist", "*.pyc")
+    for keyword, rest in build.instructions:
+        if keyword != "COPY" or rest.startswith("--from="):
+            continue
+        *sources, dest = rest.split()
+        for source in sources:
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, context / dest.rstrip("/"), ignore=ignore, dirs_exist_ok=True)
+            else:
+                target = context / dest / Path(source).name if dest.endswith(("/", "./")) else context / dest
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / source, target)
+    run = next(rest for keyword, rest in build.instructions if keyword == "RUN" and "uv venv" in rest)
+    venv = tmp_path / "venv"
+    run = run.replace("/opt/venv", str(venv)).replace("/usr/local/bin/python3.11", sys._base_executable)
+    uv_dir = str(Path(find_uv(ROOT)).parent)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    env |= {"PATH": f"{uv_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "UV_PYTHON_DOWNLOADS": "never"}
+
+    done = subprocess.run(["bash", "-ec", run], cwd=context, env=env, capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    site = next(venv.glob("lib/python3.*/site-packages"))
+    ours = sorted(p.name.split("-")[0] for p in site.glob("inventory_*.dist-info"))
+    assert ours == ["inventory_core", "inventory_events", "inventory_scanner"]
+    assert not list(site.glob("moto*")) and not list(site.glob("pytest*"))
