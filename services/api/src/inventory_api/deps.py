@@ -178,6 +178,17 @@ def rate_limiter() -> RateLimiter:
     return RateLimiter(store, s.rate_limit_per_minute)
 
 
+def warm_up() -> None:
+    """Build the grid's services and their AWS clients before the first request (about 0.1 s of CPU that the
+    first request would otherwise pay); no data is read. A failure here is left to the first request."""
+    try:
+        query_service()
+        token_verifier()
+        rate_limiter()
+    except Exception:
+        logger.warning("services not built at start; the first request builds them", exc_info=True)
+
+
 def reset() -> None:
     """Forget every built service (tests point the environment at a new stack)."""
     for factory in (

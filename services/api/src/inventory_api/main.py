@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from inventory_api import web
+from inventory_api import deps, web
 from inventory_api.errors import RequestContextMiddleware, install_error_handlers
 from inventory_api.routes import accounts, analytics, inventory
 from inventory_api.schemas import Health
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    deps.warm_up()  # when a server starts the app (uvicorn); not on import, not in TestClient without `with`
+    yield
+
+
 def create_app() -> FastAPI:
-    """Build the app; nothing is read from the environment until the first request."""
+    """Build the app; nothing is read from the environment until the server starts it or the first request."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="AWS Auto-Discovery",
         version="0.2.0",
         docs_url="/docs",
