@@ -92,3 +92,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
 @pytest.fixture(scope="session")
 def template(synth: Synth) -> Template:
     return Template.from_json(synth.template)
+
+
+@pytest.fixture(scope="session")
+def synthesize_fn() -> Any:
+    """:func:`synthesize` for tests that need a synth with another :class:`StackConfig`."""
+    return synthesize
