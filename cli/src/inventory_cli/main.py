@@ -14,7 +14,7 @@ import typer
 from inventory_core.aws import AwsClientFactory
 from inventory_events import ScanRequested
 
-from inventory_cli import analytics, dlq, operators, runtime, types
+from inventory_cli import analytics, dlq, member_role, operators, runtime, types
 from inventory_cli.moto_server import MotoNotInstalledError, MotoServer, is_up, stop_pid
 
 app = typer.Typer(help="AWS Auto-Discovery: inventory every resource of many AWS accounts.", no_args_is_help=True)
@@ -27,6 +27,7 @@ app.add_typer(dlq.dlq_app, name="dlq")
 app.add_typer(consumers_app, name="consumers")
 app.add_typer(api_app, name="api")
 app.add_typer(analytics.lake_app, name="lake")
+app.add_typer(member_role.app, name="member-role")
 app.command("types")(types.types_command)
 app.command("sql")(analytics.sql)
 

@@ -25,26 +25,33 @@ ROLE_NAME = "NucleusAccess-Inventory"
 
 EXTRA_CALLS: Mapping[str, tuple[tuple[str, str], ...]] = {
     # enrichers (scanner.adapters.aws_session.AwsAccountSession._enrich)
-    "s3_buckets": (("s3", "get_bucket_location"), ("s3", "get_bucket_tagging")),
-    "lambda_tags": (("lambda", "list_tags"),),
-    "dynamodb_tags": (("dynamodb", "list_tags_of_resource"),),
-    "elbv2_tags": (("elbv2", "describe_tags"),),
+    "s3_buckets": (("s3", "get_bucket_location"),),
+    "dynamodb_tables": (),
     "ecs_clusters": (("ecs", "describe_clusters"),),
+    "iam_role_tags": (("iam", "list_role_tags"),),
+    "iam_user_tags": (("iam", "list_user_tags"),),
     # listers
     "ecs_services": (("ecs", "list_clusters"), ("ecs", "list_services"), ("ecs", "describe_services")),
 }
 """The calls a lister or enricher makes besides the spec's own function, by lister/enricher name."""
 
-SESSION_CALLS: tuple[tuple[str, str], ...] = (("ec2", "describe_regions"),)
-"""Calls the account session makes whatever the types: the enabled regions of the account."""
+SESSION_CALLS: tuple[tuple[str, str], ...] = (
+    ("ec2", "describe_regions"),  # the account's enabled regions
+    ("resourcegroupstaggingapi", "get_resources"),  # tags of every taggable resource, once per region
+)
+"""Calls the account session makes whatever the types."""
 
-EXTRA_ACTIONS: tuple[str, ...] = ("tag:GetResources",)
-"""Granted besides the catalogue's calls: the Resource Groups Tagging API (tags of any type)."""
+ACCESS_CHECK_CALLS: tuple[tuple[str, str], ...] = (("ec2", "describe_regions"), ("ec2", "describe_vpcs"))
+"""The API's access check (POST /accounts/{id}/check) probes each region with these."""
+
+EXTRA_ACTIONS: tuple[str, ...] = ()
+"""Granted besides the catalogue's calls (none today)."""
 
 SIGNING_NAME_TO_IAM_PREFIX: Mapping[str, str] = {
     "monitoring": "cloudwatch",
     "tagging": "tag",
     "email": "ses",
+    "IoTSecuredTunneling": "iot",
 }
 """Where the IAM service prefix differs from botocore's signing name (elbv2 -> elasticloadbalancing,
 opensearch -> es, stepfunctions -> states and efs -> elasticfilesystem already come from the signing name)."""
@@ -63,6 +70,12 @@ IAM_ACTION_NAMES: Mapping[tuple[str, str], str] = {
     ("s3", "GetBucketNotificationConfiguration"): "GetBucketNotification",
     ("s3", "GetPublicAccessBlock"): "GetBucketPublicAccessBlock",
     ("s3", "GetBucketAccelerateConfiguration"): "GetAccelerateConfiguration",
+    ("budgets", "DescribeBudgets"): "ViewBudget",
+    ("cassandra", "ListKeyspaces"): "Select",  # Keyspaces authorizes schema reads as Select on system tables
+    ("cassandra", "ListTables"): "Select",
+    ("dms", "DescribeDataProviders"): "ListDataProviders",
+    ("dms", "DescribeInstanceProfiles"): "ListInstanceProfiles",
+    ("dms", "DescribeMigrationProjects"): "ListMigrationProjects",
 }
 """(IAM prefix, API operation) whose IAM action has another name than the operation."""
 
@@ -83,7 +96,7 @@ def catalogue_calls(specs: Iterable[ResourceSpec] | None = None) -> set[tuple[st
         KeyError: A spec names a lister or enricher whose calls are not declared in ``EXTRA_CALLS``.
     """
     chosen = tuple(select_specs("all") if specs is None else specs)
-    calls = set(SESSION_CALLS)
+    calls = set(SESSION_CALLS) | set(ACCESS_CHECK_CALLS)
     for spec in chosen:
         if spec.lister is None:
             calls.add((spec.service, spec.function))
@@ -123,22 +136,50 @@ def read_actions(specs: Iterable[ResourceSpec] | None = None) -> list[str]:
     return sorted({iam_action(service, method) for service, method in catalogue_calls(specs)} | set(EXTRA_ACTIONS))
 
 
-def role_policy_document(specs: Iterable[ResourceSpec] | None = None) -> dict[str, Any]:
-    """The read-only permissions policy (list and describe calls take no resource ARN: ``*``)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "InventoryRead", "Effect": "Allow", "Action": read_actions(specs), "Resource": "*"}],
-    }
+MANAGED_POLICY_MAX_CHARS = 6144
+"""IAM's size limit of one managed policy document (whitespace not counted)."""
+
+MAX_MANAGED_POLICIES = 10
+"""IAM's default quota of managed policies attached to one role."""
 
 
-def trust_policy_document(scanner_role_arn: Any, external_id: Any) -> dict[str, Any]:
-    """Only the scanner's task role may assume the role, and only with the external id."""
+def role_policy_documents(specs: Iterable[ResourceSpec] | None = None) -> list[dict[str, Any]]:
+    """The read-only permissions, split into managed policies under IAM's size limit.
+
+    List and describe calls take no resource ARN, hence ``Resource: *``; the actions are listed one by
+    one (no ``Describe*`` wildcards), so the role can call exactly what the scanner calls.
+
+    Raises:
+        ValueError: The actions need more managed policies than a role may have attached.
+    """
+    documents: list[dict[str, Any]] = []
+    chunk: list[str] = []
+
+    def document(actions: list[str]) -> dict[str, Any]:
+        n = len(documents) + 1
+        statement = {"Sid": f"InventoryRead{n}", "Effect": "Allow", "Action": actions, "Resource": "*"}
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    for action in read_actions(specs):
+        if chunk and len(json.dumps(document([*chunk, action]), separators=(",", ":"))) > MANAGED_POLICY_MAX_CHARS:
+            documents.append(document(chunk))
+            chunk = []
+        chunk.append(action)
+    if chunk:
+        documents.append(document(chunk))
+    if len(documents) > MAX_MANAGED_POLICIES:
+        raise ValueError(f"{len(documents)} managed policies needed; a role takes {MAX_MANAGED_POLICIES}")
+    return documents
+
+
+def trust_policy_document(principals: Any, external_id: Any) -> dict[str, Any]:
+    """Only the named principals (the scanner's task role) may assume the role, and only with the external id."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Effect": "Allow",
-                "Principal": {"AWS": scanner_role_arn},
+                "Principal": {"AWS": principals},
                 "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
             }
@@ -149,6 +190,10 @@ def trust_policy_document(scanner_role_arn: Any, external_id: Any) -> dict[str, 
 def template(specs: Iterable[ResourceSpec] | None = None, *, role_name: str = ROLE_NAME) -> dict[str, Any]:
     """The CloudFormation template of the member role (deployable as a service-managed StackSet).
 
+    Parameters: ``ScannerRoleArn`` (the only principal trusted by default), ``ExternalId``, and an
+    optional ``AccessCheckRoleArn``: the query API's role, trusted too only when given, so that
+    ``POST /accounts/{id}/check`` can test the role (leave it empty to trust the scanner alone).
+
     Args:
         specs: The catalogue types the role must be able to read; all by default.
         role_name: The role's name; the scanner assumes only ``NucleusAccess-*``.
@@ -158,6 +203,33 @@ def template(specs: Iterable[ResourceSpec] | None = None, *, role_name: str = RO
     """
     if not role_name.startswith("NucleusAccess-"):
         raise ValueError(f"the scanner assumes only NucleusAccess-* roles, not {role_name!r}")
+    principals = {
+        "Fn::If": [
+            "TrustAccessCheck",
+            [{"Ref": "ScannerRoleArn"}, {"Ref": "AccessCheckRoleArn"}],
+            {"Ref": "ScannerRoleArn"},
+        ]
+    }
+    resources: dict[str, Any] = {
+        "InventoryRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": role_name,
+                "Description": "Read-only inventory access for AWS Auto-Discovery's scanner",
+                "MaxSessionDuration": 3600,
+                "AssumeRolePolicyDocument": trust_policy_document(principals, {"Ref": "ExternalId"}),
+            },
+        }
+    }
+    for n, document in enumerate(role_policy_documents(specs), start=1):
+        resources[f"InventoryRead{n}"] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "Description": f"AWS Auto-Discovery inventory read actions, part {n}",
+                "Roles": [{"Ref": "InventoryRole"}],
+                "PolicyDocument": document,
+            },
+        }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
@@ -178,19 +250,15 @@ def template(specs: Iterable[ResourceSpec] | None = None, *, role_name: str = RO
                 "MaxLength": 1224,
                 "AllowedPattern": r"^[\w+=,.@:/-]+$",
             },
+            "AccessCheckRoleArn": {
+                "Type": "String",
+                "Default": "",
+                "Description": "Optional: the query API's role, trusted too so the API's access check works.",
+                "AllowedPattern": r"^(arn:aws[a-z-]*:iam::\d{12}:role/.+)?$",
+            },
         },
-        "Resources": {
-            "InventoryRole": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "RoleName": role_name,
-                    "Description": "Read-only inventory access for AWS Auto-Discovery's scanner",
-                    "MaxSessionDuration": 3600,
-                    "AssumeRolePolicyDocument": trust_policy_document({"Ref": "ScannerRoleArn"}, {"Ref": "ExternalId"}),
-                    "Policies": [{"PolicyName": "inventory-read", "PolicyDocument": role_policy_document(specs)}],
-                },
-            }
-        },
+        "Conditions": {"TrustAccessCheck": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AccessCheckRoleArn"}, ""]}]}},
+        "Resources": resources,
         "Outputs": {
             "RoleArn": {
                 "Description": "The role the scanner assumes",
