@@ -242,3 +242,16 @@ def test_render_then_parse_round_trips() -> None:
     scan(ArchiverService(store), "full", T0, FULL)
     rendered = store.objects[KEY]
     assert DayDocument.parse(rendered, account_id=A, day="2026-11-25").render() == rendered
+
+
+def test_between_two_partial_observations_the_newer_wins_unless_it_found_nothing() -> None:
+    store = MemoryObjectStore()
+    service = ArchiverService(store)
+    east = ("us-east-1", "ec2")
+    scan(service, "p1", T0, {east: [res(1, "us-east-1", "ec2")]}, failed=frozenset({east}))
+    scan(service, "p2", T0 + timedelta(hours=1), {east: [res(2, "us-east-1", "ec2")]}, failed=frozenset({east}))
+    assert ids(store) == {"us-east-1": {"ec2": ["ec2-us-east-1-2"]}}
+    scan(service, "p3", T0 + timedelta(hours=2), {east: []}, failed=frozenset({east}))
+    assert ids(store) == {"us-east-1": {"ec2": ["ec2-us-east-1-2"]}}
+    assert scope_of(store, *east)["executionId"] == "p2"
+    assert [n["executionId"] for n in scope_of(store, *east)["notReplacedBy"]] == ["p3"]
