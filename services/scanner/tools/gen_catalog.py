@@ -360,6 +360,25 @@ def moto_sources(service: str) -> str:
     return ""
 
 
+#: Listings moto has a handler for but that fail on it (found by tests/integration/scanner/test_generated_catalog.py).
+EMULATOR_GAPS: dict[str, str] = {
+    "AWS::AppConfig::Application": "moto answers ListApplications with a 500",
+    "AWS::Config::OrganizationConformancePack": "moto answers DescribeOrganizationConformancePacks with a 500",
+    "AWS::Connect::Instance": "moto answers ListInstances with a 500",
+    "AWS::ConnectCampaigns::Campaign": "moto answers ListCampaigns with a 500",
+    "AWS::DSQL::Cluster": "moto answers ListClusters with a 500",
+    "AWS::RDS::OptionGroup": "moto answers DescribeOptionGroups with a 500",
+    "AWS::S3Tables::TableBucket": "moto answers ListTableBuckets with a 500",
+    "AWS::DevOpsAgent::AgentSpace": "the cp. host prefix does not resolve on a local endpoint",
+}
+#: Services whose calls carry a host prefix (the account id) that cannot resolve on a local endpoint.
+_HOST_PREFIXED = {"s3control": "the account-id host prefix does not resolve on a local endpoint"}
+
+
+def emulator_gap(type_name: str, service: str) -> str | None:
+    return EMULATOR_GAPS.get(type_name) or _HOST_PREFIXED.get(service)
+
+
 def moto_implements(service: str, op: str) -> bool:
     source = moto_sources(service)
     return f"def {xform_name(op)}(" in source or f'"{op}"' in source
@@ -382,52 +401,72 @@ def choose_service(namespace: str, prefixes: list[str]) -> list[str]:
     return ordered
 
 
+def type_entry(type_name: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str, list[str]]:
+    """The catalogue entry of one CloudFormation type, or None and the reason it cannot be listed."""
+    _, namespace, resource = type_name.split("::")
+    handler = schema.get("handlers", {}).get("list")
+    if not handler:
+        return None, "the CloudFormation schema has no list handler", []
+    perms = [str(p) for p in handler.get("permissions", [])]
+    prefixes = sorted({p.split(":", 1)[0] for p in perms if ":" in p})
+    services = choose_service(namespace, prefixes)
+    if not services:
+        return None, f"no botocore service for IAM prefixes {prefixes or '(none)'}", []
+    actions = [p.split(":", 1)[1] for p in perms if ":" in p]
+    found = candidates(services, actions, resource)
+    if not found:
+        return None, f"no list/describe operation with a list result among {perms or '(none)'}", []
+    best = found[0]
+    # The list handler's schema names inputs the API model leaves optional but the call needs
+    # (DescribeListeners without a load balancer fails): they are required here, so a parent supplies them.
+    handler_schema = handler.get("handlerSchema", {})
+    needed = list(handler_schema.get("required", [])) or list(
+        (handler_schema.get("oneOf") or [{}])[0].get("required", [])
+    )
+    inputs = {_norm(m): m for m in input_members(best.service, best.op)}
+    required = list(best.required) + [
+        inputs[_norm(p)] for p in needed if _norm(p) in inputs and inputs[_norm(p)] not in best.required
+    ]
+    tagging = schema.get("tagging", {})
+    entry: dict[str, Any] = {
+        "cfn_type": type_name,
+        "slug": slug_for(type_name),
+        "service": best.service,
+        "operation": xform_name(best.op),
+        "result_key": best.listing.result_key,
+        "paginated": best.listing.paginated,
+        "required": required,
+        "paths": item_paths(best.service, best.listing, resource, list(schema.get("primaryIdentifier", []))),
+        "arn_template": arn_template(prefixes or [best.service], resource),
+        "taggable": bool(tagging.get("taggable", "Tags" in schema.get("properties", {}))),
+        "emulator": moto_implements(best.service, best.op) and emulator_gap(type_name, best.service) is None,
+        "list_permissions": sorted(perms),
+        "parent_params": sorted(handler_schema.get("properties", {})),
+    }
+    if best.listing.flatten:
+        entry["flatten"] = best.listing.flatten
+    if moto_implements(best.service, best.op) and emulator_gap(type_name, best.service):
+        entry["emulator_gap"] = emulator_gap(type_name, best.service)
+    return entry, "", list(item_members(best.service, best.listing))
+
+
 def generate() -> dict[str, Any]:
     types: dict[str, dict[str, Any]] = {}
     unsupported: dict[str, str] = {}
     members: dict[str, list[str]] = {}
-    schemas = dict(cfn_schemas())
-    for type_name, schema in schemas.items():
-        _, namespace, resource = type_name.split("::")
-        handler = schema.get("handlers", {}).get("list")
-        if not handler:
-            unsupported[type_name] = "the CloudFormation schema has no list handler"
-            continue
-        perms = [str(p) for p in handler.get("permissions", [])]
-        prefixes = sorted({p.split(":", 1)[0] for p in perms if ":" in p})
-        services = choose_service(namespace, prefixes)
-        if not services:
-            unsupported[type_name] = f"no botocore service for IAM prefixes {prefixes or '(none)'}"
-            continue
-        actions = [p.split(":", 1)[1] for p in perms if ":" in p]
-        found = candidates(services, actions, resource)
-        if not found:
-            unsupported[type_name] = f"no list/describe operation with a list result among {perms or '(none)'}"
-            continue
-        best = found[0]
-        tagging = schema.get("tagging", {})
-        taggable = bool(tagging.get("taggable", "Tags" in schema.get("properties", {})))
-        entry: dict[str, Any] = {
-            "cfn_type": type_name,
-            "slug": slug_for(type_name),
-            "service": best.service,
-            "operation": xform_name(best.op),
-            "result_key": best.listing.result_key,
-            "paginated": best.listing.paginated,
-            "required": best.required,
-            "paths": item_paths(best.service, best.listing, resource, list(schema.get("primaryIdentifier", []))),
-            "arn_template": arn_template(prefixes or [best.service], resource),
-            "taggable": taggable,
-            "emulator": moto_implements(best.service, best.op),
-            "list_permissions": sorted(perms),
-        }
-        if best.listing.flatten:
-            entry["flatten"] = best.listing.flatten
-        members[type_name] = list(item_members(best.service, best.listing))
-        handler_schema = handler.get("handlerSchema", {})
-        entry["parent_params"] = sorted(handler_schema.get("properties", {}))
-        types[type_name] = entry
+    for type_name, schema in cfn_schemas():
+        entry, reason, fields = type_entry(type_name, schema)
+        if entry is None:
+            unsupported[type_name] = reason
+        else:
+            types[type_name] = entry
+            members[type_name] = fields
     resolve_parents(types, unsupported)
+    for entry in types.values():
+        parent = types.get(entry.get("parent", {}).get("cfn_type", ""))
+        if parent and entry["emulator"] and not parent["emulator"]:
+            entry["emulator"] = False
+            entry["emulator_gap"] = f"its parent {parent['cfn_type']} is not listed by the emulator"
     for type_name, entry in list(types.items()):
         reason = None
         if entry["paths"]["id"] is None:
@@ -436,7 +475,7 @@ def generate() -> dict[str, Any]:
             if entry["arn_template"] is None:
                 reason = "the API gives no ARN and IAM documents no ARN format for the type"
             else:
-                sources, missing = arn_sources(type_name, entry, members[type_name])
+                sources, missing = arn_sources(entry, members[type_name])
                 if missing:
                     reason = f"the API gives no ARN and the list result lacks {missing} of {entry['arn_template']}"
                 entry["arn_vars"] = sources
@@ -453,7 +492,7 @@ def generate() -> dict[str, Any]:
     }
 
 
-def arn_sources(type_name: str, entry: dict[str, Any], members: list[str]) -> tuple[dict[str, str], list[str]]:
+def arn_sources(entry: dict[str, Any], members: list[str]) -> tuple[dict[str, str], list[str]]:
     """Where each variable of the ARN template comes from: the parent's value, an item field, or the id."""
     variables = [
         v for v in re.findall(r"\{(\w+)\}", entry["arn_template"]) if v not in ("partition", "region", "account")
@@ -548,13 +587,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""
         if current != text:
-            print(f"{args.output} is stale: run make catalog", file=sys.stderr)
+            sys.stderr.write(f"{args.output} is stale: run make catalog\n")
             return 1
         return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     data = json.loads(text)
-    print(f"{len(data['types'])} types, {len(data['unsupported'])} unsupported -> {args.output}")
+    sys.stdout.write(f"{len(data['types'])} types, {len(data['unsupported'])} unsupported -> {args.output}\n")
     return 0
 
 
