@@ -18,7 +18,7 @@ LOCALSTACK := docker compose -f docker-compose.localstack.yml
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
   print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -94,7 +94,7 @@ e2e-localstack: install ## The e2e suite against LocalStack instead of moto (nee
 synth: install ## CDK synth of the stack into infra/cdk.out
 	cd infra && $(BIN)/python app.py
 
-bench: bench-scan bench-projector bench-api bench-ui ## Run every benchmark (figures printed, JSON in benchmarks/results/)
+bench: bench-scan bench-projector bench-api bench-ui bench-operators ## Run every benchmark (figures printed, JSON in benchmarks/results/)
 
 bench-scan: install ## Scan: ~10k seeded resources, 3 accounts x 4 regions, vs the bare-API floor
 	$(BIN)/python benchmarks/scan.py $(BENCH_SCAN_ARGS)
@@ -106,6 +106,9 @@ bench-api: install ## API cold (fresh process) and warm latency at 10,000 and 10
 	$(BIN)/python benchmarks/api.py --resources 10000
 	$(BIN)/python benchmarks/api.py --resources 100000
 	$(BIN)/python benchmarks/api.py --resources 500000 --memory-only
+
+bench-operators: install ## Operators: DLQ redrive rate vs bare SQS calls, dlq show, account check, scan history page
+	$(BIN)/python benchmarks/operators.py $(BENCH_OPERATORS_ARGS)
 
 bench-projector: install ## Projector: 10,000 resources vs a bare BatchWriteItem loop on moto
 	$(BIN)/python benchmarks/projector.py
