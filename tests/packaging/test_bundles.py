@@ -26,9 +26,9 @@ from infra.bundles import (
     repo_root,
 )
 
-# Every function the stack deploys as a zip (infra/src/infra/stacks/artifacts.py ZIP_PACKAGES) and its handler module.
+# Every function deployable as a zip and its handler module. The projector is not one any more: its pyarrow
+# (read-model snapshot) has no aarch64 wheel for the Lambda Python 3.11 runtime's glibc (see the last test).
 ZIP_FUNCTIONS = {
-    "inventory-ddb-projector": "ddb_projector.handler",
     "inventory-archiver": "archiver.handler",
     "inventory-scanner": "scanner.launch_failed",
 }
@@ -160,3 +160,10 @@ def test_zipped_bundles_report_sizes(cache: Path, tmp_path: Path, capsys: pytest
         lines.append(f"{package}: {bundle_size_bytes(bundle) / 1e6:.1f} MB unzipped, {zipped / 1e6:.1f} MB zipped")
     with capsys.disabled():
         print("\n  " + "\n  ".join(lines))
+
+
+def test_a_closure_without_a_wheel_for_the_lambda_runtime_is_refused_with_the_reason(cache: Path) -> None:
+    # The projector's pyarrow ships aarch64 wheels for glibc >= 2.28 only; Lambda's Python 3.11 runtime is
+    # Amazon Linux 2 (glibc 2.26), so a zip would die at import: the build says so and names the way out.
+    with pytest.raises(BundleError, match=r"(?s)pyarrow.*glibc 2\.26.*container image"):
+        lambda_bundle_dir("inventory-ddb-projector", platform="linux-arm64", cache_dir=cache)

@@ -39,6 +39,14 @@ IMAGES = {
         frozenset({"services/scanner", "shared/core", "shared/events"}),
         ("python", "-m", "scanner"),
     ),
+    "ddb_projector": Image(
+        "services/ddb_projector/Dockerfile",
+        "inventory-ddb-projector",
+        frozenset({"services/ddb_projector", "shared/core", "shared/events"}),
+        ("python", "-m", "awslambdaric", "ddb_projector.handler.lambda_handler"),
+        extra="lambda",
+        handler="ddb_projector.handler.lambda_handler",
+    ),
     "lake_writer": Image(
         "services/lake_writer/Dockerfile",
         "inventory-lake-writer",

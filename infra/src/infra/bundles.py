@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform as host_platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -161,11 +162,23 @@ def lambda_bundle_dir(
     return final
 
 
+_NO_WHEEL = re.compile(r"Because (\S+)==\S+ has no usable wheels")
+
+
 def _run(cmd: list[str], root: Path, step: str) -> str:
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": ""}
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise BundleError(f"{step} failed ({' '.join(cmd)}):\n{done.stderr.strip() or done.stdout.strip()}")
+        output = done.stderr.strip() or done.stdout.strip()
+        missing = _NO_WHEEL.search(output)
+        hint = (
+            f"\n{missing.group(1)} has no wheel for manylinux2014 (glibc 2.17) on this architecture, and the Lambda"
+            " Python 3.11 runtime is Amazon Linux 2 (glibc 2.26): a zip cannot run it. Deploy this function as a"
+            " container image (services/<service>/Dockerfile) instead."
+            if missing
+            else ""
+        )
+        raise BundleError(f"{step} failed ({' '.join(cmd)}):\n{output}{hint}")
     return done.stdout
 
 
