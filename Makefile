@@ -18,7 +18,7 @@ LOCALSTACK := docker compose -f docker-compose.localstack.yml
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
   print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth cdk-cli bootstrap diff deploy preflight destroy bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -91,8 +91,34 @@ e2e-localstack: install ## The e2e suite against LocalStack instead of moto (nee
 	  $(BIN)/python -m pytest -p no:cacheprovider tests/e2e --ignore=tests/e2e/test_demo_smoke.py || status=$$?; \
 	  $(LOCALSTACK) down -v; exit $$status
 
-synth: install ## CDK synth of the stack into infra/cdk.out
-	cd infra && $(BIN)/python app.py
+# The pinned CDK CLI (infra/package.json, exact version) runs the Python app; CDK_ARGS passes context,
+# e.g. make deploy CDK_ARGS="-c inventory:stage=dev -c inventory:alarmEmail=ops@example.com".
+CDK := cd infra && npx --no-install cdk --app "$(BIN)/python app.py"
+CDK_ARGS ?=
+
+infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund
+	@touch $@
+
+cdk-cli: infra/node_modules/.package-lock.json ## Install the pinned CDK CLI into infra/node_modules
+
+synth: install cdk-cli ## CDK synth of the whole stack into infra/cdk.out (no Docker, no AWS credentials)
+	$(CDK) synth --quiet --output cdk.out $(CDK_ARGS)
+
+bootstrap: install cdk-cli ## Once per account and region: cdk bootstrap (asset bucket, ECR repo, deploy roles)
+	$(CDK) bootstrap $(CDK_ARGS)
+
+diff: install cdk-cli ## What make deploy would change
+	$(CDK) diff $(CDK_ARGS)
+
+deploy: install cdk-cli ## Build images (Docker) and bundles, deploy the stack, print its outputs (docs/deploy.md)
+	$(CDK) deploy --require-approval broadening --outputs-file cdk.out/outputs.json $(CDK_ARGS)
+
+preflight: install ## Check what CloudFormation cannot: an imported app table, the Athena integration
+	$(BIN)/python -m infra.preflight $(PREFLIGHT_ARGS)
+
+destroy: install cdk-cli ## Delete the stack (tables, buckets and user pool are retained: docs/deploy.md)
+	$(CDK) destroy $(CDK_ARGS)
 
 bench: bench-scan bench-projector bench-api bench-ui bench-operators ## Run every benchmark (figures printed, JSON in benchmarks/results/)
 

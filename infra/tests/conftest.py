@@ -62,8 +62,6 @@ def synthesize(root: Path, config: StackConfig | None = None, *, nag: bool = Tru
     bundles: list[str] = []
     context = {
         "aws:cdk:disable-asset-staging": True,
-        # What `cdk synth` with credentials records in cdk.context.json: the region's AZs.
-        f"availability-zones:account={ACCOUNT}:region={REGION}": [f"{REGION}a", f"{REGION}b", f"{REGION}c"],
     }
     app = cdk.App(outdir=str(outdir), context=context)
     stack = InventoryStack(

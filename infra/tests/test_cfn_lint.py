@@ -10,9 +10,6 @@ IGNORED = {
     # CDK adds DependsOn from each function to its role's policy (so a function never runs without its
     # permissions); the role itself is also named by GetAtt, which cfn-lint reports as redundant.
     "W3005",
-    # An environment-specific VPC names the AZs CDK looked up for this account and region (kept in
-    # cdk.context.json), so they are the account's own, not an assumption about another account.
-    "W3010",
 }
 
 

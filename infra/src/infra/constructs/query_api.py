@@ -34,8 +34,8 @@ API_TIMEOUT_S = 29
 API_MEMORY_MIB = 2048
 """The read-model snapshot of 100,000 items fits, and Lambda's CPU share grows with memory."""
 
-WEB_DIST_DIR = "/var/task/web/dist"
-"""Where the API image (services/api/Dockerfile) puts the built UI."""
+WEB_DIST_DIR = "/opt/web/dist"
+"""Where the API image (services/api/Dockerfile) puts the built UI (infra/tests/test_artifacts.py checks it)."""
 
 
 class QueryApi(Construct):

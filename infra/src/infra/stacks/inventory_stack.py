@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnResource, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -285,6 +285,12 @@ class InventoryStack(Stack):
         )
         self._outputs()
         self._suppressions()
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The region's first two AZs resolved by CloudFormation (Fn::GetAZs): synth needs no AZ lookup and
+        so no credentials, and the template names no AZ of one particular account."""
+        return [Fn.select(i, Fn.get_azs()) for i in range(2)]
 
     # ------------------------------------------------------------------------------------------------
     def _inventory_lifecycle(self, topo: Topology) -> list[s3.LifecycleRule]:
