@@ -69,13 +69,13 @@ def test_sql_command_writes_table_csv_json_and_parquet(stack: Stack, tmp_path: P
     assert table.exit_code == 0, table.output
     assert "bare" in table.output and "(3 rows)" in table.output
     as_json = runner.invoke(app, ["sql", "-f", "json", sql])
-    assert json.loads(as_json.output) == [
+    assert json.loads(as_json.stdout) == [
         {"name": "bare", "state": "running"},
         {"name": "web-0001", "state": "stopped"},
         {"name": "web-0002", "state": "running"},
     ]
     as_csv = runner.invoke(app, ["sql", "-f", "csv", sql])
-    assert as_csv.output.splitlines()[:2] == ["name,state", "bare,running"]
+    assert as_csv.stdout.splitlines()[:2] == ["name,state", "bare,running"]
     out = tmp_path / "r.parquet"
     assert runner.invoke(app, ["sql", "-f", "parquet", "-o", str(out), sql]).exit_code == 0
     assert pq.read_table(out).num_rows == 3
@@ -88,7 +88,7 @@ def test_maintain_compacts_files_and_expires_old_snapshots(stack: Stack) -> None
     seed(stack)
     result = CliRunner().invoke(app, ["lake", "maintain", "--keep-days", "0"])
     assert result.exit_code == 0, result.output
-    lines = {tuple(line.split()[:2]): line.split()[2:] for line in result.output.splitlines()[1:] if line.strip()}
+    lines = {tuple(line.split()[:2]): line.split()[2:] for line in result.stdout.splitlines()[1:] if line.strip()}
     before, after = lines[("resources", "before")], lines[("resources", "after")]
     assert int(after[0]) == 1 < int(before[0])  # snapshots
     assert int(after[1]) == 1 < int(before[1])  # data files

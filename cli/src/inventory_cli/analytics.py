@@ -32,7 +32,7 @@ class OutputFormat(StrEnum):
 
 
 def _settings() -> IcebergSettings:
-    runtime.load_local_env()
+    runtime.announce_target()  # where it reads from, first line on stderr
     try:
         return IcebergSettings()
     except ValueError as exc:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import typer
 from archiver.bootstrap import build_service as build_archiver
 from archiver.handler import handle_batch as archiver_batch
 from archiver.settings import ArchiverSettings
@@ -78,6 +79,16 @@ def load_local_env() -> bool:
 def select_target() -> target.Target:
     """Resolve where this command points (loading the local env file only for the local target)."""
     return target.resolve(target_is_local(), ENV_FILE)
+
+
+def announce_target() -> None:
+    """Print where the command points as its first stderr line; for commands that may also work without AWS."""
+    try:
+        chosen = select_target()
+    except target.TargetError as exc:
+        typer.echo(f"target: unresolved ({exc})", err=True)
+        return
+    target.announce(chosen)
 
 
 def account_service() -> AccountService:
