@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ddb_projector.adapters.grid_snapshot import S3SnapshotStore
 from inventory_api.auth import load_or_create_local_key, mint_local_token
 from inventory_cli.demo import DEMO_ACCOUNTS, HOME_ACCOUNT, HOME_REGION, demo_ui_url, local_environment
 from inventory_cli.fleet import seed_fleet
@@ -29,6 +30,7 @@ from inventory_cli.moto_server import MotoServer, free_port
 from inventory_cli.provision import provision
 from inventory_cli.runtime import Consumers, register_accounts, start_scan_worker
 from inventory_core.aws import AwsClientFactory
+from inventory_core.grid import grid_row
 from inventory_core.items import Account
 from inventory_core.topology import build_topology
 
@@ -101,7 +103,8 @@ def bulk_item(i: int, accounts: list[tuple[str, str]]) -> dict[str, Any]:
 def seed_bulk(
     clients: AwsClientFactory, table_name: str, n: int, owners: list[tuple[str, str]], threads: int = 4
 ) -> float:
-    """Write n resources straight into the table and register their accounts; seconds taken."""
+    """Write n resources straight into the table, publish the grid snapshot the projector would have
+    published for them (what a cold API loads), and register their accounts; seconds taken."""
     started = time.monotonic()
 
     def write(start: int) -> None:
@@ -111,6 +114,8 @@ def seed_bulk(
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(write, range(threads)))
+    bucket = os.environ["INVENTORY_BUCKET"]
+    S3SnapshotStore(clients.client("s3"), bucket).publish([grid_row(bulk_item(i, owners)) for i in range(n)], [], 0)
     register_accounts(clients, table_name, [Account(a, name, True) for a, name in owners])
     return time.monotonic() - started
 
@@ -163,6 +168,7 @@ def ui_stack(
     state_dir.mkdir(parents=True, exist_ok=True)
     moto = MotoServer.start(log_path=state_dir / "moto.log")
     stop = threading.Event()
+    workers: list[threading.Thread] = []
     proc: subprocess.Popen[bytes] | None = None
     timings: dict[str, float] = {}
     try:
@@ -182,8 +188,8 @@ def ui_stack(
         else:
             register_accounts(clients, os.environ["APP_TABLE_NAME"], [Account(a, n, True) for a, n in owners])
         if fleet_resources:
-            Consumers.build(clients).start(stop)
-            start_scan_worker(clients, stop)
+            workers += Consumers.build(clients).start(stop)
+            workers.append(start_scan_worker(clients, stop))
         port = free_port()
         env = {**os.environ, "WEB_DIST_DIR": str(DIST), "RATE_LIMIT_PER_MINUTE": "100000", **(api_env or {})}
         command = [sys.executable, "-m", "uvicorn", "--factory", "inventory_api.main:create_app"]
@@ -195,6 +201,8 @@ def ui_stack(
         yield UiStack(base, env, clients, Path(os.environ["AUTH_LOCAL_KEY_FILE"]), timings)
     finally:
         stop.set()
+        for worker in workers:  # before moto goes: a poll in flight would fail loudly
+            worker.join(timeout=30)
         if proc is not None:
             proc.terminate()
             try:
@@ -212,3 +220,28 @@ def shot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+# Scroll the grid by `step` px per animation frame; the frame-to-frame times and the most row elements seen.
+SCROLL_FRAMES_JS = """async ([frames, step]) => {
+  const grid = document.querySelector('[data-testid=grid]');
+  const times = [];
+  let most = 0;
+  let last = performance.now();
+  for (let i = 0; i < frames; i++) {
+    grid.scrollTop += step;
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    const now = performance.now();
+    times.push(now - last);
+    last = now;
+    most = Math.max(most, document.querySelectorAll('[role=row][data-index]').length);
+  }
+  const indexes = [...document.querySelectorAll('[role=row][data-index]')].map((r) => Number(r.dataset.index));
+  return { times, most, scrollTop: grid.scrollTop, lastIndex: Math.max(...indexes) };
+}"""
+
+
+def frame_stats(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    pick = lambda p: round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)  # noqa: E731
+    return {"frames": len(ordered), "p50_ms": pick(0.5), "p95_ms": pick(0.95), "max_ms": round(ordered[-1], 1)}

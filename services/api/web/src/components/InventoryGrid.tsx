@@ -124,8 +124,12 @@ export function InventoryGrid({
   useEffect(() => setFocused(0), [rows])
   useEffect(() => {
     if (!focusPending.current) return
-    focusPending.current = false
-    scrollRef.current?.querySelector<HTMLElement>(`[data-index="${focused}"]`)?.focus()
+    // the row may render only after the virtualiser has scrolled to it: try again on the next render
+    const row = scrollRef.current?.querySelector<HTMLElement>(`[data-index="${focused}"]`)
+    if (row) {
+      focusPending.current = false
+      row.focus()
+    }
   })
 
   const move = (index: number) => {
