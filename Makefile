@@ -18,7 +18,7 @@ LOCALSTACK := docker compose -f docker-compose.localstack.yml
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
   print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages package e2e-localstack synth cdk-cli bootstrap diff deploy preflight destroy bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package check-images e2e-localstack synth cdk-cli bootstrap diff deploy preflight destroy bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ check-packages: $(UV) ## Install each deployable alone, import its entry point, 
 
 package: install ## Build the Lambda zip directories (archiver, scan launch-failed; linux-arm64) under .build/bundles
 	$(BIN)/python -m infra.bundles inventory-archiver inventory-scanner
+
+check-images: install ## Run every Dockerfile's build stage on this host (no Docker): closures install and import
+	PACKAGING_FULL=1 $(BIN)/python -m pytest -p no:cacheprovider -q tests/packaging/test_dockerfiles.py -k build_stage
 
 e2e-localstack: install ## The e2e suite against LocalStack instead of moto (needs Docker + LOCALSTACK_AUTH_TOKEN)
 	@command -v docker >/dev/null 2>&1 || { echo "e2e-localstack needs a Docker engine; make test runs the same suite on moto"; exit 1; }
