@@ -18,7 +18,7 @@ LOCALSTACK := docker compose -f docker-compose.localstack.yml
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
   print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages package check-images e2e-localstack synth cdk-cli bootstrap diff deploy preflight destroy bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package check-images e2e-localstack synth cdk-cli bootstrap diff deploy preflight env destroy bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -119,6 +119,9 @@ deploy: install cdk-cli ## Build images (Docker) and bundles, deploy the stack, 
 
 preflight: install ## Check what CloudFormation cannot: an imported app table, the Athena integration
 	$(BIN)/python -m infra.preflight $(PREFLIGHT_ARGS)
+
+env: install ## Print export lines of the deployed stack's settings: eval "$$(make -s env)"
+	@$(BIN)/python -m infra.outputs $(ENV_ARGS)
 
 destroy: install cdk-cli ## Delete the stack (tables, buckets and user pool are retained: docs/deploy.md)
 	$(CDK) destroy $(CDK_ARGS)
