@@ -1,6 +1,6 @@
 """Lambda zip bundles built from uv.lock: one directory per (package, platform), cached by content.
 
-``lambda_bundle_dir("inventory-ddb-projector")`` returns a directory holding the package, the
+``lambda_bundle_dir("inventory-archiver")`` returns a directory holding the package, the
 workspace packages it depends on and its locked third-party runtime dependencies, installed for
 CPython 3.11 on Linux ARM64 (the Lambda runtime of TRD section 2.1). The stack hands it to
 ``lambda_.Code.from_asset(str(path))``.
@@ -120,14 +120,14 @@ def lambda_bundle_dir(
     """Return a directory holding ``package`` and its locked runtime closure for Python 3.11 on ``platform``.
 
     Args:
-        package: the workspace project (``inventory-ddb-projector``), its directory (``ddb_projector``)
-            or its module name.
+        package: the workspace project (``inventory-archiver``), its directory or its module name (``archiver``).
         platform: ``linux-arm64`` (the deployed functions) or ``linux-x86_64``.
         root: the workspace root (default: found from this file).
         cache_dir: where bundles are kept (default: ``<root>/.build/bundles``).
 
     Raises:
-        BundleError: unknown package or platform, uv missing, or a uv step failed (uv's output included).
+        BundleError: unknown package or platform, uv missing, or a uv step failed (uv's output included; a
+            locked package without a manylinux2014 wheel, such as pyarrow >= 18, is named with the reason).
     """
     if platform not in PLATFORMS:
         raise BundleError(f"unknown platform {platform!r}; expected one of {sorted(PLATFORMS)}")
