@@ -101,7 +101,13 @@ def bulk_item(i: int, accounts: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def seed_bulk(
-    clients: AwsClientFactory, table_name: str, n: int, owners: list[tuple[str, str]], threads: int = 4
+    clients: AwsClientFactory,
+    table_name: str,
+    n: int,
+    owners: list[tuple[str, str]],
+    threads: int = 4,
+    *,
+    items: bool = True,
 ) -> float:
     """Write n resources straight into the table, publish the grid snapshot the projector would have
     published for them (what a cold API loads), and register their accounts; seconds taken."""
@@ -112,8 +118,9 @@ def seed_bulk(
             for i in range(start, n, threads):
                 batch.put_item(Item=bulk_item(i, owners))
 
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(write, range(threads)))
+    if items:  # without them the grid still loads (from the snapshot), only the detail drawer finds nothing
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(write, range(threads)))
     bucket = os.environ["INVENTORY_BUCKET"]
     S3SnapshotStore(clients.client("s3"), bucket).publish([grid_row(bulk_item(i, owners)) for i in range(n)], [], 0)
     register_accounts(clients, table_name, [Account(a, name, True) for a, name in owners])
@@ -158,7 +165,7 @@ def ui_stack(
     fleet_resources: int = 0,
     bulk: int = 0,
     api_env: dict[str, str] | None = None,
-    say: Any = print,
+    bulk_items: bool = True,
 ) -> Iterator[UiStack]:
     """A fresh moto server with the stack provisioned; the demo's three accounts with a simulated fleet
     of `fleet_resources` (what Sync now scans), `bulk` resources written straight into the table (what
@@ -184,7 +191,7 @@ def ui_stack(
             seed_fleet(DEMO_ACCOUNTS, os.environ["INVENTORY_REGIONS"].split(","), fleet_resources)
         timings["provision_and_fleet_s"] = time.monotonic() - t0
         if bulk:
-            timings["bulk_seed_s"] = seed_bulk(clients, os.environ["APP_TABLE_NAME"], bulk, owners)
+            timings["bulk_seed_s"] = seed_bulk(clients, os.environ["APP_TABLE_NAME"], bulk, owners, items=bulk_items)
         else:
             register_accounts(clients, os.environ["APP_TABLE_NAME"], [Account(a, n, True) for a, n in owners])
         if fleet_resources:

@@ -5,6 +5,8 @@ import { completeOidcSignIn, signOut, startOidcSignIn, storedToken, storeToken, 
 import { AccountsPage } from './components/AccountsPage'
 import { InventoryPage } from './components/InventoryPage'
 import { ScanHistoryPage } from './components/ScanHistoryPage'
+import { parseQuery } from './query'
+import { useInventory } from './store'
 import type { Me, UiConfig } from './types'
 
 type Route = 'inventory' | 'accounts' | 'scans'
@@ -17,6 +19,11 @@ export function routeOf(pathname: string): Route {
 
 setTokenSource(storedToken)
 
+/** Ask for the grid's first page as early as possible (the page reuses the request when it mounts). */
+function prefetchGrid(): void {
+  void useInventory.getState().fetchResources(parseQuery(window.location.search))
+}
+
 type Session =
   | { state: 'loading' }
   | { state: 'signed-out'; config: UiConfig | null; reason: string | null }
@@ -28,10 +35,15 @@ export function App() {
 
   const boot = useCallback(async (reason: string | null = null) => {
     let config: UiConfig | null = null
+    takeTokenFromFragment()
+    const returning = new URLSearchParams(window.location.search).has('code') // back from the OIDC sign-in
+    // With a token, ask who we are (and start the grid's first page) while the config loads: one round trip.
+    const early = storedToken() && !returning ? api<Me>('/api/inventory/me') : null
+    if (early && routeOf(window.location.pathname) === 'inventory') prefetchGrid()
+    early?.catch(() => undefined)
     try {
       config = await api<UiConfig>('/api/inventory/config')
-      takeTokenFromFragment()
-      if (config.oidc && (await completeOidcSignIn(config.oidc))) setRoute(routeOf(window.location.pathname))
+      if (config.oidc && returning && (await completeOidcSignIn(config.oidc))) setRoute(routeOf(window.location.pathname))
     } catch (error) {
       reason = describeError(error)
     }
@@ -40,7 +52,7 @@ export function App() {
       return
     }
     try {
-      setSession({ state: 'signed-in', me: await api<Me>('/api/inventory/me'), config })
+      setSession({ state: 'signed-in', me: await (early ?? api<Me>('/api/inventory/me')), config })
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) signOut()
       setSession({ state: 'signed-out', config, reason: describeError(error) })

@@ -30,7 +30,10 @@ export function InventoryPage({ role }: { role: RoleName }) {
   }, [])
   useEffect(() => {
     resumeExecution()
-    apply(parseQuery(window.location.search), false)
+    const wanted = parseQuery(window.location.search)
+    const state = useInventory.getState()
+    const asked = state.isLoading && queryToSearch(state.query) === queryToSearch(wanted)
+    if (!asked) apply(wanted, false) // else the request started at sign-in is this page's
     void useInventory.getState().fetchStatus()
     void useInventory.getState().pollExecution()
     const onPop = () => void useInventory.getState().fetchResources(parseQuery(window.location.search))
