@@ -116,6 +116,8 @@ def s3_properties() -> dict[str, str]:
         if os.environ.get("AWS_ACCESS_KEY_ID"):
             props["s3.access-key-id"] = os.environ["AWS_ACCESS_KEY_ID"]
             props["s3.secret-access-key"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+            if os.environ.get("AWS_SESSION_TOKEN"):  # assumed-role (temporary) credentials
+                props["s3.session-token"] = os.environ["AWS_SESSION_TOKEN"]
     return props
 
 
