@@ -9,6 +9,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from inventory_core import faults
+
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 60.0
@@ -86,6 +88,7 @@ class AwsClientFactory:
                 found = self._session.client(  # type: ignore[call-overload]
                     service, region_name=key[1], config=config, endpoint_url=endpoint_url()
                 )
+                faults.install(found)  # no-op unless INVENTORY_FAULTS is set (chaos harness)
                 self._clients[key] = found
             return found
 
@@ -95,6 +98,7 @@ class AwsClientFactory:
             resource = self._session.resource(
                 "dynamodb", region_name=region or self.region, config=self._config, endpoint_url=endpoint_url()
             )
+        faults.install(resource.meta.client)  # no-op unless INVENTORY_FAULTS is set (chaos harness)
         return resource.Table(name)
 
     def for_credentials(

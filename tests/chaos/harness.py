@@ -1,0 +1,254 @@
+"""The chaos harness: the real services on the emulator, faults by configuration, and the truth they must reach.
+
+A scenario registers a seeded fleet in a fresh stack, runs the real scanner and drains the three consumers
+through their real Lambda handlers (as ``make demo`` does), with ``INVENTORY_FAULTS`` set for the faulted part
+only. :func:`check` then compares every store with the truth resource by resource.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from inventory_cli.fleet import Fleet
+from inventory_cli.runtime import Consumers, register_accounts, scan_service
+from inventory_core import faults
+from inventory_core.dynamo import query_items
+from inventory_core.items import Account
+from inventory_core.settings import IcebergSettings
+from inventory_events import ScanCompleted, ScanRequested
+from inventory_lake import load_catalog
+from inventory_lake.duck import connect
+
+from tests.conftest import Stack
+
+CONSUMERS = ("ddb-projector", "lake-writer", "archiver")
+REPORT_PATH = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+RESULTS_PATH = Path(os.environ.get("CHAOS_RESULTS", "/tmp/chaos-results.jsonl"))  # noqa: S108 (a report scratch file)
+
+
+@contextmanager
+def faults_on(plan: Mapping[str, Any] | None) -> Iterator[None]:
+    """Set ``INVENTORY_FAULTS`` for the block (clients built inside it get the hooks), then clear it."""
+    faults.reset()
+    if plan:
+        os.environ[faults.ENV_VAR] = json.dumps(plan)
+    try:
+        yield
+    finally:
+        os.environ.pop(faults.ENV_VAR, None)
+
+
+@dataclass
+class Observed:
+    """What the stores hold: per store, the active resources with their comparable fields."""
+
+    ddb_active: dict[str, tuple[str, ...]]
+    ddb_missing: set[str]
+    ice_active: dict[str, tuple[str, ...]]
+    ice_missing: set[str]
+    history: Counter[str]  # rows per execution id
+    history_pairs: int  # distinct (execution, arn)
+    history_rows: int
+    raw_documents: list[str]  # keys under raw/
+    raw_arns: set[str]
+    dlq: dict[str, list[str]]  # consumer -> bodies
+
+
+@dataclass
+class Outcome:
+    """The measured outcome of one scenario, for docs/reliability.md."""
+
+    fault: str
+    behaviour: str
+    truth: int
+    lost: int
+    false_missing: int
+    converge_s: float
+    injected: dict[str, int] = field(default_factory=dict)
+    ok: bool = True
+    notes: str = ""
+
+    def record(self) -> None:
+        with RESULTS_PATH.open("a") as out:
+            out.write(json.dumps(self.__dict__) + "\n")
+
+
+class Pipeline:
+    """One stack with a registered fleet: scans, drains, and reads every store."""
+
+    def __init__(self, stack: Stack, fleet: Fleet, types: tuple[str, ...]) -> None:
+        self.stack = stack
+        self.fleet = fleet
+        self.types = types
+        self.accounts = [a.account_id for a in fleet.accounts]
+        register_accounts(
+            stack.clients,
+            stack.env["APP_TABLE_NAME"],
+            [Account(a.account_id, a.name, True) for a in fleet.accounts],
+        )
+        self.scans: list[ScanCompleted] = []
+
+    # --- running -------------------------------------------------------------------------------------------
+    def scan(self, execution_id: str, cancel: threading.Event | None = None) -> ScanCompleted:
+        result = scan_service().scan(
+            ScanRequested(execution_id=execution_id, trigger="cli", requested_by="chaos"), cancel=cancel
+        )
+        self.scans.append(result)
+        return result
+
+    def consumers(self) -> Consumers:
+        """Fresh consumers (their clients are built now, so they see the faults in force now)."""
+        return Consumers.build(self.stack.clients.for_session(self.stack.clients.session), retry_delay_s=0, wait_s=0)
+
+    def drain(self, consumers: Consumers | None = None, timeout_s: float = 600) -> None:
+        (consumers or self.consumers()).drain(timeout_s=timeout_s)
+
+    def queue_url(self, consumer: str) -> str:
+        return self.stack.env[{"ddb-projector": "DDB_PROJECTOR_QUEUE_URL", "lake-writer": "LAKE_WRITER_QUEUE_URL",
+                               "archiver": "ARCHIVER_QUEUE_URL"}[consumer]]  # fmt: skip
+
+    def dlq_url(self, consumer: str) -> str:
+        sqs = self.stack.clients.client("sqs")
+        return str(sqs.get_queue_url(QueueName=self.stack.topology.consumer(consumer).dlq_name)["QueueUrl"])
+
+    # --- observing -----------------------------------------------------------------------------------------
+    def observe(self) -> Observed:
+        table = self.stack.table
+        items = query_items(table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY"))
+        full = items
+        ddb_active = {
+            i["resourceArn"]: (str(i.get("accountId")), str(i.get("region")), str(i.get("state", "")))
+            for i in full
+            if i["discoveryStatus"] == "active"
+        }
+        ddb_missing = {i["resourceArn"] for i in full if i["discoveryStatus"] == "missing"}
+        settings = IcebergSettings()
+        catalog = load_catalog(settings)
+        con = connect()
+        ns = settings.iceberg_namespace
+        location = catalog.load_table(f"{ns}.resources").metadata_location
+        rows = con.execute(
+            f"SELECT resource_arn, account_id, region, state, discovery_status FROM iceberg_scan('{location}')"
+        ).fetchall()
+        ice_active = {r[0]: (r[1], r[2], r[3] or "") for r in rows if r[4] == "active"}
+        ice_missing = {r[0] for r in rows if r[4] == "missing"}
+        hist_location = catalog.load_table(f"{ns}.resource_history").metadata_location
+        hist = con.execute(f"SELECT execution_id, resource_arn FROM iceberg_scan('{hist_location}')").fetchall()
+        s3 = self.stack.clients.client("s3")
+        bucket = self.stack.env["INVENTORY_BUCKET"]
+        keys = [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="raw/")
+            for o in page.get("Contents", [])
+        ]
+        raw_arns: set[str] = set()
+        for key in keys:
+            doc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            raw_arns |= _raw_arns(doc)
+        dlq: dict[str, list[str]] = {}
+        sqs = self.stack.clients.client("sqs")
+        for consumer in CONSUMERS:
+            # Received with a short visibility, so a later observation sees them again.
+            bodies: dict[str, str] = {}
+            url = self.dlq_url(consumer)
+            while True:
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3).get(
+                    "Messages", []
+                )
+                if not got:
+                    break
+                bodies.update({m["MessageId"]: m["Body"] for m in got})
+            dlq[consumer] = sorted(bodies.values())
+        return Observed(
+            ddb_active=ddb_active,
+            ddb_missing=ddb_missing,
+            ice_active=ice_active,
+            ice_missing=ice_missing,
+            history=Counter(h[0] for h in hist),
+            history_pairs=len(set(hist)),
+            history_rows=len(hist),
+            raw_documents=keys,
+            raw_arns=raw_arns,
+            dlq=dlq,
+        )
+
+
+def _raw_arns(doc: Mapping[str, Any]) -> set[str]:
+    arns: set[str] = set()
+    account = doc["accountId"]
+    for region, by_type in doc["regions"].items():
+        for item in by_type.get("ec2", []):
+            arns.add(f"arn:aws:ec2:{region}:{account}:instance/{item['InstanceId']}")
+        arns |= {f"arn:aws:s3:::{b['Name']}" for b in by_type.get("s3", [])}
+        arns |= {f"arn:aws:ec2:{region}:{account}:vpc/{v['VpcId']}" for v in by_type.get("vpc", [])}
+    return arns
+
+
+@dataclass
+class Expectation:
+    """The truth after a scenario, and what each successful scan must have written to the history."""
+
+    active: set[str]
+    history: dict[str, int]  # execution id -> rows
+    raw_accounts: set[str]
+    dlq: dict[str, list[str]] = field(default_factory=lambda: {c: [] for c in CONSUMERS})
+    gone: set[str] = field(default_factory=set)  # deleted from the fleet and seen gone by a complete scan
+
+
+def check(observed: Observed, expected: Expectation) -> tuple[int, int, list[str]]:
+    """Compare; return (lost, false missing, problems). Lost = truth not active in a store; false missing = truth
+    marked missing in a store."""
+    problems: list[str] = []
+    lost = len(expected.active - set(observed.ddb_active)) + len(expected.active - set(observed.ice_active))
+    false_missing = len(expected.active & observed.ddb_missing) + len(expected.active & observed.ice_missing)
+    for name, active in (("DynamoDB", observed.ddb_active), ("Iceberg", observed.ice_active)):
+        if set(active) != expected.active:
+            problems.append(
+                f"{name} active != truth: {len(expected.active - set(active))} lost, "
+                f"{len(set(active) - expected.active)} extra, e.g. {sorted(expected.active ^ set(active))[:3]}"
+            )
+    differ = [a for a in expected.active if observed.ddb_active.get(a) != observed.ice_active.get(a)]
+    if differ:
+        problems.append(f"{len(differ)} resources differ between DynamoDB and Iceberg, e.g. {differ[:2]}")
+    for store, missing in (("DynamoDB", observed.ddb_missing), ("Iceberg", observed.ice_missing)):
+        if missing != expected.gone:
+            problems.append(f"{store} missing != deleted: {sorted(missing ^ expected.gone)[:3]}")
+    history = {e: observed.history.get(e, 0) for e in expected.history}
+    if history != expected.history or observed.history_pairs != observed.history_rows:
+        problems.append(
+            f"resource_history rows per scan {history} != {expected.history}"
+            f" ({observed.history_rows} rows, {observed.history_pairs} distinct)"
+        )
+    day = datetime.now(UTC).strftime("year=%Y/month=%m/day=%d")
+    documents = Counter(k.split("/")[-2] for k in observed.raw_documents if day in k)
+    if documents != Counter(expected.raw_accounts):
+        problems.append(f"raw documents per account {dict(documents)} != one each for {sorted(expected.raw_accounts)}")
+    if observed.raw_arns != expected.active:
+        problems.append(
+            f"raw archive: {len(expected.active - observed.raw_arns)} lost, {len(observed.raw_arns - expected.active)}"
+            " extra"
+        )
+    if observed.dlq != expected.dlq:
+        problems.append(f"DLQs {observed.dlq} != {expected.dlq}")
+    return lost, false_missing, problems
+
+
+def converge(pipeline: Pipeline, expected: Expectation, started: float, drain: Callable[[], None]) -> tuple[
+    Observed, float, list[str]
+]:
+    """Drain, then observe and check; returns the observation, seconds since ``started``, problems."""
+    drain()
+    observed = pipeline.observe()
+    _, _, problems = check(observed, expected)
+    return observed, time.monotonic() - started, problems

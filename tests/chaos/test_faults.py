@@ -1,0 +1,269 @@
+"""Each fault, injected by configuration into the real pipeline on the emulator; every store must reach the truth."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from inventory_core import faults
+
+from tests.builders import page, resource
+from tests.chaos.conftest import full_only
+from tests.chaos.harness import CONSUMERS, Expectation, Outcome, Pipeline, check, faults_on
+
+pytestmark = pytest.mark.emulator
+
+
+def arn_account(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] or parts[5].split("-")[-2]  # buckets are named <prefix>bkt-<account>-<n>
+
+
+def finish(
+    pipeline: Pipeline,
+    fault: str,
+    behaviour: str,
+    expected: Expectation,
+    started: float,
+    injected: dict[str, int] | None = None,
+) -> Outcome:
+    """Observe every store, compare with the truth, record the outcome for the report, fail on any difference."""
+    observed = pipeline.observe()
+    lost, false_missing, problems = check(observed, expected)
+    outcome = Outcome(
+        fault=fault,
+        behaviour=behaviour,
+        truth=len(expected.active),
+        lost=lost,
+        false_missing=false_missing,
+        converge_s=round(time.monotonic() - started, 1),
+        injected=injected or {},
+        ok=not problems,
+        notes="; ".join(problems),
+    )
+    outcome.record()
+    assert not problems, problems
+    return outcome
+
+
+def full_truth(pipeline: Pipeline) -> set[str]:
+    return pipeline.fleet.arns_of(*pipeline.types)
+
+
+def everyone(pipeline: Pipeline) -> set[str]:
+    return set(pipeline.accounts)
+
+
+def test_throttled_share_of_every_call(pipeline: Pipeline) -> None:
+    # GIVEN 10% of every AWS call (scanner, SNS, SQS, DynamoDB, S3) answered with a throttling error
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    with faults_on({"seed": 1, "throttle": {"share": 0.10}}):
+        # WHEN one scan runs and the consumers drain
+        result = pipeline.scan("chaos-throttle")
+        pipeline.drain()
+        injected = dict(faults.active_plan().injected)  # type: ignore[union-attr]
+    # THEN botocore's retries absorb them: every store equals the fleet
+    assert injected.get("throttle", 0) > 20
+    assert {a.status for a in result.accounts} == {"success"}
+    expected = Expectation(active=truth, history={"chaos-throttle": len(truth)}, raw_accounts=everyone(pipeline))
+    finish(pipeline, "10% of all AWS calls throttled", "botocore adaptive retries; no scope failed", expected,
+           started, injected=injected)  # fmt: skip
+
+
+def test_assume_role_denied_for_one_account(pipeline: Pipeline) -> None:
+    # GIVEN a complete first scan
+    truth = full_truth(pipeline)
+    pipeline.scan("chaos-deny-1")
+    pipeline.drain()
+    denied = pipeline.accounts[0]
+    started = time.monotonic()
+    # WHEN the second scan cannot assume the role in one account
+    with faults_on({"deny_assume_role": [denied]}):
+        result = pipeline.scan("chaos-deny-2")
+        pipeline.drain()
+        injected = dict(faults.active_plan().injected)  # type: ignore[union-attr]
+    # THEN that account fails, and nothing of it is called missing; the others are rescanned
+    statuses = {a.account_id: a.status for a in result.accounts}
+    assert statuses[denied] == "failed" and all(s == "success" for a, s in statuses.items() if a != denied)
+    others = {a for a in truth if arn_account(a) != denied}
+    expected = Expectation(
+        active=truth,
+        history={"chaos-deny-1": len(truth), "chaos-deny-2": len(others)},
+        raw_accounts=everyone(pipeline),
+    )
+    finish(pipeline, "AssumeRole denied for one account", "account failed, its resources kept active",
+           expected, started, injected=injected)  # fmt: skip
+
+
+def test_every_message_delivered_twice_and_out_of_order(pipeline: Pipeline) -> None:
+    # GIVEN SQS handing out every message twice and holding back a third of each batch to deliver later
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    pipeline.scan("chaos-dup")
+    with faults_on({"seed": 2, "sqs": {"redeliver": True, "hold_share": 0.3}}):
+        # WHEN the consumers drain
+        pipeline.drain()
+        injected = dict(faults.active_plan().injected)  # type: ignore[union-attr]
+        assert faults.held_messages() == 0
+    # THEN duplicates and reordering change nothing
+    assert injected["redeliver"] > 10 and injected["hold"] > 3
+    expected = Expectation(active=truth, history={"chaos-dup": len(truth)}, raw_accounts=everyone(pipeline))
+    finish(pipeline, "every message delivered twice; 30% held back and shuffled",
+           "idempotent, order-independent consumers", expected, started, injected=injected)  # fmt: skip
+
+
+def test_poison_message_in_each_queue_and_a_malformed_resource(pipeline: Pipeline) -> None:
+    # GIVEN a scan, a poison message sent to each consumer queue, and a page with one malformed resource published
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    pipeline.scan("chaos-poison")
+    sqs = pipeline.stack.clients.client("sqs")
+    poison = {c: json.dumps({"event_type": "ResourcesDiscovered", "chaos": c}) for c in CONSUMERS}
+    for consumer, body in poison.items():
+        sqs.send_message(QueueUrl=pipeline.queue_url(consumer), MessageBody=body)
+    good = page([resource(1)], execution_id="chaos-malformed")
+    malformed = json.loads(good.model_dump_json())
+    malformed["resources"][0]["account_id"] = "not-an-account"
+    sns = pipeline.stack.clients.client("sns")
+    sns.publish(
+        TopicArn=pipeline.stack.env["EVENTS_TOPIC_ARN"],
+        Message=json.dumps(malformed),
+        MessageAttributes={"event_type": {"DataType": "String", "StringValue": "ResourcesDiscovered"}},
+    )
+    # WHEN the consumers drain
+    pipeline.drain()
+    # THEN each DLQ holds exactly its poison message and the malformed page; everything else landed
+    dead = {c: sorted([poison[c], json.dumps(malformed)]) for c in CONSUMERS}
+    expected = Expectation(active=truth, history={"chaos-poison": len(truth)}, raw_accounts=everyone(pipeline),
+                           dlq=dead)  # fmt: skip
+    finish(pipeline, "a poison message in each queue + a page with a malformed resource",
+           "failed records to the DLQ after 5 receives, the rest of each batch landed", expected, started)  # fmt: skip
+
+
+@full_only()
+def test_consumer_killed_in_the_middle_of_a_batch(pipeline: Pipeline) -> None:
+    # GIVEN consumers that die half-way through their first 3 batches each (half the records applied, none deleted)
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    pipeline.scan("chaos-kill-consumer")
+    consumers = pipeline.consumers()
+    kills = {"n": 0}
+    for poller in consumers.pollers:
+        real = poller._handler  # noqa: SLF001 (wrapping the real handler is the fault)
+        left = {"n": 3}
+
+        def dying(event: dict[str, Any], context: Any, real: Any = real, left: dict[str, int] = left) -> Any:
+            if left["n"] > 0 and len(event["Records"]) > 1:
+                left["n"] -= 1
+                kills["n"] += 1
+                real({"Records": event["Records"][: len(event["Records"]) // 2]}, context)
+                raise RuntimeError("chaos: consumer killed mid-batch")
+            return real(event, context)
+
+        poller._handler = dying  # noqa: SLF001
+    # WHEN they restart (the batch comes back after its visibility timeout) and drain
+    pipeline.drain(consumers)
+    # THEN the half-applied batches are applied again without harm
+    assert kills["n"] >= 3
+    expected = Expectation(active=truth, history={"chaos-kill-consumer": len(truth)}, raw_accounts=everyone(pipeline))
+    finish(pipeline, "consumer killed mid-batch (3 batches each)", "batch redelivered, half-applied writes replayed",
+           expected, started, injected={"kills": kills["n"]})  # fmt: skip
+
+
+@full_only()
+def test_scanner_stopped_mid_scan_and_run_again(pipeline: Pipeline) -> None:
+    # GIVEN a scan stopped when half of its scopes are done
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    cancel = threading.Event()
+    service_progress: dict[str, int] = {}
+
+    def stop_half_way(progress: Any) -> None:
+        service_progress["done"] = progress.scopes_done
+        if progress.scopes_total and progress.scopes_done * 2 >= progress.scopes_total:
+            cancel.set()
+
+    from inventory_cli.runtime import scan_service
+    from inventory_events import ScanRequested
+
+    first = scan_service().scan(
+        ScanRequested(execution_id="chaos-stop-1", trigger="cli", requested_by="chaos"),
+        progress=stop_half_way,
+        cancel=cancel,
+    )
+    pipeline.drain()
+    # WHEN it runs again
+    second = pipeline.scan("chaos-stop-2")
+    pipeline.drain()
+    # THEN the stopped scan called nothing missing and the second completed the stores
+    assert any(a.status == "partial" for a in first.accounts) or first.accounts == []
+    assert {a.status for a in second.accounts} == {"success"}
+    expected = Expectation(active=truth, history={"chaos-stop-2": len(truth)}, raw_accounts=everyone(pipeline))
+    finish(pipeline, "scanner stopped mid-scan, run again", "stopped accounts partial; rerun completed",
+           expected, started, injected={"scopes_done_at_stop": service_progress.get("done", 0)})  # fmt: skip
+
+
+@full_only()
+def test_s3_unavailable_to_the_consumers_for_a_while(pipeline: Pipeline) -> None:
+    # GIVEN the inventory bucket answering 503 for 8 s from the consumers' first call
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    pipeline.scan("chaos-s3")
+    plan = {"unavailable": {"services": ["s3"], "buckets": [pipeline.stack.env["INVENTORY_BUCKET"]], "seconds": 8}}
+    with faults_on(plan):
+        pipeline.drain()
+        injected = dict(faults.active_plan().injected)  # type: ignore[union-attr]
+    assert injected.get("unavailable", 0) > 0
+    expected = Expectation(active=truth, history={"chaos-s3": len(truth)}, raw_accounts=everyone(pipeline))
+    finish(pipeline, "S3 (inventory bucket) unavailable for 8 s", "archiver records retried until S3 returned",
+           expected, started, injected=injected)  # fmt: skip
+
+
+@full_only()
+def test_two_of_each_consumer_at_once(pipeline: Pipeline) -> None:
+    # GIVEN two lake writers (and two projectors, two archivers) polling the same queues at the same time
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    pipeline.scan("chaos-two-writers")
+    stop = threading.Event()
+    threads = [t for c in (pipeline.consumers(), pipeline.consumers()) for t in c.start(stop)]
+    probe = pipeline.consumers()
+    deadline = time.monotonic() + 600
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        time.sleep(1)
+        quiet = quiet + 1 if all(p.backlog() == 0 for p in probe.pollers) else 0
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    expected = Expectation(active=truth, history={"chaos-two-writers": len(truth)}, raw_accounts=everyone(pipeline))
+    finish(pipeline, "two of each consumer (two lake writers committing at once)",
+           "Iceberg commit conflicts retried; conditional writes elsewhere", expected, started)  # fmt: skip
+
+
+@full_only()
+def test_endpoint_refuses_connections_for_10_s_mid_scan(pipeline: Pipeline) -> None:
+    # GIVEN the endpoint refusing every connection for 10 s, starting 150 calls into the scan
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    with faults_on({"outage": {"after_calls": 150, "seconds": 10}}):
+        result = pipeline.scan("chaos-outage")
+        pipeline.drain()
+        injected = dict(faults.active_plan().injected)  # type: ignore[union-attr]
+    statuses = {a.account_id: a.status for a in result.accounts}
+    assert injected.get("outage", 0) > 0
+    if set(statuses.values()) != {"success"}:
+        # A scope that gave up is retried by the next scan, as the schedule would.
+        pipeline.scan("chaos-outage-2")
+        pipeline.drain()
+        history = {"chaos-outage-2": len(truth)}
+    else:
+        history = {"chaos-outage": len(truth)}
+    expected = Expectation(active=truth, history=history, raw_accounts=everyone(pipeline))
+    finish(pipeline, "endpoint refuses connections for 10 s mid-scan",
+           f"accounts {sorted(set(statuses.values()))}; retries, then the next scan if a scope gave up",
+           expected, started, injected=injected)  # fmt: skip
