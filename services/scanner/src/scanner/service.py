@@ -600,10 +600,7 @@ class ScanService:
                     found = tags.resource_tags(resource.region).get(resource.resource_arn)
                     if found:
                         # what the item itself says wins over the tagging API's (possibly older) copy
-                        update: dict[str, object] = {"tags": {**found, **resource.tags}}
-                        if resource.name == resource.resource_id and found.get("Name"):
-                            update["name"] = found["Name"]
-                        resource = resource.model_copy(update=update)
+                        resource = resource.model_copy(update={"tags": {**found, **resource.tags}})
                 yield resource
 
     def _claim_check(self, run: _Run, resource: Resource) -> Resource | None:

@@ -71,9 +71,10 @@ CATALOG: tuple[ResourceSpec, ...] = HAND_WRITTEN + GENERATED
 TRD_CATALOG = HAND_WRITTEN[: len(overrides.TRD_CATALOG)]
 EXTENDED_CATALOG = HAND_WRITTEN[len(overrides.TRD_CATALOG) :]
 TRD_TYPES: tuple[str, ...] = tuple(spec.slug for spec in TRD_CATALOG)
-UNSUPPORTED: tuple[Unsupported, ...] = unsupported_types()
 _BY_SLUG = {spec.slug: spec for spec in CATALOG}
 _BY_CFN = {spec.cfn_type: spec for spec in CATALOG}
+#: CloudFormation types the catalogue cannot list (neither generated nor hand-written), with the reason.
+UNSUPPORTED: tuple[Unsupported, ...] = tuple(u for u in unsupported_types() if u.cfn_type not in _BY_CFN)
 
 #: Named selections besides slugs and CloudFormation type names.
 SELECTIONS = {
