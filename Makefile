@@ -18,7 +18,7 @@ LOCALSTACK := docker compose -f docker-compose.localstack.yml
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
   print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages package check-images e2e-localstack synth cdk-cli bootstrap diff deploy preflight env destroy bench bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package check-images e2e-localstack synth cdk-cli bootstrap diff deploy preflight env destroy bench catalog bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -127,6 +127,9 @@ destroy: install cdk-cli ## Delete the stack (tables, buckets and user pool are 
 	$(CDK) destroy $(CDK_ARGS)
 
 bench: bench-scan bench-projector bench-api bench-ui bench-operators ## Run every benchmark (figures printed, JSON in benchmarks/results/)
+
+catalog: install ## Regenerate the scanner catalogue from the locked AWS models (review the diff, commit it)
+	$(BIN)/python services/scanner/tools/gen_catalog.py
 
 bench-scan: install ## Scan: ~10k seeded resources, 3 accounts x 4 regions, vs the bare-API floor
 	$(BIN)/python benchmarks/scan.py $(BENCH_SCAN_ARGS)
