@@ -137,7 +137,11 @@ def test_account_lifecycle_through_the_api_is_validated_audited_and_never_shows_
         api.client.patch("/api/inventory/accounts/999999999999", json={"syncEnabled": True}, headers=admin).status_code
         == 404
     )
-    assert api.client.patch(f"/api/inventory/accounts/{account}", json={}, headers=admin).status_code == 422
+    assert api.client.patch(f"/api/inventory/accounts/{account}", json={}, headers=admin).json() == patched.json()
+    assert (
+        api.client.patch(f"/api/inventory/accounts/{account}", json={"syncEnabled": None}, headers=admin).status_code
+        == 422
+    )
 
     # THEN every change is in the audit log, and the ExternalId is in no response, audit record or log line
     actions = sorted((r["action"], r["outcome"]) for r in api.audit())
@@ -145,6 +149,8 @@ def test_account_lifecycle_through_the_api_is_validated_audited_and_never_shows_
     assert ("account.add", "conflict") in actions
     assert ("account.add", "invalid") in actions
     assert ("account.update", "success") in actions
+    filtered = api.client.get("/api/inventory/audit", params={"action": "account.update"}, headers=admin).json()
+    assert filtered["items"] and {r["action"] for r in filtered["items"]} == {"account.update"}
     everything = json.dumps(api.audit()) + listed.__repr__() + caplog.text + patched.text
     assert SECRET_EXTERNAL_ID not in everything
     assert SECRET_EXTERNAL_ID not in api.client.get("/api/inventory/accounts", headers=viewer).text

@@ -136,7 +136,9 @@ def test_patch_sets_and_resets_fields_and_null_goes_back_to_the_default() -> Non
     assert reset.externalIdConfigured is False and "externalId" not in store.items["111122223333"]
     assert log.records[-1]["parameters"]["externalIdChanged"] == "removed"
 
-    for bad in (AccountPatch(), AccountPatch(accountName=None), AccountPatch(syncEnabled=None)):
+    assert svc.update("111122223333", AccountPatch(), ADMIN) == reset  # nothing to change: as it is, not audited
+    assert log.records[-1]["parameters"]["externalIdChanged"] == "removed"
+    for bad in (AccountPatch(accountName=None), AccountPatch(syncEnabled=None)):
         with pytest.raises(InvalidAccountError):
             svc.update("111122223333", bad, ADMIN)
     with pytest.raises(NotFoundError):

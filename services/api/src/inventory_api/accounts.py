@@ -236,10 +236,6 @@ class AccountService:
     def _changes(self, patch: AccountPatch) -> tuple[dict[str, Any], list[str]]:
         """The attributes to set and remove; a null role, ExternalId or regions goes back to the default."""
         fields = patch.model_fields_set
-        if not fields:
-            raise InvalidAccountError(
-                "nothing to change: send accountName, roleName, externalId, regions or syncEnabled"
-            )
         sets: dict[str, Any] = {}
         removes: list[str] = []
         for name in ("accountName", "syncEnabled"):
@@ -262,6 +258,8 @@ class AccountService:
 
     def update(self, account_id: str, patch: AccountPatch, actor: Actor) -> AccountPublic:
         fields = patch.model_fields_set
+        if not fields:
+            return self.get(account_id)  # nothing to change: the account as it is (not audited)
         parameters: dict[str, Any] = {"accountId": account_id}
         parameters.update({f: getattr(patch, f) for f in fields if f != "externalId"})
         if "externalId" in fields:

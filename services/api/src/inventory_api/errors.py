@@ -59,6 +59,22 @@ def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
     return details
 
 
+def _path_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts if p))
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """Every method the OpenAPI document lists for the path (the Allow header of a 405)."""
+    for template, operations in app.openapi().get("paths", {}).items():
+        if _path_pattern(template).fullmatch(path):
+            return ", ".join(sorted(m.upper() for m in operations if m in _HTTP_METHODS))
+    return ""
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -67,8 +83,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, f"invalid request: {summary}"[:1000], details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route of the path; a path may have one route per method.
+            headers["Allow"] = allowed_methods(app, request.url.path) or headers.get("Allow", "")
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_request: Request, exc: NotFoundError) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 SortField = Literal["name", "resourceType", "region", "accountId", "state", "lastDiscoveredAt", "discoveryStatus"]
 ExportColumn = Literal[
@@ -217,8 +218,27 @@ ExternalIdStr = Annotated[
         description="Sent with sts:AssumeRole; kept on the Account item, never returned in full nor logged.",
     ),
 ]
+
+
+def _known_regions() -> list[str]:
+    """Every region botocore knows in every partition (its bundled endpoint data; no network, no environment)."""
+    from botocore.session import get_session
+
+    session = get_session()
+    return sorted(
+        {
+            region
+            for partition in session.get_available_partitions()
+            for region in session.get_available_regions("ec2", partition_name=partition)
+        }
+    )
+
+
+#: Listed in the OpenAPI schema (the UI's region picker); the service checks them again.
+KNOWN_REGIONS = _known_regions()
+
 RegionList = Annotated[
-    list[Annotated[str, Field(pattern=REGION_PATTERN)]],
+    list[Annotated[str, Field(pattern=REGION_PATTERN, json_schema_extra={"enum": KNOWN_REGIONS})]],
     Field(min_length=1, max_length=40, description="Regions to scan in this account; null = the default regions."),
 ]
 
@@ -255,13 +275,13 @@ class AccountCreate(RequestModel):
 
 
 class AccountPatch(RequestModel):
-    """Fields to change; a field sent as null goes back to its default (role, ExternalId, regions)."""
+    """Fields to change (none: the account as it is); null sends role, ExternalId or regions back to the default."""
 
-    accountName: AccountNameStr | None = None
+    accountName: AccountNameStr | SkipJsonSchema[None] = None  # may be omitted, never null
     roleName: RoleNameStr | None = None
     externalId: ExternalIdStr | None = None
     regions: RegionList | None = None
-    syncEnabled: bool | None = None
+    syncEnabled: bool | SkipJsonSchema[None] = None  # may be omitted, never null
 
 
 RegionCheckStatus = Literal["ok", "access_denied", "region_not_enabled", "throttled", "error"]

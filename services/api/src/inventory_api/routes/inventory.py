@@ -40,6 +40,16 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**_ERR, "description": "Not found"}}
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"], responses=COMMON_ERRORS)
+AuditAction = Literal[
+    "sync",
+    "export",
+    "account.add",
+    "account.update",
+    "account.remove",
+    "account.check",
+    "account.adopt",
+    "dlq.redrive",
+]
 
 # Comma lists (the grid's multi-select filters); the patterns are in the OpenAPI schema too.
 ACCOUNT_LIST = r"^(\d{12}(,\d{12})*)?$"
@@ -204,7 +214,7 @@ def audit_log(
     day: Annotated[
         str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="UTC day, yyyy-mm-dd (default: today)")
     ] = None,
-    action: Annotated[Literal["sync", "export"] | None, Query()] = None,
+    action: Annotated[AuditAction | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     # A well-formed day that has no records (or does not exist, like 2026-02-30) simply has no items.
