@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from inventory_cli.fleet import Fleet, seed_fleet
 
-from tests.chaos.harness import RESULTS_PATH, Pipeline
+from tests.chaos.harness import REPORT_PATH, RESULTS_PATH, Pipeline
+from tests.chaos.report import write_report
 from tests.conftest import Stack, unique_accounts
 
 TYPES = ("ec2", "s3", "vpc")
@@ -33,6 +34,8 @@ def chaos_fleet(moto_endpoint: str) -> Fleet:
 def _fresh_results() -> Iterator[None]:
     RESULTS_PATH.unlink(missing_ok=True)
     yield
+    if FULL and write_report():
+        print(f"wrote {REPORT_PATH}")
 
 
 @pytest.fixture

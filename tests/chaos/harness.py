@@ -34,7 +34,7 @@ from tests.conftest import Stack
 
 CONSUMERS = ("ddb-projector", "lake-writer", "archiver")
 REPORT_PATH = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
-RESULTS_PATH = Path(os.environ.get("CHAOS_RESULTS", "/tmp/chaos-results.jsonl"))  # noqa: S108 (a report scratch file)
+RESULTS_PATH = Path(os.environ.get("CHAOS_RESULTS", "/tmp/chaos-results.jsonl"))
 
 
 @contextmanager
@@ -163,9 +163,7 @@ class Pipeline:
             bodies: dict[str, str] = {}
             url = self.dlq_url(consumer)
             while True:
-                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3).get(
-                    "Messages", []
-                )
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3).get("Messages", [])
                 if not got:
                     break
                 bodies.update({m["MessageId"]: m["Body"] for m in got})
@@ -244,9 +242,9 @@ def check(observed: Observed, expected: Expectation) -> tuple[int, int, list[str
     return lost, false_missing, problems
 
 
-def converge(pipeline: Pipeline, expected: Expectation, started: float, drain: Callable[[], None]) -> tuple[
-    Observed, float, list[str]
-]:
+def converge(
+    pipeline: Pipeline, expected: Expectation, started: float, drain: Callable[[], None]
+) -> tuple[Observed, float, list[str]]:
     """Drain, then observe and check; returns the observation, seconds since ``started``, problems."""
     drain()
     observed = pipeline.observe()

@@ -153,7 +153,7 @@ def test_consumer_killed_in_the_middle_of_a_batch(pipeline: Pipeline) -> None:
     consumers = pipeline.consumers()
     kills = {"n": 0}
     for poller in consumers.pollers:
-        real = poller._handler  # noqa: SLF001 (wrapping the real handler is the fault)
+        real = poller._handler
         left = {"n": 3}
 
         def dying(event: dict[str, Any], context: Any, real: Any = real, left: dict[str, int] = left) -> Any:
@@ -164,7 +164,7 @@ def test_consumer_killed_in_the_middle_of_a_batch(pipeline: Pipeline) -> None:
                 raise RuntimeError("chaos: consumer killed mid-batch")
             return real(event, context)
 
-        poller._handler = dying  # noqa: SLF001
+        poller._handler = dying
     # WHEN they restart (the batch comes back after its visibility timeout) and drain
     pipeline.drain(consumers)
     # THEN the half-applied batches are applied again without harm

@@ -68,10 +68,12 @@ class FaultPlan:
     calls: int = 0
     unavailable_since: float | None = None
     outage_since: float | None = None
-    held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    held: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    generations: dict[str, int] = field(default_factory=dict)
     injected: dict[str, int] = field(default_factory=dict)
 
     def count(self, kind: str) -> None:
+        """Count one injected fault of ``kind``."""
         self.injected[kind] = self.injected.get(kind, 0) + 1
 
 
@@ -163,40 +165,60 @@ def _operation(request: Any) -> str:
     return str(target).rsplit(".", 1)[-1]
 
 
+def _outage(plan: FaultPlan, request: Any, now: float) -> None:
+    outage = plan.raw.get("outage")
+    if not outage or plan.calls <= int(outage.get("after_calls", 0)):
+        return
+    if plan.outage_since is None:
+        plan.outage_since = now
+    if now - plan.outage_since < float(outage.get("seconds", 10)):
+        plan.count("outage")
+        raise EndpointConnectionError(endpoint_url=request.url)
+
+
+def _unavailable(plan: FaultPlan, service_id: str, operation: str, request: Any, now: float) -> bool:
+    rule = plan.raw.get("unavailable")
+    if not rule or not _matches(rule, service_id, operation):
+        return False
+    buckets = rule.get("buckets")
+    url = unquote(request.url)
+    if buckets and not any(f"/{b}" in url or f"//{b}." in url for b in buckets):
+        return False
+    if plan.unavailable_since is None:
+        plan.unavailable_since = now
+    return now - plan.unavailable_since < float(rule.get("seconds", 5))
+
+
+def _denied(plan: FaultPlan, service_id: str, operation: str, request: Any) -> bool:
+    denied = plan.raw.get("deny_assume_role") or []
+    if service_id != "sts" or operation != "AssumeRole" or not denied:
+        return False
+    body = unquote(request.body.decode() if isinstance(request.body, bytes) else str(request.body or ""))
+    return any(f":{account}:role" in body for account in denied)
+
+
 def _before_send(plan: FaultPlan, service_id: str, protocol: str) -> Any:
-    def handler(request: Any, **_: Any) -> AWSResponse | None:
-        operation = _operation(request)
+    def handler(request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
+        operation = event_name.rsplit(".", 1)[-1] if event_name.count(".") >= 2 else _operation(request)
         now = time.monotonic()
         with plan.lock:
             plan.calls += 1
-            outage = plan.raw.get("outage")
-            if outage and plan.calls > int(outage.get("after_calls", 0)):
-                if plan.outage_since is None:
-                    plan.outage_since = now
-                if now - plan.outage_since < float(outage.get("seconds", 10)):
-                    plan.count("outage")
-                    raise EndpointConnectionError(endpoint_url=request.url)
-            unavailable = plan.raw.get("unavailable")
-            if unavailable and _matches(unavailable, service_id, operation):
-                buckets = unavailable.get("buckets")
-                if not buckets or any(f"/{b}" in unquote(request.url) or f"//{b}." in request.url for b in buckets):
-                    if plan.unavailable_since is None:
-                        plan.unavailable_since = now
-                    if now - plan.unavailable_since < float(unavailable.get("seconds", 5)):
-                        plan.count("unavailable")
-                        return _error(protocol, request.url, 503, "ServiceUnavailable", "chaos: unavailable")
-            denied = plan.raw.get("deny_assume_role") or []
-            if service_id == "sts" and operation == "AssumeRole" and denied:
-                body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-                if any(f"%3A{a}%3Arole" in body or f":{a}:role" in unquote(body) for a in denied):
-                    plan.count("deny_assume_role")
-                    return _error(protocol, request.url, 403, "AccessDenied", "chaos: not authorized to assume")
+            _outage(plan, request, now)
+            if _unavailable(plan, service_id, operation, request, now):
+                plan.count("unavailable")
+                return _error(protocol, request.url, 503, "ServiceUnavailable", "chaos: unavailable")
+            if _denied(plan, service_id, operation, request):
+                plan.count("deny_assume_role")
+                return _error(protocol, request.url, 403, "AccessDenied", "chaos: not authorized to assume")
             throttle = plan.raw.get("throttle")
-            if throttle and _matches(throttle, service_id, operation):
-                if plan.rng.random() < float(throttle.get("share", 0.0)):
-                    plan.count("throttle")
-                    code = "RequestLimitExceeded" if protocol == "ec2" else "ThrottlingException"
-                    return _error(protocol, request.url, 400, code, "chaos: rate exceeded")
+            if (
+                throttle
+                and _matches(throttle, service_id, operation)
+                and plan.rng.random() < float(throttle.get("share", 0.0))
+            ):
+                plan.count("throttle")
+                code = "RequestLimitExceeded" if protocol == "ec2" else "ThrottlingException"
+                return _error(protocol, request.url, 400, code, "chaos: rate exceeded")
         return None
 
     return handler
@@ -213,24 +235,29 @@ def _after_receive(plan: FaultPlan) -> Any:
         queue = str((context or {}).get("chaos_queue_url", ""))
         with plan.lock:
             got = list(parsed.get("Messages", []))
-            earlier = plan.held.pop(queue, [])
+            # A poller gathers a batch over several receives until one returns fewer than 10; a message held
+            # back is handed out only in a later gather, so a copy never shares a batch with its original.
+            generation = plan.generations.get(queue, 0)
+            held = plan.held.pop(queue, [])
+            earlier = [m for g, m in held if g < generation]
+            still = [(g, m) for g, m in held if g >= generation]
             keep: list[dict[str, Any]] = []
-            later: list[dict[str, Any]] = []
             share = float(options.get("hold_share", 0.0))
             for message in got:
                 if options.get("redeliver"):
-                    later.append(dict(message))
+                    still.append((generation, dict(message)))
                     plan.count("redeliver")
                 if share and plan.rng.random() < share:
-                    later.append(message)
+                    still.append((generation, message))
                     plan.count("hold")
                 else:
                     keep.append(message)
             plan.rng.shuffle(earlier)
-            out = keep + earlier
-            if later:
-                plan.held[queue] = later
-            parsed["Messages"] = out
+            if still:
+                plan.held[queue] = still
+            if len(got) < 10:
+                plan.generations[queue] = generation + 1
+            parsed["Messages"] = keep + earlier
 
     return handler
 
