@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from infra.constructs.lake import LAKE_TABLES
 from infra.constructs.monitoring import TRD_ALARMS
-from infra.stacks.inventory_stack import BUCKET_EXPIRY_DAYS, LAKE_WRITER_CONCURRENCY
+from infra.stacks.inventory_stack import BUCKET_EXPIRY_DAYS, LAKE_WRITER_CONCURRENCY, NONCURRENT_DAYS_BY_PREFIX
 from inventory_core.topology import METRICS_NAMESPACE, SCAN_SCHEDULE_EXPRESSION, Topology, build_topology
 
 ACCOUNT = "123456789012"  # the session synth's env (conftest.py)
@@ -134,15 +134,16 @@ def test_consumers_take_their_queue_with_the_topology_batching(
     template.has_resource_properties("AWS::Lambda::EventSourceMapping", mapping)
 
 
-def test_projector_and_archiver_are_zips_and_the_lake_writer_an_image(template: Template, synth: Any) -> None:
-    for purpose, module in (("ddb-projector", "ddb_projector"), ("archiver", "archiver")):
+def test_archiver_is_a_zip_and_the_projector_and_lake_writer_images(template: Template, synth: Any) -> None:
+    _, archiver = _one(template, "AWS::Lambda::Function", {"FunctionName": "inventory-archiver"})
+    assert archiver["Runtime"] == "python3.11"
+    assert archiver["Handler"] == "archiver.handler.lambda_handler"
+    assert "inventory-archiver" in synth.bundles
+    assert "inventory-ddb-projector" not in synth.bundles
+    for purpose, module in (("ddb-projector", "ddb_projector"), ("lake-writer", "lake_writer")):
         _, function = _one(template, "AWS::Lambda::Function", {"FunctionName": f"inventory-{purpose}"})
-        assert function["Runtime"] == "python3.11"
-        assert function["Handler"] == f"{module}.handler.lambda_handler"
-    assert {"inventory-ddb-projector", "inventory-archiver"} <= set(synth.bundles)
-    _, lake = _one(template, "AWS::Lambda::Function", {"FunctionName": "inventory-lake-writer"})
-    assert lake["PackageType"] == "Image"
-    assert lake["ImageConfig"] == {"Command": ["lake_writer.handler.lambda_handler"]}
+        assert function["PackageType"] == "Image"
+        assert function["ImageConfig"] == {"Command": [f"{module}.handler.lambda_handler"]}
 
 
 def test_lake_writer_commits_never_race_more_than_the_reservation(template: Template) -> None:
@@ -257,12 +258,13 @@ def test_every_growing_prefix_expires_and_old_versions_go(template: Template, to
     assert by_prefix[topology.bucket.raw_prefix]["ExpirationInDays"] == 365
     for prefix, days in BUCKET_EXPIRY_DAYS.items():
         assert by_prefix[prefix]["ExpirationInDays"] == days
-    noncurrent = [r for r in rules if "NoncurrentVersionExpiration" in r]
-    assert (
-        noncurrent[0]["NoncurrentVersionExpiration"]["NoncurrentDays"]
-        == topology.bucket.noncurrent_version_expiration_days
-        == 30
-    )
+    noncurrent = {
+        r.get("Prefix"): r["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        for r in rules
+        if "NoncurrentVersionExpiration" in r
+    }
+    assert noncurrent[None] == topology.bucket.noncurrent_version_expiration_days == 30  # the whole bucket
+    assert noncurrent["readmodel/"] == NONCURRENT_DAYS_BY_PREFIX["readmodel/"] == 1
 
 
 def test_trd_alarms_watch_the_one_namespace_with_the_trd_thresholds(template: Template) -> None:

@@ -34,13 +34,14 @@ IMAGE_CONTEXT_EXCLUDES: tuple[str, ...] = (
 
 DOCKERFILES: dict[str, str] = {
     "scanner": "services/scanner/Dockerfile",
+    # pyarrow's wheels need glibc 2.28; the Lambda Python 3.11 runtime has 2.26: no zip can run it.
+    "ddb-projector": "services/ddb_projector/Dockerfile",
     "lake-writer": "services/lake_writer/Dockerfile",
     "api": "services/api/Dockerfile",
 }
 """Each image deployable and its Dockerfile, relative to the repo root."""
 
 ZIP_PACKAGES: dict[str, str] = {
-    "ddb-projector": "inventory-ddb-projector",
     "archiver": "inventory-archiver",
     "launch-failed": "inventory-scanner",
 }

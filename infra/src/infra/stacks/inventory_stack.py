@@ -25,7 +25,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.query_api import QueryApi
 from infra.constructs.scanner_task import ScannerTask
 from infra.policies import StackRefs
-from infra.stacks.artifacts import Artifacts
+from infra.stacks.artifacts import DOCKERFILES, Artifacts
 from infra.stacks.config import StackConfig
 from infra.stacks.nag import acknowledge
 
@@ -37,6 +37,10 @@ BUCKET_EXPIRY_DAYS: dict[str, int] = {
     "exports/": 7,  # Excel exports: the download link lives an hour; a week covers a re-download
 }
 """Every growing prefix of the inventory bucket except raw/ (whose retention is the topology's)."""
+
+NONCURRENT_DAYS_BY_PREFIX: dict[str, int] = {"readmodel/": 1}
+"""Prefixes rewritten often whose old versions are worthless after a day (the grid snapshot is republished
+after every scan); every other prefix keeps old versions for the topology's noncurrent expiry."""
 
 LAKE_WRITER_CONCURRENCY = 2
 """The lake writer's reserved concurrency, equal to its event source's maximum concurrency (2 is the
@@ -307,6 +311,14 @@ class InventoryStack(Stack):
             s3.LifecycleRule(id="abort-multipart", abort_incomplete_multipart_upload_after=Duration.days(1)),
         ]
         if topo.bucket.versioned:
+            rules.extend(
+                s3.LifecycleRule(
+                    id=f"expire-noncurrent-{p.rstrip('/')}",
+                    prefix=p,
+                    noncurrent_version_expiration=Duration.days(days),
+                )
+                for p, days in NONCURRENT_DAYS_BY_PREFIX.items()
+            )
             rules.append(
                 s3.LifecycleRule(
                     id="expire-noncurrent",
@@ -322,9 +334,10 @@ class InventoryStack(Stack):
         spec = self.topology.consumer(purpose)
         module = purpose.replace("-", "_")
         code: lambda_.Code | lambda_.DockerImageCode
-        if purpose == "lake-writer":
-            # pyarrow + pyiceberg are far above the 250 MB zip limit: a container image.
-            props = self.artifacts.image_props("lake-writer")
+        if purpose in DOCKERFILES:
+            # Lake writer: pyarrow + pyiceberg are far above the 250 MB zip limit. Projector: pyarrow's
+            # wheels need glibc 2.28 and the python3.11 runtime has 2.26. Both are container images.
+            props = self.artifacts.image_props(purpose)
             code = lambda_.DockerImageCode.from_image_asset(
                 str(props.pop("directory")),
                 cmd=[f"{module}.handler.lambda_handler"],
@@ -344,7 +357,7 @@ class InventoryStack(Stack):
             spec=spec,
             environment=env,
             log_retention=retention,
-            memory_mib=1024 if purpose == "lake-writer" else 512,
+            memory_mib=1024 if purpose in DOCKERFILES else 512,
             timeout_s=spec.visibility_timeout_s - 20,
             reserved_concurrency=concurrency,
             max_concurrency=concurrency,
@@ -405,6 +418,7 @@ class InventoryStack(Stack):
             f"{bucket}/exports/*": "Export objects are named by user and timestamp at run time.",
             f"{bucket}/raw/*": "Raw documents are named by day and account at run time (TRD 3.3).",
             f"{bucket}/staging/*": "The archiver's staged pages are named by execution and scope at run time.",
+            f"{bucket}/readmodel/*": "The grid snapshot (issue 16): written by the projector, read by the API.",
             f"{self._arn_token(self.lake.table_bucket, 'TableBucketARN')}/table/*": "The namespace's Iceberg "
             "tables (and the writer's own bookkeeping table) inside this stack's table bucket only.",
         }
@@ -421,7 +435,7 @@ class InventoryStack(Stack):
             "AwsSolutions-IAM5[Resource::*]",
             "The task execution role's ecr:GetAuthorizationToken has no resource-level permission.",
         )
-        for purpose in ("ddb-projector", "archiver", "scan-launch-failed"):
+        for purpose in ("archiver", "scan-launch-failed"):
             acknowledge(
                 self.functions[purpose],
                 "AwsSolutions-L1",
