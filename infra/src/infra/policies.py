@@ -16,7 +16,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from inventory_core.grid import SNAPSHOT_KEY
 from inventory_core.topology import Topology
+
+READMODEL_PREFIX = SNAPSHOT_KEY.rsplit("/", 1)[0] + "/"
+"""The grid snapshot's prefix (``readmodel/``): the projector publishes it, the API loads it on a cold start."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,15 @@ and the sweep lease (take = conditional put/update, release = delete)."""
 
 API_TABLE_ACTIONS = (
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
-"""Inventory reads, rate-limit counters (update), SCAN# execution items and the sync lock (put/get/update/
-delete), and the operators' account registry (put/update/delete of ACCOUNT items)."""
+"""Inventory reads (the grid journal's entries by BatchGetItem), rate-limit counters (update), SCAN#
+execution items and the sync lock (put/get/update/delete), and the operators' account registry
+(put/update/delete of ACCOUNT items)."""
 
 AUDIT_TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query")
 """The audit log is append-only: conditional puts and the audit query; no update or delete."""
@@ -171,9 +177,11 @@ def grant_scanner_shards(
 
 
 def grant_projector(refs: StackRefs, role: iam.IRole) -> None:
-    """The DynamoDB projector function: its queue and the app table."""
+    """The DynamoDB projector function: its queue, the app table, and the grid snapshot it publishes."""
     role.add_to_principal_policy(_consume(refs.consumer_queues["ddb-projector"]))
     role.add_to_principal_policy(_table_statement(refs.table, PROJECTOR_TABLE_ACTIONS))
+    role.add_to_principal_policy(_objects(refs, ["s3:GetObject", "s3:PutObject"], [READMODEL_PREFIX]))
+    role.add_to_principal_policy(_list_prefixes(refs, [READMODEL_PREFIX]))
 
 
 def grant_lake_writer(refs: StackRefs, role: iam.IRole) -> None:
@@ -203,7 +211,8 @@ def grant_api(refs: StackRefs, role: iam.IRole) -> None:
     exports = refs.topology.bucket.exports_prefix
     # upload_file goes multipart above 8 MB: Create/UploadPart/Complete are s3:PutObject, abort is its own action.
     role.add_to_principal_policy(_objects(refs, ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], [exports]))
-    role.add_to_principal_policy(_list_prefixes(refs, [exports]))
+    role.add_to_principal_policy(_objects(refs, ["s3:GetObject"], [READMODEL_PREFIX]))
+    role.add_to_principal_policy(_list_prefixes(refs, [exports, READMODEL_PREFIX]))
     role.add_to_principal_policy(
         iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[refs.scan_requests.queue_arn])
     )
