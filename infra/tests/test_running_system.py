@@ -320,6 +320,7 @@ def test_outputs_name_what_the_services_and_operators_need(template: Template) -
         "AthenaWorkgroup",
         "ScannerCluster",
         "AlarmTopicArn",
+        "ScannerRoleArn",
     ):
         assert name in outputs
     assert any(name.startswith("ApiUrl") for name in outputs)
