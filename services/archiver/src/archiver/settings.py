@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from inventory_core.settings import BucketSettings
+from inventory_core.topology import METRICS_NAMESPACE
 from pydantic import Field
 
 
@@ -11,4 +12,4 @@ class ArchiverSettings(BucketSettings):
     merge_attempts: int = Field(
         default=8, ge=1, description="Conditional writes of the day's document tried before the message fails."
     )
-    metrics_namespace: str = Field(default="AwsAutoDiscovery", min_length=1, description="CloudWatch namespace.")
+    metrics_namespace: str = Field(default=METRICS_NAMESPACE, min_length=1, description="CloudWatch namespace.")

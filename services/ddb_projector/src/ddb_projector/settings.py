@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from inventory_core.settings import TableSettings
+from inventory_core.topology import METRICS_NAMESPACE
 from pydantic import Field
 
 
@@ -14,7 +15,7 @@ class ProjectorSettings(TableSettings):
     count_delta_threshold_pct: float = Field(
         default=20.0, gt=0, description="Percent move of an account's resource count that emits ResourceCountDelta."
     )
-    metrics_namespace: str = Field(default="AwsAutoDiscovery", min_length=1, description="CloudWatch namespace.")
+    metrics_namespace: str = Field(default=METRICS_NAMESPACE, min_length=1, description="CloudWatch namespace.")
     # The grid snapshot (inventory_core.grid) goes to readmodel/ in this bucket; unset = not published (the API
     # then reads the table on a cold start).
     inventory_bucket: str | None = Field(default=None, description="Bucket of the grid snapshot (INVENTORY_BUCKET).")
