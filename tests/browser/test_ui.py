@@ -174,6 +174,8 @@ def test_sync_now_shows_the_running_scan_and_then_its_result(page: Page, stack: 
     expect(progress).to_contain_text("Last scan", timeout=120_000)
     expect(progress).to_have_attribute("data-status", re.compile("completed|success|partial"))
     expect(page.get_by_role("button", name="Sync now")).to_be_enabled()
+    expect(page.get_by_test_id("sync-banner")).to_contain_text("success")
+    shot(page, "grid-after-sync")
 
 
 def test_scan_history_lists_executions_with_per_account_progress(page: Page, stack: UiStack) -> None:

@@ -24,6 +24,7 @@ def test_ten_thousand_rows_are_virtualised_and_scroll_smoothly(page: Page, big: 
     page.goto(big.url(f"/?pageSize={ROWS_IN_STORE}"), timeout=180_000)
     expect(page.locator("[role=row][data-index]").first).to_be_visible(timeout=180_000)
     expect(page.get_by_test_id("result-count")).to_contain_text("10,000 resources")
+    expect(page.locator(".inventory-page[data-loading=false]")).to_be_visible(timeout=120_000)  # every chunk in
     grid = page.get_by_test_id("grid")
     assert grid.get_attribute("aria-rowcount") == str(ROWS_IN_STORE + 1)  # every row is in the page's data
 

@@ -60,9 +60,10 @@ export function App() {
   }, [])
   useEffect(() => {
     void boot()
-    const off = onUnauthorized(() => {
+    const off = onUnauthorized((error) => {
       signOut()
-      setSession((s) => ({ state: 'signed-out', config: s.state === 'loading' ? null : s.config, reason: 'Your session has expired: sign in again.' }))
+      const reason = `${error.message}: sign in again.`
+      setSession((s) => ({ state: 'signed-out', config: s.state === 'loading' ? null : s.config, reason }))
     })
     const onPop = () => setRoute(routeOf(window.location.pathname))
     const onHash = () => takeTokenFromFragment() && void boot() // a new #token= on the same page: switch user

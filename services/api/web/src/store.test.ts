@@ -56,4 +56,29 @@ describe('inventory store', () => {
     expect(calls.filter((c) => c.startsWith('POST'))).toEqual(['POST /api/inventory/sync'])
     expect(useInventory.getState().execution?.executionId).toBe('e1')
   })
+
+  it('fetches a page of 10,000 in two API pages of 5,000 and shows the first at once', async () => {
+    const asked: string[] = []
+    const chunk = (start: number, n: number) => ({
+      items: Array.from({ length: n }, (_, i) => ({ name: `r${start + i}` })),
+      pagination: { page: 1, pageSize: 5000, totalItems: 12000, totalPages: 3 },
+      filters: { resourceTypes: [], regions: [], accounts: [] },
+    })
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (path: string) => {
+        asked.push(path)
+        const page = Number(new URLSearchParams(path.split('?')[1]).get('page'))
+        return new Response(JSON.stringify(chunk((page - 1) * 5000, 5000)), { status: 200 })
+      }),
+    )
+    await useInventory.getState().fetchResources({ search: '', pageSize: 10000, page: 1 })
+    expect(asked.map((p) => new URLSearchParams(p.split('?')[1]).get('page'))).toEqual(['1', '2'])
+    expect(asked.every((p) => p.includes('pageSize=5000'))).toBe(true)
+    const state = useInventory.getState()
+    expect(state.resources).toHaveLength(10000)
+    expect(state.resources[9999].name).toBe('r9999')
+    expect(state.pagination).toEqual({ page: 1, pageSize: 10000, totalItems: 12000, totalPages: 2 })
+    expect(state.isLoading).toBe(false)
+  })
 })

@@ -70,6 +70,10 @@ export const useInventory = create<InventoryState>()((set, get) => ({
     const request = ++latestRequest
     set({ query, filters: { accountId, resourceType, region, status, search }, isLoading: true, error: null })
     try {
+      if (query.pageSize > CHUNK && query.pageSize % CHUNK === 0) {
+        await fetchInChunks(query, request, set)
+        return
+      }
       const page = await api<ResourcesPage>(resourcesPath(query))
       if (request !== latestRequest) return
       set({ resources: page.items, pagination: page.pagination, options: page.filters, isLoading: false, loaded: true })
@@ -140,6 +144,34 @@ export const useInventory = create<InventoryState>()((set, get) => ({
     }
   },
 }))
+
+/** A large page (10,000 to 100,000 rows) arrives in API pages of CHUNK rows: the first rows show at once. */
+export const CHUNK = 5000
+
+async function fetchInChunks(
+  query: GridQuery,
+  request: number,
+  set: (partial: Partial<InventoryState>) => void,
+): Promise<void> {
+  const perPage = query.pageSize / CHUNK
+  const firstChunk = (query.page - 1) * perPage + 1
+  let rows: Resource[] = []
+  for (let k = 0; k < perPage; k++) {
+    const chunk = await api<ResourcesPage>(resourcesPath({ ...query, page: firstChunk + k, pageSize: CHUNK }))
+    if (request !== latestRequest) return
+    rows = k === 0 ? chunk.items : rows.concat(chunk.items)
+    const totalItems = chunk.pagination.totalItems
+    const done = k === perPage - 1 || chunk.items.length < CHUNK || (firstChunk + k) * CHUNK >= totalItems
+    set({
+      resources: rows,
+      pagination: { page: query.page, pageSize: query.pageSize, totalItems, totalPages: Math.ceil(totalItems / query.pageSize) },
+      options: chunk.filters,
+      isLoading: !done,
+      loaded: true,
+    })
+    if (done) return
+  }
+}
 
 export function resumeExecution(): void {
   const id = sessionStorage.getItem(EXECUTION_KEY)

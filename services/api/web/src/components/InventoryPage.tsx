@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'react'
 import { describeError } from '../api'
 import { count } from '../format'
 import { EMPTY_FILTERS, PAGE_SIZES, parseQuery, queryToSearch, type GridQuery, type SortField } from '../query'
-import { resumeExecution, useInventory } from '../store'
+import { CHUNK, resumeExecution, useInventory } from '../store'
 import type { Resource, RoleName } from '../types'
 import { DetailDrawer } from './DetailDrawer'
 import { InventoryGrid, ROW_HEIGHT } from './InventoryGrid'
@@ -90,7 +90,7 @@ export function InventoryPage({ role }: { role: RoleName }) {
         )}
         <span className="result-count" role="status" aria-live="polite" data-testid="result-count">
           {s.loaded ? `${count(totalItems)} resources` : ''}
-          {s.isLoading ? ' · loading…' : ''}
+          {s.isLoading ? (s.loaded && s.resources.length > 0 && q.pageSize > CHUNK ? ` · ${count(s.resources.length)} loaded…` : ' · loading…') : ''}
         </span>
       </div>
 
