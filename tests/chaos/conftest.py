@@ -24,8 +24,12 @@ RESOURCES = int(os.environ.get("CHAOS_RESOURCES", "1000"))
 def chaos_fleet(moto_endpoint: str) -> Fleet:
     accounts = unique_accounts(3)
     started = time.monotonic()
-    fleet = seed_fleet([(a, f"chaos-{i}") for i, a in enumerate(accounts)], REGIONS, RESOURCES, prefix="chaos-",
-                       types=TYPES)  # fmt: skip
+    named = [(a, f"chaos-{i}") for i, a in enumerate(accounts)]
+    # Mostly instances (moto creates 100 per call); a tenth buckets and VPCs, so global S3 and a second
+    # regional type are covered too.
+    fleet = seed_fleet(named, REGIONS, RESOURCES * 9 // 10, prefix="chaos-", types=("ec2",))
+    rest = seed_fleet(named, REGIONS, RESOURCES // 10, prefix="chaos-", types=("s3", "vpc"))
+    fleet.arns.update(rest.arns)
     print(f"chaos fleet: {len(fleet.arns_of(*TYPES))} resources seeded in {time.monotonic() - started:.1f}s")
     return fleet
 

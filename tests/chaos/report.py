@@ -56,5 +56,8 @@ def write_report(path: Path = REPORT_PATH) -> bool:
         return False
     load = f"{os.getloadavg()[0]:.0f}"
     truth = sorted({str(o["truth"]) for o in outcomes})
-    path.write_text(render(outcomes, resources="/".join(truth), load=load))
+    soak = ""
+    if path.exists() and "\n## Soak" in path.read_text():
+        soak = "\n## Soak" + path.read_text().split("\n## Soak", 1)[1]
+    path.write_text(render(outcomes, resources="/".join(truth), load=load) + soak)
     return True

@@ -57,6 +57,31 @@ def everyone(pipeline: Pipeline) -> set[str]:
     return set(pipeline.accounts)
 
 
+def test_short_several_faults_at_once(pipeline: Pipeline) -> None:
+    """The short version ``make test`` runs: throttling, duplicates, reordering and poison in one scan."""
+    # GIVEN 5% of all calls throttled, every message delivered twice, a fifth held back, a poison message per queue
+    truth = full_truth(pipeline)
+    started = time.monotonic()
+    sqs = pipeline.stack.clients.client("sqs")
+    poison = {c: json.dumps({"event_type": "ResourcesDiscovered", "chaos": c}) for c in CONSUMERS}
+    for consumer, body in poison.items():
+        sqs.send_message(QueueUrl=pipeline.queue_url(consumer), MessageBody=body)
+    plan = {"seed": 3, "throttle": {"share": 0.05}, "sqs": {"redeliver": True, "hold_share": 0.2}}
+    with faults_on(plan):
+        # WHEN one scan runs and the consumers drain
+        result = pipeline.scan("chaos-short")
+        pipeline.drain()
+        injected = dict(faults.active_plan().injected)  # type: ignore[union-attr]
+    # THEN every store equals the fleet and each DLQ holds exactly its poison message
+    assert injected.get("throttle", 0) > 5 and injected.get("redeliver", 0) > 10
+    assert {a.status for a in result.accounts} == {"success"}
+    expected = Expectation(active=truth, history={"chaos-short": len(truth)}, raw_accounts=everyone(pipeline),
+                           dlq={c: [poison[c]] for c in CONSUMERS})  # fmt: skip
+    finish(pipeline, "short (make test): 5% throttled + every message twice + 20% reordered + poison per queue",
+           "retries, idempotent consumers, poison to the DLQs", expected, started, injected=injected)  # fmt: skip
+
+
+@full_only()
 def test_throttled_share_of_every_call(pipeline: Pipeline) -> None:
     # GIVEN 10% of every AWS call (scanner, SNS, SQS, DynamoDB, S3) answered with a throttling error
     truth = full_truth(pipeline)
@@ -74,6 +99,7 @@ def test_throttled_share_of_every_call(pipeline: Pipeline) -> None:
            started, injected=injected)  # fmt: skip
 
 
+@full_only()
 def test_assume_role_denied_for_one_account(pipeline: Pipeline) -> None:
     # GIVEN a complete first scan
     truth = full_truth(pipeline)
@@ -99,6 +125,7 @@ def test_assume_role_denied_for_one_account(pipeline: Pipeline) -> None:
            expected, started, injected=injected)  # fmt: skip
 
 
+@full_only()
 def test_every_message_delivered_twice_and_out_of_order(pipeline: Pipeline) -> None:
     # GIVEN SQS handing out every message twice and holding back a third of each batch to deliver later
     truth = full_truth(pipeline)
@@ -116,6 +143,7 @@ def test_every_message_delivered_twice_and_out_of_order(pipeline: Pipeline) -> N
            "idempotent, order-independent consumers", expected, started, injected=injected)  # fmt: skip
 
 
+@full_only()
 def test_poison_message_in_each_queue_and_a_malformed_resource(pipeline: Pipeline) -> None:
     # GIVEN a scan, a poison message sent to each consumer queue, and a page with one malformed resource published
     truth = full_truth(pipeline)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import EndpointConnectionError
 
 ENV_VAR = "INVENTORY_FAULTS"
@@ -151,7 +151,10 @@ def _error(protocol: str, url: str, status: int, code: str, message: str) -> AWS
     else:
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0"}
-    return AWSResponse(url, status, headers, _Body(body))
+    http_headers = HTTPHeaders()
+    for name, value in headers.items():
+        http_headers[name] = value
+    return AWSResponse(url, status, http_headers, _Body(body))
 
 
 def _operation(request: Any) -> str:
@@ -245,7 +248,8 @@ def _after_receive(plan: FaultPlan) -> Any:
             share = float(options.get("hold_share", 0.0))
             for message in got:
                 if options.get("redeliver"):
-                    still.append((generation, dict(message)))
+                    # One gather after a held original, so the two never share a batch either.
+                    still.append((generation + 1, dict(message)))
                     plan.count("redeliver")
                 if share and plan.rng.random() < share:
                     still.append((generation, message))
