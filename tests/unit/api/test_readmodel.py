@@ -220,3 +220,18 @@ def test_the_snapshot_codec_keeps_every_value_exactly() -> None:
     assert table_from_snapshot(data).to_pylist() == rows
     assert table_from_snapshot(encode_table(table_from_rows([]))).num_rows == 0
     assert list(table_from_snapshot(data).column_names) == list(GRID_FIELDS)
+
+
+def test_search_matches_within_one_row_only_and_ignores_case() -> None:
+    rows = [grid_row(resource_item(n, account=A, name=name)) for n, name in enumerate(["Alpha-web", "beta", "webX"])]
+    snap = Snapshot(table_from_rows(rows), [Account(A, "Prod", True).to_item()], loaded_at=0)
+
+    def found(needle: str) -> list[str]:
+        return [snap.rows[i]["name"] for i in snap.matching(ResultKey((), (), (), (), needle, "name", "asc"))]
+
+    assert found("web") == ["Alpha-web", "webX"]
+    assert found("alpha-web") == ["Alpha-web"]
+    assert found("000001") == ["beta"]  # the id
+    last_arn_tail = rows[1]["resourceArn"][-3:].lower()
+    assert found(last_arn_tail + "webx") == []  # across the end of row 1 and the start of row 2
+    assert found("nothing") == []
