@@ -176,6 +176,14 @@ def grant_scanner_shards(
     )
 
 
+def grant_launch_failed(refs: StackRefs, role: iam.IRole, dlq: sqs.IQueue) -> None:
+    """The scan-launch-failure function (``scanner.launch_failed``) on the scan-requests DLQ: reads which
+    accounts a request meant from the registry and publishes the failed execution's events."""
+    role.add_to_principal_policy(_consume(dlq))
+    role.add_to_principal_policy(_table_statement(refs.table, ("dynamodb:GetItem", "dynamodb:Query")))
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[refs.topic.topic_arn]))
+
+
 def grant_projector(refs: StackRefs, role: iam.IRole) -> None:
     """The DynamoDB projector function: its queue, the app table, and the grid snapshot it publishes."""
     role.add_to_principal_policy(_consume(refs.consumer_queues["ddb-projector"]))
