@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         event = parse_event(request_json)
         if not isinstance(event, ScanRequested):
             parser.error(f"--request must be a ScanRequested, not {event.event_type}")
-        result = service.scan(event, cancel=stop)
-        return 0 if all(a.status != "failed" for a in result.accounts) else 1
+        # A launched request above SHARD_SIZE fans out into shard tasks (SHARD_LAUNCHER=ecs); a shard scans.
+        result = service.handle(event, cancel=stop)
+        return 0 if result is None or all(a.status != "failed" for a in result.accounts) else 1
     single = args.once or args.accounts or os.environ.get("ACCOUNT_ID") or os.environ.get("EXECUTION_ID")
     if single or not settings.scan_requests_queue_url:
         request = one_scan_request(args.accounts)
@@ -70,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             "one-shot scan",
             extra={"execution_id": request.execution_id, "accounts": request.account_ids, "trigger": request.trigger},
         )
-        result = service.scan(request, cancel=stop)
-        return 0 if all(a.status != "failed" for a in result.accounts) else 1
+        # The scheduled task of a fleet above SHARD_SIZE fans out too, like a launched request.
+        result = service.handle(request, cancel=stop)
+        return 0 if result is None or all(a.status != "failed" for a in result.accounts) else 1
     ScanRequestWorker(clients.client("sqs"), settings.scan_requests_queue_url, service).run(stop)
     return 0
 

@@ -246,8 +246,8 @@ class ScanService:
     def _stats(self) -> CallStats:
         return self._meter.snapshot() if self._meter else _NO_METER_STATS
 
-    def handle(self, request: ScanRequested) -> ScanCompleted | None:
-        """The worker's entry: a request for more accounts than one shard fans out into shard tasks.
+    def handle(self, request: ScanRequested, *, cancel: threading.Event | None = None) -> ScanCompleted | None:
+        """The worker's and a launched task's entry: a request for more accounts than one shard fans out.
 
         Returns the ScanCompleted when this process scanned the request itself, None when it fanned out
         (the last shard to finish publishes the one ScanCompleted of the execution).
@@ -277,7 +277,7 @@ class ScanService:
                 )
                 self._launcher.launch(shards)
                 return None
-        return self.scan(request)
+        return self.scan(request, cancel=cancel)
 
     def scan(
         self,
