@@ -18,7 +18,7 @@ LOCALSTACK := docker compose -f docker-compose.localstack.yml
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
   print("; ".join(f"export {k}={v}" for k, v in env.items()))
 
-.PHONY: help install demo test test-fast lint typecheck schemas check-packages package check-images e2e-localstack synth cdk-cli bootstrap diff deploy preflight env destroy bench catalog bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators
+.PHONY: help install demo test test-fast lint typecheck schemas check-packages package check-images e2e-localstack synth cdk-cli bootstrap diff deploy preflight env destroy bench catalog bench-scan bench-projector bench-api pr clean ui test-ui chromium bench-ui bench-operators chaos soak
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
@@ -125,6 +125,12 @@ env: install ## Print export lines of the deployed stack's settings: eval "$$(ma
 
 destroy: install cdk-cli ## Delete the stack (tables, buckets and user pool are retained: docs/deploy.md)
 	$(CDK) destroy $(CDK_ARGS)
+
+chaos: install ## Every fault of tests/chaos on the real pipeline (moto), ~3,000 resources; writes docs/reliability.md
+	CHAOS_FULL=1 CHAOS_RESOURCES=$${CHAOS_RESOURCES:-3000} $(BIN)/python -m pytest -p no:cacheprovider -s tests/chaos/test_faults.py
+
+soak: install ## Consecutive scans with consumers running concurrently, churn between scans; ratios and memory in docs/reliability.md
+	$(BIN)/python -m tests.chaos.soak $(SOAK_ARGS)
 
 bench: bench-scan bench-projector bench-api bench-ui bench-operators ## Run every benchmark (figures printed, JSON in benchmarks/results/)
 
