@@ -59,6 +59,8 @@ def test_a_full_throttle_share_answers_with_the_services_throttling_code(monkeyp
     ddb = client("dynamodb", monkeypatch, {"throttle": {"share": 1.0, "operations": ["DescribeInstances"]}})
     assert passes_through(ddb.list_tables)  # another operation is not throttled
     assert faults.active_plan().injected == {"throttle": 1}  # type: ignore[union-attr]
+    monkeypatch.delenv(faults.ENV_VAR)
+    assert passes_through(ec2.describe_instances)  # switched off: a client built under the plan is plain again
 
 
 def test_assume_role_is_denied_only_for_the_listed_account(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,8 +99,10 @@ def test_a_bad_plan_is_refused_naming_the_key(monkeypatch: pytest.MonkeyPatch) -
         faults.parse("{")
 
 
-def test_sqs_copies_come_back_in_a_later_gather_never_in_the_same_batch() -> None:
-    plan = faults.parse('{"sqs": {"redeliver": true}}')
+def test_sqs_copies_come_back_in_a_later_gather_never_in_the_same_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(faults.ENV_VAR, '{"sqs": {"redeliver": true}}')
+    plan = faults.active_plan()
+    assert plan is not None
     handler = faults._after_receive(plan)
     context = {"chaos_queue_url": "q"}
     first = {"Messages": [{"MessageId": str(i)} for i in range(10)]}

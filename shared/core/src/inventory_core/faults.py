@@ -202,6 +202,8 @@ def _denied(plan: FaultPlan, service_id: str, operation: str, request: Any) -> b
 
 def _before_send(plan: FaultPlan, service_id: str, protocol: str) -> Any:
     def handler(request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
+        if active_plan() is not plan:
+            return None  # the plan was switched off (or changed) after this client was built
         operation = event_name.rsplit(".", 1)[-1] if event_name.count(".") >= 2 else _operation(request)
         now = time.monotonic()
         with plan.lock:
@@ -236,6 +238,8 @@ def _after_receive(plan: FaultPlan) -> Any:
 
     def handler(parsed: dict[str, Any], context: Mapping[str, Any] | None = None, **_: Any) -> None:
         queue = str((context or {}).get("chaos_queue_url", ""))
+        if active_plan() is not plan:
+            return
         with plan.lock:
             got = list(parsed.get("Messages", []))
             # A poller gathers a batch over several receives until one returns fewer than 10; a message held
