@@ -194,6 +194,8 @@ def test_cognito_has_the_three_roles_and_a_pkce_client_without_secret(template: 
     assert client["GenerateSecret"] is False
     assert client["AllowedOAuthFlows"] == ["code"]
     assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    [callback] = client["CallbackURLs"]  # the UI's redirect_uri is its own origin + "/" (web/src/auth.ts)
+    assert callback["Fn::Join"][1][-1] == "/"
     _, pool = _one(template, "AWS::Cognito::UserPool")
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
 

@@ -96,7 +96,7 @@ class QueryApi(Construct):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=[f"{endpoint}/", f"{endpoint}/callback"],
+                callback_urls=[f"{endpoint}/"],  # the UI returns to its origin (web/src/auth.ts)
                 logout_urls=[f"{endpoint}/"],
             ),
             prevent_user_existence_errors=True,
