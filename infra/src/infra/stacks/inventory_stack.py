@@ -400,6 +400,12 @@ class InventoryStack(Stack):
         CfnOutput(self, "AthenaWorkgroup", value=str(self.lake.workgroup.name))
         CfnOutput(self, "ScannerCluster", value=self.scanner.cluster.cluster_name)
         CfnOutput(self, "ScannerTaskDefinition", value=self.scanner.task_definition.task_definition_arn)
+        CfnOutput(
+            self,
+            "ScannerRoleArn",
+            value=self.scanner_task_role.role_arn,
+            description="The member role's trusted principal (StackSet parameter ScannerRoleArn)",
+        )
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
 
     def _arn_token(self, resource: Construct, attribute: str = "Arn") -> str:
