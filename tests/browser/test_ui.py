@@ -203,6 +203,10 @@ def test_an_admin_enables_an_account_and_it_stays_enabled(page: Page, stack: UiS
     page.get_by_label("Sync enabled for Sandbox").check()
     page.reload()
     expect(page.get_by_label("Sync enabled for Sandbox")).to_be_checked()
+    page.locator("tr[data-account='111111111111']").get_by_role("button", name="Check access").click()
+    results = page.get_by_test_id("check-results")
+    expect(results).to_contain_text("us-east-1", timeout=60_000)
+    expect(results.locator(".badge").first).to_have_text(re.compile("ok|access denied|error|throttled|region"))
     shot(page, "accounts")
     # a viewer sees no actions
     page.goto(stack.url("/accounts", role="viewer", user="val"))

@@ -141,13 +141,15 @@ export function AccountsPage({ role }: { role: RoleName }) {
                     </td>
                     <td>{count(a.lastSyncResourceCount)}</td>
                     {admin && (
-                      <td className="actions">
+                      <td>
+                        <div className="actions">
                         <button type="button" onClick={() => void check(a)} disabled={busy === `check-${a.accountId}`}>
                           {busy === `check-${a.accountId}` ? 'Checking…' : 'Check access'}
                         </button>
                         <button type="button" className="danger" onClick={() => remove(a)}>
                           Remove
                         </button>
+                        </div>
                       </td>
                     )}
                   </tr>
