@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.harness import ARTIFACTS, chromium_path, ui_build_problem
+
+# The machine runs other suites at the same time (load 15-25 on 2 cores): wait up to 20 s, not 5.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")
