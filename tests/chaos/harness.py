@@ -126,7 +126,7 @@ class Pipeline:
     def observe(self) -> Observed:
         table = self.stack.table
         items = query_items(table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY"))
-        full = items
+        full = list(items)  # query_items is a generator: read it once
         ddb_active = {
             i["resourceArn"]: (str(i.get("accountId")), str(i.get("region")), str(i.get("state", "")))
             for i in full

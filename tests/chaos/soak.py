@@ -90,7 +90,7 @@ class Churn:
         return {"deleted": len(delete), "created": create, "changed": len(change)}
 
 
-def run(scans: int, resources: int) -> dict[str, Any]:
+def run(scans: int, resources: int, timeout_s: float = 900) -> dict[str, Any]:
     server = MotoServer.start()
     os.environ.update(LOCAL_CREDENTIALS)
     os.environ.update(
@@ -132,12 +132,16 @@ def run(scans: int, resources: int) -> dict[str, Any]:
             scan_s = time.monotonic() - t0
             problems: list[str] = ["not checked"]
             lost = false_missing = -1
-            deadline = t0 + 1800
+            last_report = time.monotonic()
+            deadline = t0 + timeout_s
             while time.monotonic() < deadline:
                 if all(p.backlog() == 0 for p in consumers.pollers):
                     lost, false_missing, problems = check(pipeline.observe(), expected)
                     if not problems:
                         break
+                    if time.monotonic() - last_report > 60:
+                        print(f"scan {n}: queues empty but not consistent yet: {problems[:2]}", flush=True)
+                        last_report = time.monotonic()
                 time.sleep(1)
             consistent_s = time.monotonic() - t0
             row = {
