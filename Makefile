@@ -48,7 +48,7 @@ test-ui: ui ## Web UI: typecheck and vitest component tests
 	cd $(WEB) && npm run --silent typecheck && npm test --silent
 
 chromium: ## Debian's chromium for the browser tests (apt-get when missing; Playwright cannot download one here)
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
 
 test: install test-ui chromium ## The whole suite: UI component tests, then unit, contract, integration, e2e and browser (moto), infra synth, per-package installs
