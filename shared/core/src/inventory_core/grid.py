@@ -20,6 +20,7 @@ column by column without guessing a schema.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -161,11 +162,12 @@ def read_journal_entries(table: Any, seqs: Iterable[int], *, attempts: int = 8) 
         request: dict[str, Any] = {
             name: {"Keys": [journal_entry_key(s) for s in wanted[start : start + 100]], "ConsistentRead": True}
         }
-        for _ in range(attempts):
+        for attempt in range(attempts):
             response = client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(name, []):
                 found[int(str(item["pk"]).removeprefix("GRIDLOG#"))] = json.loads(item["rows"])
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
+            time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: what is left is asked for again, or is a gap
     return found
