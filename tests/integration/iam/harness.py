@@ -40,6 +40,7 @@ ROLE_ATTRIBUTES = {
     "lake-writer": "lake_writer_role",
     "archiver": "archiver_role",
     "api": "api_role",
+    "launch-failed": "launch_failed_role",
 }
 """Each service and the InventoryStack attribute holding its role."""
 

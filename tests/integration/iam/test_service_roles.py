@@ -300,3 +300,32 @@ def test_the_scanner_worker_takes_the_api_sync_request_under_its_role(iam_world:
         QueueUrl=iam_world.stack_env["SCAN_REQUESTS_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
     )
     assert queue["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_a_request_that_could_not_start_a_task_is_ended_under_the_launch_failed_role(iam_world: World) -> None:
+    # GIVEN a scan request the launcher could not start, redriven to the scan-requests DLQ
+    sqs = iam_world.admin_client("sqs")
+    dlq = sqs.get_queue_url(QueueName=iam_world.topology.scan_requests.dlq_name)["QueueUrl"]
+    member = iam_world.members[0].account.account_id
+    request = ScanRequested(execution_id=f"{EXECUTION}-lost", account_ids=[member], trigger="api", requested_by="ada")
+    sqs.send_message(QueueUrl=dlq, MessageBody=request.model_dump_json())
+    # WHEN the launch-failure function takes it under its role
+    with iam_world.as_service("launch-failed") as creds:
+        from inventory_core.publisher import SnsEventPublisher
+        from scanner.adapters.accounts import DynamoDbAccountDirectory
+        from scanner.launch_failed import handle_records
+
+        clients = AwsClientFactory(REGION)
+        accounts = DynamoDbAccountDirectory(clients.dynamodb_table(iam_world.topology.table.name))
+        publisher = SnsEventPublisher(clients.client("sns"), iam_world.stack_env["EVENTS_TOPIC_ARN"])
+        poller = SqsLambdaPoller(
+            clients.client("sqs"), dlq, lambda event, _context: handle_records(event, accounts, publisher), wait_s=0
+        )
+        assert poller.poll_once(wait_s=0) == 1
+        # THEN it ended the execution (nothing retried) and may do nothing else
+        assert poller.failed == 0 and poller.processed == 1
+        assert_denied(
+            lambda: iam_world.client_as("dynamodb", creds).put_item(
+                TableName=iam_world.topology.table.name, Item={"pk": {"S": "x"}, "sk": {"S": "x"}}
+            )
+        )
