@@ -113,6 +113,12 @@ def _service_model(service: str) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
 
+@cache
+def _operations(service: str) -> dict[str, str]:
+    return {xform_name(name): name for name in _service_model(service).operation_names}
+
+
+@cache
 def iam_action(service: str, method: str) -> str:
     """The IAM action that authorizes ``client(service).method``: ``elbv2.describe_tags`` ->
     ``elasticloadbalancing:DescribeTags``, ``s3.list_buckets`` -> ``s3:ListAllMyBuckets``.
@@ -121,7 +127,7 @@ def iam_action(service: str, method: str) -> str:
         ValueError: ``method`` is not an operation of ``service``.
     """
     model = _service_model(service)
-    operations = {xform_name(name): name for name in model.operation_names}
+    operations = _operations(service)
     if method not in operations:
         raise ValueError(f"{service} has no operation {method!r}")
     operation = operations[method]
