@@ -53,9 +53,9 @@ def faults_on(plan: Mapping[str, Any] | None) -> Iterator[None]:
 class Observed:
     """What the stores hold: per store, the active resources with their comparable fields."""
 
-    ddb_active: dict[str, tuple[str, ...]]
+    ddb_active: dict[str, tuple[str, str, str]]
     ddb_missing: set[str]
-    ice_active: dict[str, tuple[str, ...]]
+    ice_active: dict[str, tuple[str, str, str]]
     ice_missing: set[str]
     history: Counter[str]  # rows per execution id
     history_pairs: int  # distinct (execution, arn)
@@ -128,7 +128,7 @@ class Pipeline:
         items = query_items(table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY"))
         full = list(items)  # query_items is a generator: read it once
         ddb_active = {
-            i["resourceArn"]: (str(i.get("accountId")), str(i.get("region")), str(i.get("state", "")))
+            str(i["resourceArn"]): (str(i.get("accountId")), str(i.get("region")), str(i.get("state", "")))
             for i in full
             if i["discoveryStatus"] == "active"
         }
@@ -141,7 +141,7 @@ class Pipeline:
         rows = con.execute(
             f"SELECT resource_arn, account_id, region, state, discovery_status FROM iceberg_scan('{location}')"
         ).fetchall()
-        ice_active = {r[0]: (r[1], r[2], r[3] or "") for r in rows if r[4] == "active"}
+        ice_active = {str(r[0]): (str(r[1]), str(r[2]), str(r[3] or "")) for r in rows if r[4] == "active"}
         ice_missing = {r[0] for r in rows if r[4] == "missing"}
         hist_location = catalog.load_table(f"{ns}.resource_history").metadata_location
         hist = con.execute(f"SELECT execution_id, resource_arn FROM iceberg_scan('{hist_location}')").fetchall()

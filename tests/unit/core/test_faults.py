@@ -24,7 +24,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def client(service: str, monkeypatch: pytest.MonkeyPatch, plan: dict[str, Any] | None) -> Any:
     if plan is not None:
         monkeypatch.setenv(faults.ENV_VAR, json.dumps(plan))
-    made = boto3.client(
+    made = boto3.client(  # type: ignore[call-overload]
         service,
         region_name="us-east-1",
         aws_access_key_id="testing",
