@@ -20,6 +20,7 @@ from pydantic import Field
 
 from inventory_api.auth import Role
 from inventory_api.deps import Viewer, auth_settings
+from inventory_api.routes.inventory import COMMON_ERRORS
 from inventory_api.schemas import ApiModel
 from inventory_api.settings import ApiAuthSettings
 
@@ -66,7 +67,7 @@ class Me(ApiModel):
     roles: list[str] = Field(description="Every role the caller holds (each includes the ones below it).")
 
 
-router = APIRouter(prefix="/api/inventory", tags=["ui"])
+router = APIRouter(prefix="/api/inventory", tags=["ui"], responses=COMMON_ERRORS)
 
 
 @router.get("/me", response_model=Me)
