@@ -161,6 +161,7 @@ def test_consumer_environments_name_the_stacks_resources(template: Template, top
     table_bucket_id = _id(template, "AWS::S3Tables::TableBucket", {})
     _, projector = _one(template, "AWS::Lambda::Function", {"FunctionName": "inventory-ddb-projector"})
     assert _env(projector)["APP_TABLE_NAME"] == {"Ref": table_id}
+    assert _env(projector)["INVENTORY_BUCKET"] == {"Ref": bucket_id}  # it publishes the API's grid snapshot there
     _, archiver = _one(template, "AWS::Lambda::Function", {"FunctionName": "inventory-archiver"})
     assert _env(archiver)["INVENTORY_BUCKET"] == {"Ref": bucket_id}
     _, lake = _one(template, "AWS::Lambda::Function", {"FunctionName": "inventory-lake-writer"})

@@ -170,7 +170,7 @@ class InventoryStack(Stack):
         self.api_role = self._lambda_role("ApiRole", "query API Lambda")
         policies.grant_api(refs, self.api_role)
         self.launch_failed_role = self._lambda_role("LaunchFailedRole", "scan-requests DLQ (launch failure) Lambda")
-        self._grant_launch_failed(self.launch_failed_role)
+        policies.grant_launch_failed(refs, self.launch_failed_role, self.scan_requests.dlq)
         self.scanner_task_role = iam.Role(
             self,
             "ScannerTaskRole",
@@ -218,7 +218,11 @@ class InventoryStack(Stack):
         # --- consumers --------------------------------------------------------------------------------
         self.functions: dict[str, lambda_.Function] = {}
         consumer_env: dict[str, dict[str, str]] = {
-            "ddb-projector": {"APP_TABLE_NAME": self.table.table_name, "METRICS_NAMESPACE": METRICS_NAMESPACE},
+            "ddb-projector": {
+                "APP_TABLE_NAME": self.table.table_name,
+                "INVENTORY_BUCKET": self.bucket.bucket_name,  # the grid snapshot the API loads cold (readmodel/)
+                "METRICS_NAMESPACE": METRICS_NAMESPACE,
+            },
             "lake-writer": {
                 "ICEBERG_CATALOG_TYPE": "s3tables",
                 "ICEBERG_TABLE_BUCKET_ARN": self.lake.table_bucket_arn,
@@ -363,17 +367,6 @@ class InventoryStack(Stack):
             reserved_concurrency=concurrency,
             max_concurrency=concurrency,
         ).function
-
-    def _grant_launch_failed(self, role: iam.IRole) -> None:
-        """Reads the scan-requests DLQ and the account registry, publishes the failed execution's events."""
-        self.scan_requests.dlq.grant_consume_messages(role)
-        self.topic.grant_publish(role)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:Query", "dynamodb:GetItem"],
-                resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"],
-            )
-        )
 
     def _lambda_role(self, construct_id: str, what: str) -> iam.Role:
         # No AWSLambdaBasicExecutionRole: each function's construct grants writes to its own log group only.
