@@ -109,7 +109,9 @@ class Pipeline:
 
     def consumers(self) -> Consumers:
         """Fresh consumers (their clients are built now, so they see the faults in force now)."""
-        return Consumers.build(self.stack.clients.for_session(self.stack.clients.session), retry_delay_s=0, wait_s=0)
+        # retry_delay_s=1: a failed record comes back after 1, 2, 4, 8 s (as `make demo`); 0 would spend the five
+        # receives before SQS DLQ in a second, far faster than a Lambda visibility timeout ever would.
+        return Consumers.build(self.stack.clients.for_session(self.stack.clients.session), retry_delay_s=1, wait_s=0)
 
     def drain(self, consumers: Consumers | None = None, timeout_s: float = 600) -> None:
         (consumers or self.consumers()).drain(timeout_s=timeout_s)
