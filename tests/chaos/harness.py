@@ -206,6 +206,13 @@ class Expectation:
     gone: set[str] = field(default_factory=set)  # deleted from the fleet and seen gone by a complete scan
 
 
+def _kind(body: str) -> str:
+    try:
+        return str(json.loads(body).get("event_type", "?"))
+    except (ValueError, AttributeError):
+        return "not JSON"
+
+
 def check(observed: Observed, expected: Expectation) -> tuple[int, int, list[str]]:
     """Compare; return (lost, false missing, problems). Lost = truth not active in a store; false missing = truth
     marked missing in a store."""
@@ -240,7 +247,9 @@ def check(observed: Observed, expected: Expectation) -> tuple[int, int, list[str
             " extra"
         )
     if observed.dlq != expected.dlq:
-        problems.append(f"DLQs {observed.dlq} != {expected.dlq}")
+        extra = {c: [_kind(b) for b in observed.dlq[c] if b not in expected.dlq.get(c, [])] for c in observed.dlq}
+        absent = {c: len([b for b in expected.dlq[c] if b not in observed.dlq.get(c, [])]) for c in expected.dlq}
+        problems.append(f"DLQs: unexpected {extra}, expected but absent {absent}")
     return lost, false_missing, problems
 
 

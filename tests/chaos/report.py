@@ -39,7 +39,8 @@ def render(outcomes: list[dict[str, Any]], *, resources: str, load: str) -> str:
     lines.append("|---|---|---|---:|---:|---:|---|")
     for o in outcomes:
         injected = ", ".join(f"{k} {v}" for k, v in sorted(o["injected"].items())) or "-"
-        result = "equal to the truth" if o["ok"] else f"**FAILED**: {o['notes']}"
+        notes = o["notes"] if len(o["notes"]) <= 300 else o["notes"][:300] + "..."
+        result = "equal to the truth" if o["ok"] else f"**FAILED**: {notes}"
         lines.append(
             f"| {o['fault']} | {o['behaviour']} | {injected} | {o['lost']} | {o['false_missing']} | "
             f"{o['converge_s']} | {result} |"
