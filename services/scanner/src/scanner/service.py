@@ -134,7 +134,7 @@ class ScanOptions:
     page_max_items: int = 500
     #: Scopes of one (account, region) running at once: one region's API limits are shared by its calls.
     region_concurrency: int = 4
-    lock_ttl_s: int = 6 * 3600
+    lock_ttl_s: int = 600
     lock_renew_s: float | None = None  # default: a third of lock_ttl_s, so a long scan never loses its lock
     #: Accounts per shard when a request for more accounts fans out (``handle``).
     shard_size: int = 50

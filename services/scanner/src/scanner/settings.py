@@ -37,7 +37,9 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
     throttle_backoff_s: float = Field(
         default=1.0, gt=0, le=30, description="Base of our jittered backoff once botocore's retries are used up."
     )
-    lock_ttl_s: int = Field(default=6 * 3600, ge=60, description="Expiry of an account's scan lock.")
+    # A live scan renews its locks every third of this, so it only bounds how long a scanner that died without
+    # releasing them (SIGKILL, a lost Fargate task) keeps its accounts from the next scan.
+    lock_ttl_s: int = Field(default=600, ge=60, description="Expiry of an account's scan lock.")
     shard_size: int = Field(default=50, ge=1, description="Accounts per shard when a scan request fans out.")
     shard_processes: int = Field(
         default=2, ge=0, le=16, description="Shards run at once as local processes (0: never fan out)."
