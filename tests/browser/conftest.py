@@ -20,7 +20,9 @@ def built_ui() -> None:
         pytest.skip(f"the web UI is not built: {problem}")
 
 
-@pytest.fixture(scope="session")
+# package scope: Playwright's sync API leaves its event loop set (and running) on the main thread while it is
+# open, which breaks later tests that run a loop themselves (Mangum in tests/unit/api/test_lambda.py)
+@pytest.fixture(scope="package")
 def browser(built_ui: None) -> Iterator[Browser]:
     path = chromium_path()
     if path is None:

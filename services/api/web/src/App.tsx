@@ -47,7 +47,9 @@ export function App() {
     } catch (error) {
       reason = describeError(error)
     }
-    if (!storedToken()) {
+    // With an early /me in flight, its answer decides: a 401 elsewhere (the prefetched grid) may already have
+    // signed out, and the reason must come from that answer, not be dropped.
+    if (!storedToken() && !early) {
       setSession({ state: 'signed-out', config, reason })
       return
     }
