@@ -151,7 +151,11 @@ def _member_credentials(account_id: str) -> dict[str, Any]:
     key = (endpoint, account_id)
     with _ASSUMED_LOCK:
         cached = _ASSUMED.get(key)
-        if cached and cached["Expiration"].timestamp() - time.time() > _CREDENTIALS_MARGIN_S:
+        if (
+            cached
+            and cached["Expiration"].timestamp() - time.time() > _CREDENTIALS_MARGIN_S
+            and _acts_in(cached, account_id)
+        ):
             return cached
         with _CLIENT_LOCK:
             sts: Any = boto3.client("sts", region_name="us-east-1")
@@ -160,6 +164,23 @@ def _member_credentials(account_id: str) -> dict[str, Any]:
         )["Credentials"]
         _ASSUMED[key] = credentials
         return credentials
+
+
+def _acts_in(credentials: dict[str, Any], account_id: str) -> bool:
+    """Whether cached credentials still act in ``account_id``: an emulator restarted on the same endpoint (a
+    new server on a reused port) no longer knows them and maps them to its default account."""
+    with _CLIENT_LOCK:
+        sts: Any = boto3.client(
+            "sts",
+            region_name="us-east-1",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+    try:
+        return str(sts.get_caller_identity()["Account"]) == account_id
+    except Exception:  # any refusal (unknown key, expired) means: assume the role again
+        return False
 
 
 def seed_fleet(
