@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from inventory_core.publisher import PublishError, SnsEventPublisher
 from inventory_core.retry import RetryPolicy, is_retryable_aws_error, is_throttling
+
+from tests.builders import page, resource
 
 
 def _client_error(code: str, status: int = 400) -> ClientError:
@@ -123,3 +126,42 @@ def test_a_custom_predicate_decides_what_is_retried() -> None:
 def test_a_policy_refuses_nonsense_limits() -> None:
     with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(attempts=0)
+
+
+class _FlakySns:
+    """PublishBatch that throttles once, then fails the first entry of the next answer once."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def publish_batch(self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append([e["Id"] for e in PublishBatchRequestEntries])
+        if len(self.calls) == 1:
+            raise _client_error("Throttled", 400)
+        if len(self.calls) == 2:
+            return {"Failed": [{"Id": PublishBatchRequestEntries[0]["Id"]}]}
+        return {"Failed": []}
+
+
+def test_the_publisher_retries_throttling_and_failed_entries_only_with_jittered_waits() -> None:
+    sleeps: list[float] = []
+    sns = _FlakySns()
+    policy = RetryPolicy(attempts=5, base_s=0.1, max_s=2.0, sleep=sleeps.append)
+    SnsEventPublisher(sns, "arn:aws:sns:us-east-1:123456789012:t", retry=policy).publish([page([resource(1)])] * 3)
+    assert sns.calls == [["0", "1", "2"], ["0", "1", "2"], ["0"]]
+    assert len(sleeps) == 2
+    assert 0 <= sleeps[0] <= 0.1 and 0 <= sleeps[1] <= 0.2
+
+
+def test_the_publisher_does_not_retry_a_refused_request() -> None:
+    class Refusing:
+        calls = 0
+
+        def publish_batch(self, **_: Any) -> dict[str, Any]:
+            self.calls += 1
+            raise _client_error("InvalidParameter", 400)
+
+    sns = Refusing()
+    with pytest.raises(PublishError, match="InvalidParameter"):
+        SnsEventPublisher(sns, "arn:t", retry=RetryPolicy(sleep=lambda _: None)).publish([page([resource(1)])])
+    assert sns.calls == 1

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from inventory_events import AnyEvent
+
+from inventory_core.retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
 
 #: SNS and SQS both cap a message (and a PublishBatch request) at 256 KiB; keep headroom for attributes.
 MAX_MESSAGE_BYTES = 250_000
@@ -47,11 +51,11 @@ def _batches(bodies: Sequence[tuple[AnyEvent, str]]) -> Iterator[list[tuple[AnyE
 class SnsEventPublisher:
     """Publishes with PublishBatch, packing entries under the 256 KiB request limit."""
 
-    def __init__(self, sns_client: Any, topic_arn: str, *, attempts: int = 5) -> None:
+    def __init__(self, sns_client: Any, topic_arn: str, *, attempts: int = 5, retry: RetryPolicy | None = None) -> None:
         """Create a publisher on ``topic_arn``; ``sns_client`` comes from the client factory."""
         self._sns = sns_client
         self._topic_arn = topic_arn
-        self._attempts = attempts
+        self._retry = retry or RetryPolicy(attempts=attempts, base_s=0.1, max_s=2.0, logger=logger)
 
     def publish(self, events: Sequence[AnyEvent]) -> None:
         """Publish every event; retries failed entries with backoff, then raises PublishError."""
@@ -66,7 +70,8 @@ class SnsEventPublisher:
 
     def _publish_batch(self, batch: list[tuple[AnyEvent, str]]) -> None:
         pending = {str(i): item for i, item in enumerate(batch)}
-        for attempt in range(self._attempts):
+        error: Exception | None = None
+        for _ in self._retry.rounds("PublishBatch", topic_arn=self._topic_arn):
             entries = [
                 {
                     "Id": key,
@@ -77,13 +82,16 @@ class SnsEventPublisher:
             ]
             try:
                 response = self._sns.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=entries)
-            except ClientError as exc:
-                if attempt == self._attempts - 1:
+            except (ClientError, BotoCoreError) as exc:
+                if not self._retry.retry_on(exc):
                     raise PublishError(f"PublishBatch failed: {exc}") from exc
+                error = exc
             else:
                 failed = {entry["Id"] for entry in response.get("Failed", [])}
                 pending = {key: item for key, item in pending.items() if key in failed}
                 if not pending:
                     return
-            time.sleep(min(2.0, 0.1 * 2**attempt))
-        raise PublishError(f"{len(pending)} events were not published after {self._attempts} attempts")
+                error = None
+        if error is not None:
+            raise PublishError(f"PublishBatch failed: {error}") from error
+        raise PublishError(f"{len(pending)} events were not published after {self._retry.attempts} attempts")

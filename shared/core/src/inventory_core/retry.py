@@ -36,6 +36,7 @@ _logger = logging.getLogger(__name__)
 THROTTLE_CODES = frozenset(
     {
         "Throttling",
+        "Throttled",
         "ThrottlingException",
         "ThrottledException",
         "RequestLimitExceeded",
