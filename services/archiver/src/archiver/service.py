@@ -8,11 +8,11 @@ conflict, so two writers of one document never lose each other's scopes.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any, assert_never
 
+from inventory_core.retry import RetryPolicy
 from inventory_events import (
     AccountScanCompleted,
     AnyEvent,
@@ -70,9 +70,9 @@ class ArchiverService:
     ) -> None:
         self._store = store
         self._metrics = metrics
-        self._merge_attempts = merge_attempts
-        self._conflict_backoff_s = conflict_backoff_s
-        self._sleep = sleep
+        self._merge_retry = RetryPolicy(
+            attempts=merge_attempts, base_s=conflict_backoff_s, max_s=5.0, logger=logger, sleep=sleep
+        )
 
     def _put(self, key: str, document: Any) -> None:
         self._guarded(key, lambda: self._store.put_json(key, document))
@@ -165,7 +165,7 @@ class ArchiverService:
             failed_scopes=tuple((s.region, s.resource_type) for s in event.failed_scopes),
         )
         day = f"{event.scan_started_at:%Y-%m-%d}"
-        for attempt in range(1, self._merge_attempts + 1):
+        for _ in self._merge_retry.rounds("merge", reason="another writer merged first", key=doc_key):
             current = self._store.get_tagged(doc_key)
             if current is None:
                 document = DayDocument(account_id=event.account_id, day=day)
@@ -183,16 +183,12 @@ class ArchiverService:
             try:
                 self._put_if(doc_key, document.render(), etag=current.etag if current else None)
             except WriteConflictError:
-                if attempt == self._merge_attempts:
-                    break
-                logger.info("another writer merged first; merging again", extra={"key": doc_key, "attempt": attempt})
-                self._sleep(random.uniform(0, self._conflict_backoff_s * 2**attempt))
-                continue
+                continue  # read and merge again
             logger.info(
                 "raw document merged",
                 extra={"key": doc_key, "execution_id": event.execution_id, "scopes": len(observations)},
             )
             return
         raise WriteConflictError(
-            f"{doc_key}: lost {self._merge_attempts} conditional writes in a row; the message will be retried"
+            f"{doc_key}: lost {self._merge_retry.attempts} conditional writes in a row; the message will be retried"
         )

@@ -161,7 +161,7 @@ class RetryPolicy:
         )
         return retrying(fn)
 
-    def rounds(self, operation: str, **fields: Any) -> Iterator[int]:
+    def rounds(self, operation: str, *, reason: str = "unfinished", **fields: Any) -> Iterator[int]:
         """Attempt numbers 0 .. attempts-1, with a logged jittered wait before each after the first.
 
         For a call that answers with what is left: break out of the loop once nothing is; after the loop,
@@ -169,5 +169,5 @@ class RetryPolicy:
         """
         for attempt in range(self.attempts):
             if attempt:
-                self.pause(attempt - 1, operation=operation, reason="unfinished", **fields)
+                self.pause(attempt - 1, operation=operation, reason=reason, **fields)
             yield attempt

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
-import time
+import logging
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from inventory_core.retry import RetryPolicy
 
 from archiver.ports import TaggedDocument, UploadError, WriteConflictError
+
+logger = logging.getLogger(__name__)
 
 #: S3's answers when a conditional PutObject loses: the ETag no longer matches (412), another conditional
 #: write is in flight (409), or the object we read was deleted meanwhile (If-Match on a missing key: 404).
@@ -17,6 +20,10 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def _aws_error(exc: BaseException) -> bool:
+    return isinstance(exc, ClientError | BotoCoreError)
+
+
 class S3ObjectStore:
     """JSON objects in the inventory bucket, always SSE-S3, uploads retried with backoff.
 
@@ -24,16 +31,21 @@ class S3ObjectStore:
     ``If-None-Match: *`` creates only if nothing is there, so two writers can never both win.
     """
 
-    def __init__(self, s3: Any, bucket: str, *, attempts: int = 3, backoff_s: float = 0.2) -> None:
+    def __init__(
+        self, s3: Any, bucket: str, *, attempts: int = 3, backoff_s: float = 0.2, retry: RetryPolicy | None = None
+    ) -> None:
         self._s3 = s3
         self._bucket = bucket
-        self._attempts = attempts
-        self._backoff_s = backoff_s
+        # Any failed upload but a lost conditional write is tried again (an S3 fault may be a 403 or a 5xx).
+        self._retry = retry or RetryPolicy(
+            attempts=attempts, base_s=backoff_s, max_s=5.0, retry_on=_aws_error, logger=logger
+        )
         self.upload_failures = 0
 
     def _put(self, key: str, document: Any, **condition: str) -> None:
         body = json.dumps(document, default=str, separators=(",", ":")).encode()
-        for attempt in range(self._attempts):
+
+        def put() -> None:
             try:
                 self._s3.put_object(
                     Bucket=self._bucket,
@@ -43,19 +55,16 @@ class S3ObjectStore:
                     ServerSideEncryption="AES256",
                     **condition,
                 )
-                return
             except ClientError as exc:
                 if condition and _code(exc) in CONFLICT_CODES:
                     raise WriteConflictError(f"s3://{self._bucket}/{key} changed since it was read") from exc
-                self._failed_attempt(key, attempt, exc)
-            except BotoCoreError as exc:
-                self._failed_attempt(key, attempt, exc)
+                raise
 
-    def _failed_attempt(self, key: str, attempt: int, exc: Exception) -> None:
-        if attempt == self._attempts - 1:
+        try:
+            self._retry.call(put, operation="PutObject", key=key)
+        except (ClientError, BotoCoreError) as exc:
             self.upload_failures += 1
-            raise UploadError(f"put s3://{self._bucket}/{key} failed {self._attempts} times: {exc}") from exc
-        time.sleep(self._backoff_s * 2**attempt)
+            raise UploadError(f"put s3://{self._bucket}/{key} failed {self._retry.attempts} times: {exc}") from exc
 
     def put_json(self, key: str, document: Any) -> None:
         self._put(key, document)
