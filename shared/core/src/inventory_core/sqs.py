@@ -159,23 +159,53 @@ class SqsLambdaPoller:
         return messages
 
     def _settle(self, messages: Iterable[Mapping[str, Any]], failed_ids: set[str]) -> None:
-        done = [m for m in messages if m["MessageId"] not in failed_ids]
-        failed = [m for m in messages if m["MessageId"] in failed_ids]
+        """Delete what succeeded and shorten the visibility of what failed, ten entries per call.
+
+        SQS may hand out one message twice, even within one batch (at-least-once delivery): entries are
+        unique per receipt handle, their ids are positions in the call, and an entry SQS refuses (a handle
+        of a message already deleted or received again) is logged, not raised, so the rest of the batch
+        is still settled. A failed copy of a message that succeeded elsewhere is redelivered at worst.
+        """
+        unique = list({m["ReceiptHandle"]: m for m in messages}.values())
+        done = [m for m in unique if m["MessageId"] not in failed_ids]
+        failed = [m for m in unique if m["MessageId"] in failed_ids]
         for start in range(0, len(done), 10):
-            self._sqs.delete_message_batch(
+            chunk = done[start : start + 10]
+            response = self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+            self._log_refused("delete", chunk, response)
+        for start in range(0, len(failed), 10):
+            chunk = failed[start : start + 10]
+            response = self._sqs.change_message_visibility_batch(
                 QueueUrl=self._queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self._backoff_s(m)}
+                    for i, m in enumerate(chunk)
                 ],
             )
-        for m in failed:
-            receives = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-            delay = min(self._max_retry_delay_s, self._retry_delay_s * 2 ** (receives - 1))
-            self._sqs.change_message_visibility(
-                QueueUrl=self._queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=int(delay)
+            self._log_refused("change visibility", chunk, response)
+        self.processed += len({m["MessageId"] for m in done})
+        self.failed += len({m["MessageId"] for m in failed})
+
+    def _backoff_s(self, message: Mapping[str, Any]) -> int:
+        receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        return int(min(self._max_retry_delay_s, self._retry_delay_s * 2 ** (receives - 1)))
+
+    def _log_refused(self, action: str, chunk: Sequence[Mapping[str, Any]], response: Mapping[str, Any]) -> None:
+        for entry in response.get("Failed", []):
+            message = chunk[int(entry["Id"])]
+            logger.warning(
+                "sqs refused a batch entry",
+                extra={
+                    "queue": self.name,
+                    "action": action,
+                    "message_id": message["MessageId"],
+                    "code": entry.get("Code"),
+                    "reason": entry.get("Message"),
+                },
             )
-        self.processed += len(done)
-        self.failed += len(failed)
 
     def backlog(self) -> int:
         """Messages visible or in flight on the queue (approximate, as SQS reports it)."""
