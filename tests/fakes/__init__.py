@@ -8,14 +8,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from ddb_projector import rules
+from ddb_projector.adapters.dynamodb_store import missing_attributes, resource_item, stored_of
 from ddb_projector.ports import AccountSyncRecorded
 from inventory_core.items import Account
-from inventory_core.timefmt import iso, parse_iso
+from inventory_core.timefmt import iso
 from inventory_events import (
     GLOBAL_REGION,
     AccountScanCompleted,
     AnyEvent,
-    Resource,
     ResourcesDiscovered,
     ScanCompleted,
     Scope,
@@ -113,9 +114,10 @@ class InMemorySessionProvider:
 
 @dataclass
 class InMemoryResourceStore:
-    """The projector's table as dicts (resource items by ARN, camelCase, ISO strings); mirrors DynamoDbResourceStore.
+    """The projector's table as dicts: storage only, every decision from ``ddb_projector.rules``.
 
-    Only accounts listed in ``accounts`` (register them) take a sync status, as only existing Account items do.
+    Resource items by ARN in the DynamoDB store's own layout. Only accounts listed in ``accounts`` (register
+    them) take a sync status, as only existing Account items do.
     """
 
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -125,67 +127,44 @@ class InMemoryResourceStore:
     scan_accounts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     sweeps: dict[str, set[str]] = field(default_factory=dict)
     retention: timedelta = timedelta(days=30)
+    sweep_memory: timedelta = timedelta(days=30)
 
     def register_account(self, account_id: str) -> None:
         self.accounts.setdefault(account_id, {})
 
     def apply_page(self, event: ResourcesDiscovered) -> int:
-        written = self._upsert(event.scope, event.resources, event.execution_id)
+        stored = {
+            r.resource_arn: stored_of(self.items[r.resource_arn])
+            for r in event.resources
+            if r.resource_arn in self.items
+        }
+        plan = rules.plan_page(event.resources, stored, self.sweeps.get(event.scope.key, set()))
+        for w in plan.writes:
+            self.items[w.resource.resource_arn] = resource_item(
+                w.resource, event.execution_id, w.first_discovered_at, w.missing_since, self.retention
+            )
+        for lower in plan.lower_first:
+            self.items[lower.resource_arn]["firstDiscoveredAt"] = lower.first_discovered_at
         self.pages.setdefault((event.execution_id, event.scope.key), set()).add(event.page)
-        return written
-
-    def _upsert(self, scope: Scope, resources: list[Resource], execution_id: str) -> int:
-        newest: dict[str, Resource] = {}
-        for r in resources:
-            if r.resource_arn not in newest or r.discovered_at > newest[r.resource_arn].discovered_at:
-                newest[r.resource_arn] = r
-        written = 0
-        for r in newest.values():
-            seen = iso(r.discovered_at)
-            current = self.items.get(r.resource_arn)
-            if current is not None and seen <= current["lastDiscoveredAt"]:
-                current["firstDiscoveredAt"] = min(current["firstDiscoveredAt"], seen)
-                continue
-            item: dict[str, Any] = {
-                "resourceArn": r.resource_arn,
-                "resourceId": r.resource_id,
-                "resourceType": r.resource_type,
-                "accountId": r.account_id,
-                "region": r.region,
-                "name": r.name,
-                "state": r.state,
-                "tags": dict(r.tags),
-                "metadata": dict(r.metadata),
-                "lastDiscoveredAt": seen,
-                "firstDiscoveredAt": seen if current is None else min(current["firstDiscoveredAt"], seen),
-                "discoveryStatus": "active",
-                "lastExecutionId": execution_id,
-            }
-            after = [started for started in self.sweeps.get(scope.key, set()) if started > seen]
-            if after:
-                item.update(discoveryStatus="missing", missingSince=min(after), ttl=self._ttl(min(after)))
-            self.items[r.resource_arn] = item
-            written += 1
-        return written
-
-    def _ttl(self, missing_since: str) -> int:
-        return int((parse_iso(missing_since) + self.retention).timestamp())
+        return len(plan.writes)
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         return len(self.pages.get((execution_id, scope.key), set()))
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         cutoff = iso(scan_started_at)
-        self.sweeps.setdefault(scope.key, set()).add(cutoff)
-        marked = 0
-        for item in self.items.values():
-            in_scope = item["accountId"] == scope.account_id and item["resourceType"] == scope.resource_type
-            in_scope = in_scope and (scope.region == GLOBAL_REGION or item["region"] == scope.region)
-            sweepable = item["discoveryStatus"] == "active" or item["missingSince"] > cutoff
-            if in_scope and item["lastDiscoveredAt"] < cutoff and sweepable:
-                item.update(discoveryStatus="missing", missingSince=cutoff, ttl=self._ttl(cutoff))
-                marked += 1
-        return marked
+        self.sweeps[scope.key] = rules.remembered_sweeps(
+            self.sweeps.get(scope.key, set()), scan_started_at, self.sweep_memory
+        )
+        missed = [
+            item
+            for item in self.items.values()
+            if rules.in_scope(scope, item["accountId"], item["resourceType"], item["region"])
+            and rules.missed_by_sweep(stored_of(item), cutoff)
+        ]
+        for item in missed:
+            item.update(missing_attributes(cutoff, self.retention))
+        return len(missed)
 
     def _touch_scan(self, execution_id: str, started: datetime) -> None:
         status = self.scan_status.setdefault(execution_id, {"status": "in_progress"})
@@ -206,29 +185,16 @@ class InMemoryResourceStore:
         progress = self.scan_accounts.setdefault((event.execution_id, event.account_id), {})
         progress.update(status=event.status, resourceCount=event.resource_count, durationMs=event.duration_ms)
         account = self.accounts.get(event.account_id)
-        started = iso(event.scan_started_at)
-        if account is None or account.get("lastSyncScanStartedAt", "") >= started:
+        if account is None or not rules.is_later_scan(account.get("lastSyncScanStartedAt"), iso(event.scan_started_at)):
             return None
         previous = account.get("lastSuccessfulSyncResourceCount")
-        account.update(
-            lastSyncedAt=iso(event.occurred_at),
-            lastSyncStatus=event.status,
-            lastSyncDurationMs=event.duration_ms,
-            lastSyncExecutionId=event.execution_id,
-            lastSyncScanStartedAt=started,
-        )
-        if event.status != "failed":
-            account["lastSyncResourceCount"] = event.resource_count
-        if event.status == "success":
-            account.update(lastSuccessfulSyncResourceCount=event.resource_count)
+        account.update(rules.account_sync_values(event))
         return AccountSyncRecorded(previous_success_count=previous)
 
     def record_scan(self, event: ScanCompleted) -> None:
         self._touch_scan(event.execution_id, event.scan_started_at)
-        failed = sum(1 for a in event.accounts if a.status == "failed")
         self.scan_status[event.execution_id].update(
-            status="failed" if event.accounts and failed == len(event.accounts) else "completed",
-            resourceCount=sum(a.resource_count for a in event.accounts),
+            status=rules.scan_outcome(event), resourceCount=sum(a.resource_count for a in event.accounts)
         )
 
 

@@ -5,11 +5,10 @@ holds a short lease on that scope. Under the lease a page is read with BatchGetI
 is stored and written with BatchWriteItem: one conditional write per page (the lease) instead of one
 conditional UpdateItem per resource, and still no two writers interleave a read and a write of one item.
 
-The rules, which make the result independent of delivery order and repetition:
-- the newest observation (lastDiscoveredAt) of a resource wins; firstDiscoveredAt keeps the oldest;
-- each complete sweep records its scan start on the scope (``SCOPE#{scope}``/``SWEEPS``); a resource is
-  missing since the earliest recorded sweep that started after its newest observation, so a late page of
-  an older scan cannot revive, or bring in as active, a resource a newer complete scan did not find.
+What to write is decided by ``ddb_projector.rules`` (newest wins, missingSince, which sweeps are
+remembered); this module only reads, holds the lease and writes. Each complete sweep records its scan start
+on the scope (``SCOPE#{scope}``/``SWEEPS``), the input the rules need to keep a late page of an older scan
+from reviving a resource a newer complete scan did not find.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -38,9 +37,8 @@ from inventory_core.items import (
     scan_pk,
     type_gsi3pk,
 )
-from inventory_core.timefmt import iso, parse_iso
+from inventory_core.timefmt import iso
 from inventory_events import (
-    GLOBAL_REGION,
     AccountScanCompleted,
     Resource,
     ResourcesDiscovered,
@@ -50,6 +48,20 @@ from inventory_events import (
 )
 
 from ddb_projector.ports import AccountSyncRecorded
+from ddb_projector.rules import (
+    ACTIVE,
+    MISSING,
+    Stored,
+    account_sync_values,
+    in_scope,
+    is_later_scan,
+    missed_by_sweep,
+    missing_ttl,
+    newest_per_arn,
+    plan_page,
+    remembered_sweeps,
+    scan_outcome,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +124,6 @@ def resource_item_values(resource: Resource, execution_id: str) -> dict[str, Any
     }
 
 
-def missing_since(seen: str, sweeps: list[str]) -> str | None:
-    """The earliest complete sweep that started after an observation made at ``seen``, if any."""
-    after = [started for started in sweeps if started > seen]
-    return min(after) if after else None
-
-
 def resource_item(
     resource: Resource, execution_id: str, first_discovered_at: str, missing: str | None, retention: timedelta
 ) -> dict[str, Any]:
@@ -128,21 +134,24 @@ def resource_item(
         "firstDiscoveredAt": first_discovered_at,
     }
     if missing:
-        item.update(
-            discoveryStatus="missing",
-            missingSince=missing,
-            ttl=int((parse_iso(missing) + retention).timestamp()),
-        )
+        item.update(missing_attributes(missing, retention))
     return item
 
 
-def newest_per_arn(resources: list[Resource]) -> list[Resource]:
-    """One resource per ARN (the newest): a batch write refuses two requests for one key."""
-    newest: dict[str, Resource] = {}
-    for r in resources:
-        if r.resource_arn not in newest or r.discovered_at > newest[r.resource_arn].discovered_at:
-            newest[r.resource_arn] = r
-    return list(newest.values())
+def missing_attributes(since: str, retention: timedelta) -> dict[str, Any]:
+    """What marking an item missing since a sweep's start sets."""
+    return {"discoveryStatus": MISSING, "missingSince": since, "ttl": missing_ttl(since, retention)}
+
+
+def stored_of(item: Mapping[str, Any]) -> Stored:
+    """What the rules read of a resource item (as much as the read projected)."""
+    missing = item.get("missingSince")
+    return Stored(
+        last_discovered_at=str(item["lastDiscoveredAt"]),
+        first_discovered_at=str(item["firstDiscoveredAt"]),
+        discovery_status=str(item.get("discoveryStatus", ACTIVE)),
+        missing_since=None if missing is None else str(missing),
+    )
 
 
 class _Lease:
@@ -275,31 +284,23 @@ class DynamoDbResourceStore:
         scope, cutoff = event.scope, iso(event.scan_started_at)
         resources = newest_per_arn(event.resources)
         with self._scope_lease(scope) as lease:
-            scope_item = self._scope_item(scope)
-            sweeps = sorted(scope_item.get("starts", set()))
-            stored = self._batch_get([resource_key(r) for r in resources], "sk, lastDiscoveredAt, firstDiscoveredAt")
-            writes: list[dict[str, Any]] = []
-            lower_first: list[tuple[dict[str, str], str]] = []
-            new = fresh = 0
-            for r in resources:
-                key, seen = resource_key(r), iso(r.discovered_at)
-                current = stored.get(key["sk"])
-                last = str(current["lastDiscoveredAt"]) if current else None
-                new += current is None
-                fresh += seen >= cutoff and (last is None or last < cutoff)
-                if last is None or seen > last:
-                    first = min(seen, str(current.get("firstDiscoveredAt") or seen)) if current else seen
-                    writes.append(
-                        resource_item(
-                            r,
-                            execution_id=event.execution_id,
-                            first_discovered_at=first,
-                            missing=missing_since(seen, sweeps),
-                            retention=self._retention,
-                        )
-                    )
-                elif seen < str(current.get("firstDiscoveredAt") or seen):  # type: ignore[union-attr]
-                    lower_first.append((key, seen))
+            sweeps = set(self._scope_item(scope).get("starts", set()))
+            found = self._batch_get(
+                [resource_key(r) for r in resources], "sk, resourceArn, lastDiscoveredAt, firstDiscoveredAt"
+            )
+            stored = {str(i["resourceArn"]): stored_of(i) for i in found.values()}
+            plan = plan_page(resources, stored, sweeps)
+            writes = [
+                resource_item(w.resource, event.execution_id, w.first_discovered_at, w.missing_since, self._retention)
+                for w in plan.writes
+            ]
+            new = sum(r.resource_arn not in stored for r in resources)
+            # seen by this scan for the first time: lets the sweep skip its query (see mark_missing)
+            fresh = sum(
+                iso(r.discovered_at) >= cutoff
+                and (r.resource_arn not in stored or stored[r.resource_arn].last_discovered_at < cutoff)
+                for r in resources
+            )
             if new:
                 # counted before the write: a crash can only leave the count too high, which costs a query
                 self._table.update_item(
@@ -309,8 +310,10 @@ class DynamoDbResourceStore:
                 )
             self._journal(writes, lease)  # first: a crash after it leaves no write the journal lacks
             self._batch_put(writes, lease)
-            for key, first in lower_first:
-                self._lower_first_discovered(key, first)
+            by_arn = {r.resource_arn: r for r in resources}
+            for lower in plan.lower_first:
+                was = stored[lower.resource_arn].first_discovered_at
+                self._lower_first_discovered(resource_key(by_arn[lower.resource_arn]), was, lower.first_discovered_at)
             # after the write: a crash can only leave freshItems too low, which costs a query
             self._table.update_item(
                 Key={"pk": scan_pk(event.execution_id), "sk": scan_scope_sk(scope)},
@@ -331,13 +334,14 @@ class DynamoDbResourceStore:
             last = reserve_journal_entries(self._table, len(chunks))
             self._batch_put(journal_entry_items(last, chunks, datetime.now(UTC)), lease)
 
-    def _lower_first_discovered(self, key: dict[str, str], first: str) -> None:
+    def _lower_first_discovered(self, key: dict[str, str], was: str, first: str) -> None:
         try:
             self._table.update_item(
                 Key=key,
                 UpdateExpression="SET firstDiscoveredAt = :f",
-                ConditionExpression="attribute_exists(pk) AND firstDiscoveredAt > :f",
-                ExpressionAttributeValues={":f": first},
+                # only the value the rules read (an item gone by ttl in between is not recreated)
+                ConditionExpression="firstDiscoveredAt = :was",
+                ExpressionAttributeValues={":f": first, ":was": was},
             )
         except ClientError as exc:
             if not condition_failed(exc):
@@ -359,7 +363,8 @@ class DynamoDbResourceStore:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(account_pk(scope.account_id))
             & Key("sk").begins_with(resource_sk_prefix(scope.resource_type)),
-            "ProjectionExpression": "pk, sk, #r, lastDiscoveredAt, discoveryStatus, missingSince",
+            "ProjectionExpression": "pk, sk, accountId, resourceType, #r, lastDiscoveredAt, firstDiscoveredAt, "
+            "discoveryStatus, missingSince",
             "ExpressionAttributeNames": {"#r": "region"},
             "ConsistentRead": True,
         }
@@ -367,57 +372,55 @@ class DynamoDbResourceStore:
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         cutoff = iso(scan_started_at)
-        ttl = int((scan_started_at + self._retention).timestamp())
         with self._scope_lease(scope) as lease:
             scope_item = self._scope_item(scope)
-            horizon = iso(scan_started_at - self._sweep_memory)
-            kept = {started for started in scope_item.get("starts", set()) if started >= horizon} | {cutoff}
             self._table.update_item(
                 Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
                 UpdateExpression="SET starts = :starts",
-                ExpressionAttributeValues={":starts": kept},
+                ExpressionAttributeValues={
+                    ":starts": remembered_sweeps(scope_item.get("starts", set()), scan_started_at, self._sweep_memory)
+                },
             )
             marker = self._table.get_item(
                 Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)}, ConsistentRead=True
             ).get("Item", {})
             if int(marker.get("freshItems", 0)) >= int(scope_item.get("itemCount", 0)):
                 return 0  # every item of the scope was seen by this scan or a later one: nothing to look for
-            in_scope = [
-                i for i in self._type_items(scope) if scope.region == GLOBAL_REGION or i.get("region") == scope.region
+            scoped = [
+                i
+                for i in self._type_items(scope)
+                if in_scope(scope, str(i["accountId"]), str(i["resourceType"]), str(i["region"]))
             ]
             # exact under the lease; also corrects what TTL deletions took away
             self._table.update_item(
                 Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
                 UpdateExpression="SET itemCount = :n",
-                ExpressionAttributeValues={":n": len(in_scope)},
+                ExpressionAttributeValues={":n": len(scoped)},
             )
-            candidates = [
-                i
-                for i in in_scope
-                if str(i["lastDiscoveredAt"]) < cutoff
-                and (i.get("discoveryStatus") == "active" or str(i.get("missingSince", "")) > cutoff)
-            ]
-            marked = [item for key in candidates if (item := self._mark_one_missing(key, cutoff, ttl, lease))]
+            missed = [i for i in scoped if missed_by_sweep(stored_of(i), cutoff)]
+            marked = [item for i in missed if (item := self._mark_one_missing(i, cutoff, lease))]
             # after the writes (their new values are known only then); a crash in between is repaired by the
             # next full snapshot, which reads the table
             self._journal(marked, lease)
             return len(marked)
 
-    def _mark_one_missing(self, key: dict[str, Any], cutoff: str, ttl: int, lease: _Lease) -> dict[str, Any] | None:
+    def _mark_one_missing(self, item: dict[str, Any], since: str, lease: _Lease) -> dict[str, Any] | None:
         lease.check()
+        values = missing_attributes(since, self._retention)
         try:
             response = self._table.update_item(
-                Key={"pk": key["pk"], "sk": key["sk"]},
-                UpdateExpression="SET discoveryStatus = :missing, missingSince = :cutoff, #ttl = :ttl",
-                ConditionExpression="lastDiscoveredAt < :cutoff AND "
-                "(discoveryStatus = :active OR missingSince > :cutoff)",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={":missing": "missing", ":active": "active", ":cutoff": cutoff, ":ttl": ttl},
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
+                # only over the sighting the rules read (an item gone by ttl in between is not recreated)
+                ConditionExpression="lastDiscoveredAt = :seen",
+                ExpressionAttributeNames={f"#{name}": name for name in values},
+                ExpressionAttributeValues={f":{name}": v for name, v in values.items()}
+                | {":seen": item["lastDiscoveredAt"]},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if not condition_failed(exc):
-                raise StoreError(f"marking {key['sk']} missing failed: {exc}") from exc
+                raise StoreError(f"marking {item['sk']} missing failed: {exc}") from exc
             return None
         updated: dict[str, Any] = response["Attributes"]
         return updated
@@ -475,46 +478,40 @@ class DynamoDbResourceStore:
                 ":a": event.account_id,
             },
         )
-        sets = [
-            "lastSyncedAt = :at",
-            "lastSyncStatus = :st",
-            "lastSyncDurationMs = :ms",
-            "lastSyncExecutionId = :ex",
-            "lastSyncScanStartedAt = :started",
-        ]
-        if event.status != "failed":
-            sets.append("lastSyncResourceCount = :n")  # a failed scan counted nothing: keep the last count
-        if event.status == "success":
-            sets += ["lastSuccessfulSyncResourceCount = :n", "lastSuccessfulSyncExecutionId = :ex"]
-        values: dict[str, Any] = {
-            ":at": iso(event.occurred_at),
-            ":st": event.status,
-            ":ms": event.duration_ms,
-            ":ex": event.execution_id,
-            ":started": iso(event.scan_started_at),
-        }
-        if event.status != "failed":
-            values[":n"] = event.resource_count
+        key = {"pk": account_pk(event.account_id), "sk": ACCOUNT_SK}
+        account = self._table.get_item(
+            Key=key,
+            ConsistentRead=True,
+            ProjectionExpression="pk, lastSyncScanStartedAt, lastSuccessfulSyncResourceCount",
+        ).get("Item")
+        if account is None:
+            return None  # only registered accounts take a sync status
+        recorded = account.get("lastSyncScanStartedAt")
+        if not is_later_scan(None if recorded is None else str(recorded), iso(event.scan_started_at)):
+            return None  # a duplicate, or an older scan's late message: changes nothing
+        values = account_sync_values(event)
+        names = {f"#a{n}": name for n, name in enumerate(values)}
         try:
-            response = self._table.update_item(
-                Key={"pk": account_pk(event.account_id), "sk": ACCOUNT_SK},
-                UpdateExpression="SET " + ", ".join(sets),
-                # strictly later scans only: a duplicate or an older scan's late message changes nothing
-                ConditionExpression="attribute_exists(pk) AND "
-                "(attribute_not_exists(lastSyncScanStartedAt) OR lastSyncScanStartedAt < :started)",
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="SET " + ", ".join(f"{alias} = :v{n}" for n, alias in enumerate(names)),
+                # only over the scan the rules read: a concurrent writer makes this message retry and decide again
+                ConditionExpression="lastSyncScanStartedAt = :was"
+                if recorded is not None
+                else "attribute_exists(pk) AND attribute_not_exists(lastSyncScanStartedAt)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":v{n}": v for n, v in enumerate(values.values())}
+                | ({":was": recorded} if recorded is not None else {}),
             )
         except ClientError as exc:
             if condition_failed(exc):
-                return None
+                raise StoreError(f"account {event.account_id} changed while its status was written; retried") from exc
             raise StoreError(f"account {event.account_id} status update failed: {exc}") from exc
-        previous = response.get("Attributes", {}).get("lastSuccessfulSyncResourceCount")
+        previous = account.get("lastSuccessfulSyncResourceCount")
         return AccountSyncRecorded(previous_success_count=None if previous is None else int(previous))
 
     def record_scan(self, event: ScanCompleted) -> None:
         failed = sum(1 for a in event.accounts if a.status == "failed")
-        status = "failed" if event.accounts and failed == len(event.accounts) else "completed"
         self._table.update_item(
             Key={"pk": scan_pk(event.execution_id), "sk": SCAN_STATUS_SK},
             UpdateExpression="SET #st = :st, completedAt = :at, startedAt = if_not_exists(startedAt, :started), "
@@ -523,7 +520,7 @@ class DynamoDbResourceStore:
             "executionId = :ex",
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={
-                ":st": status,
+                ":st": scan_outcome(event),
                 ":at": iso(event.occurred_at),
                 ":started": iso(event.scan_started_at),
                 ":ms": event.duration_ms,
