@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, assert_never
 
+from inventory_core.retry import RetryPolicy
 from inventory_events import (
     AccountScanCompleted,
     AnyEvent,
@@ -80,9 +80,24 @@ def history_row(resource: Resource, execution_id: str) -> dict[str, Any]:
 class LakeWriterService:
     """Applies a consumed batch to the lake: pages first (one commit per table), then scope completions."""
 
-    def __init__(self, store: LakeStore, *, commit_attempts: int = 8, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: LakeStore,
+        *,
+        commit_attempts: int = 8,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._store = store
-        self._commit_attempts = commit_attempts
+        # A commit that lost to another writer's is made again on the new snapshot.
+        self._commit_retry = RetryPolicy(
+            attempts=commit_attempts,
+            base_s=0.05,
+            max_s=2.0,
+            retry_on=lambda exc: isinstance(exc, CommitConflictError),
+            logger=logger,
+            sleep=sleep,
+        )
         self._clock = clock
 
     def apply(self, events: Sequence[AnyEvent]) -> BatchResult:
@@ -163,10 +178,7 @@ class LakeWriterService:
         logger.info("scopes swept", extra={"scopes": len(ready), "marked_missing": result.marked_missing})
 
     def _retry(self, action: Callable[[], T]) -> T:
-        for attempt in range(self._commit_attempts):
-            try:
-                return action()
-            except CommitConflictError:
-                logger.info("commit conflict, retrying", extra={"attempt": attempt + 1})
-                time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
-        raise CommitConflictError(f"gave up after {self._commit_attempts} conflicting commits")
+        try:
+            return self._commit_retry.call(action, operation="commit")
+        except CommitConflictError as exc:
+            raise CommitConflictError(f"gave up after {self._commit_retry.attempts} conflicting commits") from exc
