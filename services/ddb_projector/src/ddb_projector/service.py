@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from inventory_events import (
-    GLOBAL_REGION,
     AccountScanCompleted,
     AnyEvent,
     ResourcesDiscovered,
@@ -20,6 +19,7 @@ from inventory_events import (
 )
 
 from ddb_projector.ports import ProcessedEvents, ProjectorMetrics, ResourceStore
+from ddb_projector.rules import in_scope
 from ddb_projector.snapshot import SnapshotPublisher
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,7 @@ def check_page(event: ResourcesDiscovered) -> None:
     """Reject a page whose resources do not belong to its scope (account, type, and region unless global)."""
     scope = event.scope
     for r in event.resources:
-        region_ok = scope.region == GLOBAL_REGION or r.region == scope.region
-        if r.account_id != scope.account_id or r.resource_type != scope.resource_type or not region_ok:
+        if not in_scope(scope, r.account_id, r.resource_type, r.region):
             raise InvalidPageError(
                 f"{r.resource_arn} ({r.account_id}/{r.region}/{r.resource_type}) is not in {scope.key}"
             )

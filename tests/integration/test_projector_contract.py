@@ -1,0 +1,238 @@
+"""One contract, two stores: the same scenarios against InMemoryResourceStore and DynamoDbResourceStore on moto.
+
+Both call the rules of ``ddb_projector.rules``; this test proves the fake and the real adapter also agree on
+what they store from them, so unit tests on the fake speak for the real table. One table serves the module;
+each test uses accounts of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from boto3.dynamodb.conditions import Key
+from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore
+from inventory_cli.provision import create_table
+from inventory_core.aws import AwsClientFactory
+from inventory_core.items import Account
+from inventory_core.timefmt import iso
+from inventory_core.topology import build_topology
+
+from tests.builders import T0, account_completed, later, page, resource, scope, scope_completed
+from tests.conftest import HOME_ACCOUNT, HOME_REGION, unique_accounts
+from tests.fakes import InMemoryResourceStore
+
+pytestmark = pytest.mark.emulator
+
+RETENTION = timedelta(days=30)
+COMPARED = (
+    "state",
+    "lastDiscoveredAt",
+    "firstDiscoveredAt",
+    "lastExecutionId",
+    "discoveryStatus",
+    "missingSince",
+    "ttl",
+)
+
+
+class Subject:
+    """A store under contract, its resource items read back the same way whichever it is."""
+
+    def __init__(self, store: DynamoDbResourceStore | InMemoryResourceStore, table: Any | None) -> None:
+        self.store = store
+        self._table = table
+
+    def items(self, account: str) -> dict[str, dict[str, Any]]:
+        if self._table is None:
+            assert isinstance(self.store, InMemoryResourceStore)
+            found = [i for i in self.store.items.values() if i["accountId"] == account]
+        else:
+            found = self._table.query(
+                KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{account}") & Key("sk").begins_with("INVENTORY#"),
+                ConsistentRead=True,
+            )["Items"]
+        return {i["resourceArn"]: {k: int(i[k]) if k == "ttl" else i[k] for k in COMPARED if k in i} for i in found}
+
+    def item(self, account: str, n: int) -> dict[str, Any]:
+        return self.items(account)[resource(n, account_id=account).resource_arn]
+
+    def register(self, account: str) -> None:
+        if self._table is None:
+            assert isinstance(self.store, InMemoryResourceStore)
+            self.store.register_account(account)
+        else:
+            self._table.put_item(Item=Account(account, f"acct-{account}", True).to_item())
+
+
+@pytest.fixture(scope="module")
+def table(moto_endpoint: str) -> Any:
+    topology = build_topology(HOME_ACCOUNT, HOME_REGION, prefix=f"c{uuid.uuid4().hex[:8]}-")
+    clients = AwsClientFactory(HOME_REGION)
+    create_table(clients, topology.table)
+    return clients.dynamodb_table(topology.table.name)
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
+    if request.param == "fake":
+        yield Subject(InMemoryResourceStore(retention=RETENTION), None)
+    else:
+        table = request.getfixturevalue("table")
+        yield Subject(DynamoDbResourceStore(table, retention=RETENTION, threads=2), table)
+
+
+def sweep(s: Subject, account: str, started: datetime, execution_id: str) -> int:
+    return s.store.mark_missing(scope(account), started, execution_id)
+
+
+def missing(since: datetime) -> dict[str, Any]:
+    return {"discoveryStatus": "missing", "missingSince": iso(since), "ttl": int((since + RETENTION).timestamp())}
+
+
+def test_a_newer_sighting_wins_and_first_discovered_keeps_the_oldest(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(1, account_id=acct, at=T0)], execution_id="s1"))
+    written = subject.store.apply_page(
+        page([resource(1, account_id=acct, at=later(60), state="stopped")], execution_id="s2", started=later(59))
+    )
+    assert written == 1
+    assert subject.item(acct, 1) == {
+        "state": "stopped",
+        "lastDiscoveredAt": iso(later(60)),
+        "firstDiscoveredAt": iso(T0),
+        "lastExecutionId": "s2",
+        "discoveryStatus": "active",
+    }
+
+
+def test_an_older_sighting_is_ignored_but_lowers_first_discovered(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(
+        page([resource(1, account_id=acct, at=later(60), state="stopped")], execution_id="s2", started=later(59))
+    )
+    written = subject.store.apply_page(page([resource(1, account_id=acct, at=T0)], execution_id="s1"))
+    assert written == 0
+    assert subject.item(acct, 1) == {
+        "state": "stopped",
+        "lastDiscoveredAt": iso(later(60)),
+        "firstDiscoveredAt": iso(T0),
+        "lastExecutionId": "s2",
+        "discoveryStatus": "active",
+    }
+
+
+def test_a_page_repeating_a_resource_keeps_its_newest_sighting(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    early, late = resource(1, account_id=acct, at=T0), resource(1, account_id=acct, at=later(1), state="stopped")
+    subject.store.apply_page(page([late, early]))
+    assert subject.item(acct, 1)["state"] == "stopped"
+    assert subject.item(acct, 1)["firstDiscoveredAt"] == iso(later(1))  # one page, one sighting per resource
+
+
+def test_duplicate_pages_and_sweeps_change_nothing_the_second_time(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    first = page([resource(n, account_id=acct) for n in (1, 2)], execution_id="s1")
+    second = page([resource(1, account_id=acct, at=later(60))], execution_id="s2", started=later(59))
+    assert [subject.store.apply_page(first), subject.store.apply_page(first)] == [2, 0]
+    subject.store.apply_page(second)
+    before = subject.items(acct)
+    assert [sweep(subject, acct, later(59), "s2"), sweep(subject, acct, later(59), "s2")] == [1, 0]
+    assert subject.store.apply_page(second) == 0
+    after = subject.items(acct)
+    assert after[resource(2, account_id=acct).resource_arn] == {
+        **before[resource(2, account_id=acct).resource_arn],
+        **missing(later(59)),
+    }
+    assert after[resource(1, account_id=acct).resource_arn] == before[resource(1, account_id=acct).resource_arn]
+    assert subject.store.pages_applied("s1", scope(acct)) == 1
+
+
+def test_a_complete_sweep_marks_missing_only_what_its_scope_did_not_see(subject: Subject) -> None:
+    # GIVEN two resources of the scope and one of the same type in another region, seen by scan s1
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(n, account_id=acct) for n in (1, 2)], execution_id="s1"))
+    subject.store.apply_page(page([resource(3, account_id=acct, region="eu-west-1")], execution_id="s1"))
+    # WHEN scan s2 sees only resource 1 in us-east-1 and sweeps that scope
+    subject.store.apply_page(page([resource(1, account_id=acct, at=later(60))], execution_id="s2", started=later(59)))
+    marked = sweep(subject, acct, later(59), "s2")
+    # THEN resource 2 is missing since s2's start, 1 and the other region's 3 stay active
+    assert marked == 1
+    items = subject.items(acct)
+    assert items[resource(2, account_id=acct).resource_arn] == {
+        "state": "running",
+        "lastDiscoveredAt": iso(T0),
+        "firstDiscoveredAt": iso(T0),
+        "lastExecutionId": "s1",
+        **missing(later(59)),
+    }
+    assert items[resource(1, account_id=acct).resource_arn]["discoveryStatus"] == "active"
+    assert items[resource(3, account_id=acct, region="eu-west-1").resource_arn]["discoveryStatus"] == "active"
+
+
+def test_a_late_page_of_an_older_scan_cannot_revive_or_bring_in_as_active(subject: Subject) -> None:
+    # GIVEN resource 1 seen by s1, then a complete sweep of s3 that did not see it
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
+    sweep(subject, acct, later(90), "s3")
+    # WHEN a late page of s2 (started before s3) carries resource 1 and a resource 2 never seen before
+    late = [resource(n, account_id=acct, at=later(30)) for n in (1, 2)]
+    assert subject.store.apply_page(page(late, execution_id="s2", started=later(29))) == 2
+    # THEN both are written with s2's sighting, missing since s3's start
+    for n in (1, 2):
+        item = subject.item(acct, n)
+        assert (item["lastDiscoveredAt"], item["lastExecutionId"]) == (iso(later(30)), "s2")
+        assert {k: item[k] for k in ("discoveryStatus", "missingSince", "ttl")} == missing(later(90))
+
+
+def test_missing_since_is_the_earliest_sweep_that_missed_it_whatever_their_order(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
+    sweep(subject, acct, later(90), "s3")
+    assert sweep(subject, acct, later(60), "s2") == 1  # the older sweep, processed late, moves it back
+    assert sweep(subject, acct, later(120), "s4") == 0
+    assert subject.item(acct, 1)["missingSince"] == iso(later(60))
+
+
+def test_a_reappearance_after_the_sweep_clears_missing(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
+    sweep(subject, acct, later(90), "s3")
+    subject.store.apply_page(page([resource(1, account_id=acct, at=later(95))], execution_id="s4", started=later(94)))
+    assert subject.item(acct, 1) == {
+        "state": "running",
+        "lastDiscoveredAt": iso(later(95)),
+        "firstDiscoveredAt": iso(T0),
+        "lastExecutionId": "s4",
+        "discoveryStatus": "active",
+    }
+
+
+def test_a_failed_scope_sweeps_nothing_through_the_store(subject: Subject) -> None:
+    # the store is never asked to sweep a failed scope; its progress counts it failed, once
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
+    failed = scope_completed(scope(acct), execution_id="s2", pages=0, started=later(59), status="failed")
+    subject.store.record_scope_progress(failed)
+    subject.store.record_scope_progress(failed)
+    assert subject.item(acct, 1)["discoveryStatus"] == "active"
+
+
+def test_an_account_takes_the_status_of_its_latest_scan_only(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    subject.register(acct)
+    first = subject.store.record_account_scan(account_completed(acct, execution_id="s2", count=7, started=later(60)))
+    duplicate = subject.store.record_account_scan(
+        account_completed(acct, execution_id="s2", count=7, started=later(60))
+    )
+    older = subject.store.record_account_scan(
+        account_completed(acct, execution_id="s1", count=3, status="failed", started=T0)
+    )
+    newer = subject.store.record_account_scan(account_completed(acct, execution_id="s3", count=9, started=later(120)))
+    unknown = subject.store.record_account_scan(account_completed(unique_accounts(1)[0], started=later(120)))
+    assert first is not None and first.previous_success_count is None
+    assert (duplicate, older, unknown) == (None, None, None)
+    assert newer is not None and newer.previous_success_count == 7
