@@ -144,4 +144,5 @@ def _serve(port: int, stop: threading.Event, say: Say) -> None:
     say(f'  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{port}/api/inventory/resources')
     say("  other users and roles: inventory local token --user alice --role viewer|operator|admin")
     say("Ctrl-C stops the API, the consumers and the local AWS.")
-    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    # The app trusts forwarded headers only from TRUSTED_PROXIES (inventory_api.edge), never uvicorn's default.
+    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)

@@ -192,7 +192,9 @@ def local_seed(
 def local_token(
     user: Annotated[str, typer.Option(help="User id (the token's sub).")] = "alice",
     role: Annotated[str, typer.Option(help="viewer (read, export), operator (+ sync), admin (+ audit).")] = "viewer",
-    hours: Annotated[int, typer.Option(help="Validity in hours.", min=1, max=24 * 30)] = 8,
+    hours: Annotated[
+        int, typer.Option(help="Validity in hours (the API refuses local tokens over 12 h).", min=1, max=12)
+    ] = 8,
 ) -> None:
     """Mint a bearer token for the local API (signed with a key created on first use in the state dir)."""
     from pathlib import Path
@@ -341,4 +343,5 @@ def api_serve(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 80
 
     _require_env()
     say(f"API: http://127.0.0.1:{port}/api/inventory/resources")
-    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="info")
+    # The app trusts forwarded headers only from TRUSTED_PROXIES (inventory_api.edge), never uvicorn's default.
+    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="info", proxy_headers=False)

@@ -46,9 +46,13 @@ class Api:
             {
                 deps.query_service: lambda: self.query,
                 deps.sync_service: lambda: SyncService(
-                    self.reader, self.scans, self.sender, new_id=lambda: f"exec-{next(ids)}"
+                    self.reader,
+                    self.scans,
+                    self.sender,
+                    AuditService(self.audit_log),
+                    new_id=lambda: f"exec-{next(ids)}",
                 ),
-                deps.export_service: lambda: ExportService(self.query, self.exports),
+                deps.export_service: lambda: ExportService(self.query, self.exports, AuditService(self.audit_log)),
                 deps.audit_service: lambda: AuditService(self.audit_log),
                 deps.token_verifier: lambda: LocalTokenVerifier(SECRET),
                 deps.rate_limiter: lambda: self.limiter,
@@ -205,8 +209,9 @@ def test_an_internal_error_is_json_with_a_request_id_and_no_stack_trace(api: Api
     assert response.json() == {
         "error": "internal_error",
         "message": "internal server error",
-        "requestId": "req-12345678",
+        "requestId": response.headers["x-request-id"],
     }
+    assert response.headers["x-request-id"] != "req-12345678"  # the server's own id, never the client's
     assert "Traceback" not in response.text and "passwd" not in response.text
 
 

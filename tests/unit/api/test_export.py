@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inventory_api.audit import Actor, AuditService
+from inventory_api.auth import Principal, Role
 from inventory_api.export import ExportService, write_xlsx
 from inventory_api.schemas import ExportFilters, ExportRequest
 from inventory_api.service import InventoryQueryService
 from inventory_core.items import Account
 from openpyxl import load_workbook
 
-from tests.fakes.api import InMemoryExportStore, InMemoryInventoryReader, resource_item
+from tests.fakes.api import InMemoryAuditLog, InMemoryExportStore, InMemoryInventoryReader, resource_item
 
 COLUMNS = ["name", "resourceId", "resourceArn", "tags", "region", "accountId", "state", "lastDiscoveredAt"]
 
@@ -64,11 +66,13 @@ def test_an_export_is_stored_under_the_users_prefix_and_expires_in_an_hour() -> 
     query = InventoryQueryService(InMemoryInventoryReader.of(items, [Account("111111111111", "Prod", True)]))
     store = InMemoryExportStore()
     now = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
-    service = ExportService(query, store, url_ttl_s=3600, clock=lambda: now)
+    audit_log = InMemoryAuditLog()
+    service = ExportService(query, store, AuditService(audit_log), url_ttl_s=3600, clock=lambda: now)
 
     # WHEN alice exports one account
     result = service.export(
-        "alice", ExportRequest(filters=ExportFilters(accountId="111111111111"), columns=["name", "accountName"])
+        Actor(Principal("alice", Role.viewer)),
+        ExportRequest(filters=ExportFilters(accountId="111111111111"), columns=["name", "accountName"]),
     )
 
     # THEN the file is under exports/alice/{timestamp}/ and holds just that account's rows

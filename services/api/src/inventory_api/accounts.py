@@ -18,8 +18,8 @@ from typing import Any
 from inventory_core.items import ALL_ACCOUNTS_GSI1PK, Account
 from inventory_core.timefmt import iso
 
+from inventory_api.audit import Actor as Actor  # re-exported: the CLI and tests name it from here
 from inventory_api.audit import AuditService
-from inventory_api.auth import Principal
 from inventory_api.ports import AccessChecker, AccountStore, InventoryReader
 from inventory_api.schemas import (
     AccountCheckPublic,
@@ -38,15 +38,6 @@ ROLE_PREFIX = "NucleusAccess-"
 
 class InvalidAccountError(ValueError):
     """The request names something that cannot be (HTTP 422); the message says what and why."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asks, for the audit log: the API's caller, or the CLI's AWS identity."""
-
-    principal: Principal
-    source_ip: str | None = None
-    request_id: str = "-"
 
 
 @dataclass(frozen=True)
@@ -193,9 +184,7 @@ class AccountService:
         return unique
 
     def _record(self, actor: Actor, action: str, parameters: Mapping[str, Any], outcome: str) -> None:
-        self._audit.record(
-            actor.principal, action, parameters, source_ip=actor.source_ip, outcome=outcome, request_id=actor.request_id
-        )
+        self._audit.record(actor, action, parameters, outcome)
 
     def add(self, body: AccountCreate, actor: Actor) -> AccountPublic:
         parameters = {

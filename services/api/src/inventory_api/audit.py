@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,36 +18,57 @@ from inventory_api.service import plain_json
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who asks, for the audit log: the API's caller, or the CLI's AWS identity.
+
+    ``request_id`` is the server's own id of the request; ``client_request_id`` what the client sent as
+    X-Request-Id (kept apart: a client cannot choose the id the server logs under).
+    """
+
+    principal: Principal
+    source_ip: str | None = None
+    request_id: str = "-"
+    client_request_id: str | None = None
+
+
 class AuditService:
     def __init__(self, log: AuditLog, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._log = log
         self._clock = clock
 
-    def record(
-        self,
-        principal: Principal,
-        action: str,
-        parameters: Mapping[str, Any],
-        *,
-        source_ip: str | None,
-        outcome: str,
-        request_id: str,
-    ) -> None:
-        """Append a record. The action already happened, so a failed write is logged in full, not raised."""
+    def _entry(self, actor: Actor, action: str, parameters: Mapping[str, Any], outcome: str) -> dict[str, Any]:
         entry = {
             "time": iso(self._clock()),
-            "actor": principal.user_id,
-            "role": principal.role.name,
+            "actor": actor.principal.user_id,
+            "role": actor.principal.role.name,
             "action": action,
             "parameters": dict(parameters),
-            "sourceIp": source_ip,
+            "sourceIp": actor.source_ip,
             "outcome": outcome,
-            "requestId": request_id,
+            "requestId": actor.request_id,
         }
+        if actor.client_request_id:
+            entry["clientRequestId"] = actor.client_request_id
+        return entry
+
+    def record(self, actor: Actor, action: str, parameters: Mapping[str, Any], outcome: str) -> None:
+        """Append a record of what already happened: a failed write is logged in full, not raised."""
+        entry = self._entry(actor, action, parameters, outcome)
         try:
             self._log.record(entry)
         except StoreError:
             logger.exception("audit write failed", extra={"audit": entry})
+
+    def record_before(self, actor: Actor, action: str, parameters: Mapping[str, Any], outcome: str) -> None:
+        """Append a record of what is about to be handed out or started; raises StoreError when it cannot be
+        written, so the caller does not do it (no audit record, no export URL, no scan)."""
+        entry = self._entry(actor, action, parameters, outcome)
+        try:
+            self._log.record(entry)
+        except StoreError:
+            logger.exception("audit write failed: refused", extra={"audit": {**entry, "parameters": "(omitted)"}})
+            raise
 
     def read(self, day: str, limit: int, actions: Sequence[str] = ()) -> AuditPage:
         return AuditPage(
@@ -60,6 +82,7 @@ class AuditService:
                     sourceIp=i.get("sourceIp"),
                     outcome=str(i.get("outcome", "")),
                     requestId=i.get("requestId"),
+                    clientRequestId=i.get("clientRequestId"),
                 )
                 for i in self._log.read(day, limit, actions)
             ]

@@ -23,6 +23,9 @@ import jwt
 LOCAL_ISSUER = "inventory-local"
 LOCAL_AUDIENCE = "inventory-api"
 LOCAL_ALGORITHM = "HS256"
+# A local token is a bearer secret on a laptop: it lives at most a working day (`inventory local token`
+# issues 8 h by default); a longer-lived or exp-less one is refused even when correctly signed.
+LOCAL_MAX_TTL_S = 12 * 3600
 OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 _SAFE_USER = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 
@@ -65,9 +68,18 @@ class KeySource(Protocol):
 
 
 def highest_role(value: Any) -> Role:
-    """The strongest known role among a claim's values (a list, or a comma/space separated string)."""
-    names = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value or [])
-    roles = [Role[name] for name in names if isinstance(name, str) and name in Role.__members__]
+    """The strongest known role among a claim's values (a list of strings, or a comma/space separated string).
+
+    Any other shape (a number, an object, a list holding non-strings) is refused: a signed token is
+    trusted for what it says, not for what a parser can make of it.
+    """
+    if isinstance(value, str):
+        names = re.split(r"[,\s]+", value)
+    elif isinstance(value, list) and all(isinstance(name, str) for name in value):
+        names = value
+    else:
+        raise AuthError(f"roles claim has an unexpected type ({type(value).__name__})")
+    roles = [Role[name] for name in names if name in Role.__members__]
     if not roles:
         raise AuthError("token carries no known role")
     return max(roles)
@@ -113,6 +125,11 @@ class LocalTokenVerifier:
 
     def verify(self, token: str) -> Principal:
         claims = _decode(token, self._key(), [LOCAL_ALGORITHM], LOCAL_ISSUER, LOCAL_AUDIENCE)
+        issued, expires = claims.get("iat"), claims.get("exp")
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise AuthError("token has no numeric iat/exp")
+        if expires - issued > LOCAL_MAX_TTL_S:
+            raise AuthError(f"local token lives longer than {LOCAL_MAX_TTL_S // 3600} h")
         return _principal(claims, "sub", "roles")
 
 
@@ -179,6 +196,8 @@ def mint_local_token(secret: bytes, user: str, role: str, *, ttl_s: int = 8 * 36
     """A token the local verifier accepts: sub=user, roles=[role], valid for ttl_s seconds."""
     if role not in Role.__members__:
         raise ValueError(f"unknown role {role!r}: one of {', '.join(Role.__members__)}")
+    if not 0 < ttl_s <= LOCAL_MAX_TTL_S:
+        raise ValueError(f"a local token lives at most {LOCAL_MAX_TTL_S // 3600} h")
     issued = int(now if now is not None else time.time())
     claims = {
         "iss": LOCAL_ISSUER,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from inventory_core.aws import AwsClientFactory
 from inventory_core.settings import IcebergSettings, RegionSettings
+from pydantic import BaseModel, ValidationError
 
 from inventory_api.accounts import AccountService
 from inventory_api.adapters.duckdb_summary import DuckDbSummarySource
@@ -25,7 +29,7 @@ from inventory_api.adapters.s3_exports import S3ExportStore
 from inventory_api.adapters.sqs_scan_requests import SqsScanRequestSender
 from inventory_api.adapters.sts_access_check import StsAccessChecker
 from inventory_api.analytics import AnalyticsService
-from inventory_api.audit import AuditService
+from inventory_api.audit import Actor, AuditService
 from inventory_api.auth import (
     AuthError,
     JwksKeySource,
@@ -36,6 +40,7 @@ from inventory_api.auth import (
     TokenVerifier,
     load_or_create_local_key,
 )
+from inventory_api.edge import CLIENT_REQUEST_ID, EdgeConfig
 from inventory_api.errors import REQUEST_ID
 from inventory_api.export import ExportService
 from inventory_api.history import ScanHistoryService
@@ -46,6 +51,7 @@ from inventory_api.settings import ApiAuthSettings, ApiSettings
 from inventory_api.sync import SyncService
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 @cache
@@ -97,8 +103,14 @@ def sync_service() -> SyncService:
         _reader(),
         DynamoDbScanStore(table),
         SqsScanRequestSender(_clients().client("sqs"), s.scan_requests_queue_url),
+        audit_service(),
         lock_ttl_s=s.sync_lock_ttl_s,
     )
+
+
+@cache
+def audit_service() -> AuditService:
+    return AuditService(DynamoDbAuditLog(_clients().dynamodb_table(settings().audit_table_name)))
 
 
 @cache
@@ -106,13 +118,11 @@ def _export_store() -> S3ExportStore:
     return S3ExportStore(_clients().client("s3", signature_version="s3v4"), settings().inventory_bucket)
 
 
-def export_service(query: Annotated[InventoryQueryService, Depends(query_service)]) -> ExportService:
-    return ExportService(query, _export_store(), url_ttl_s=settings().export_url_ttl_s)
-
-
-@cache
-def audit_service() -> AuditService:
-    return AuditService(DynamoDbAuditLog(_clients().dynamodb_table(settings().audit_table_name)))
+def export_service(
+    query: Annotated[InventoryQueryService, Depends(query_service)],
+    audit: Annotated[AuditService, Depends(audit_service)],
+) -> ExportService:
+    return ExportService(query, _export_store(), audit, url_ttl_s=settings().export_url_ttl_s)
 
 
 def known_regions() -> frozenset[str]:
@@ -168,6 +178,12 @@ def token_verifier() -> TokenVerifier:
 
 
 @cache
+def edge_config() -> EdgeConfig:
+    s = auth_settings()
+    return EdgeConfig(max_body_bytes=s.max_body_bytes, trusted_proxies=s.trusted_networks)
+
+
+@cache
 def rate_limiter() -> RateLimiter:
     s = auth_settings()
     store: CounterStore = (
@@ -203,6 +219,7 @@ def reset() -> None:
         audit_service,
         token_verifier,
         rate_limiter,
+        edge_config,
         account_service,
         history_service,
     ):
@@ -249,23 +266,79 @@ def require(role: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-def sync_operator(
+def actor(request: Request, who: Principal) -> Actor:
+    """The caller as the audit log names them: principal, address (edge.py), server and client request ids."""
+    return Actor(
+        principal=who,
+        source_ip=request.client.host if request.client else None,
+        request_id=REQUEST_ID.get(),
+        client_request_id=CLIENT_REQUEST_ID.get(),
+    )
+
+
+async def sync_operator(
     request: Request,
     who: Annotated[Principal, Depends(principal)],
     audit: Annotated[AuditService, Depends(audit_service)],
 ) -> Principal:
-    """Operator check for sync triggers; a refused trigger is audited too (TRD 7: every sync trigger)."""
+    """Operator check for sync triggers; a refused trigger is audited too (TRD 7: every sync trigger), with
+    the account it asked for as far as the body parses (it is not validated: the caller may not sync)."""
     if who.role < Role.operator:
-        audit.record(
-            who,
-            "sync",
-            {},
-            source_ip=request.client.host if request.client else None,
-            outcome="forbidden",
-            request_id=REQUEST_ID.get(),
-        )
+        asked = await _lenient_json(request)
+        account = asked.get("accountId") if isinstance(asked, dict) else None
+        parameters = {"accountId": account[:64] if isinstance(account, str) else None}
+        await run_in_threadpool(audit.record, actor(request, who), "sync", parameters, "forbidden")
         raise HTTPException(403, f"this needs the operator role; you have {who.role.name}")
     return who
+
+
+async def _lenient_json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        return None
+
+
+def json_body(model: type[M], *, optional: bool = False) -> Callable[[Request], Awaitable[M | None]]:
+    """A dependency that reads and validates the JSON body of ``model``.
+
+    FastAPI reads and parses a declared Body before it resolves any dependency, so malformed JSON used to
+    answer 422 before the token was checked. Routes list their role dependency first and this one after
+    it: the body is parsed only for a caller who may make the request (the edge has capped its size).
+    """
+
+    async def parse(request: Request) -> M | None:
+        raw = await request.body()
+        if not raw.strip():
+            if optional:
+                return None
+            raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "a JSON body is required"}])
+        try:
+            return model.model_validate_json(raw)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+            ) from None
+
+    return parse
+
+
+def body_schema(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """The OpenAPI requestBody of a route that reads its body through ``json_body`` (nested models inlined)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": inline(schema)}}}}
 
 
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import time
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -14,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inventory_api.ports import StoreError
 from inventory_api.schemas import ErrorBody, ErrorDetail
@@ -22,7 +18,6 @@ from inventory_api.service import ConflictError, NotFoundError
 
 logger = logging.getLogger("inventory_api")
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -38,6 +33,16 @@ _CODES = {
 }
 
 
+def error_payload(
+    status: int, message: str, *, error: str | None = None, details: list[ErrorDetail] | None = None
+) -> dict[str, Any]:
+    """The error body of every failure, with the server's request id."""
+    body = ErrorBody(
+        error=error or _CODES.get(status, "error"), message=message, requestId=REQUEST_ID.get(), details=details
+    )
+    return body.model_dump(exclude_none=True)
+
+
 def error_response(
     status: int,
     message: str,
@@ -45,8 +50,7 @@ def error_response(
     details: list[ErrorDetail] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = ErrorBody(error=_CODES.get(status, "error"), message=message, requestId=REQUEST_ID.get(), details=details)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+    return JSONResponse(error_payload(status, message, details=details), status_code=status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
@@ -102,67 +106,3 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unavailable(_request: Request, exc: StoreError) -> JSONResponse:
         logger.error("backing store failed", extra={"request_id": REQUEST_ID.get(), "error": str(exc)[:500]})
         return error_response(503, "a backing service is unavailable; retry later", headers={"Retry-After": "5"})
-
-
-class RequestContextMiddleware:
-    """Gives each request an id (X-Request-Id), logs it, and turns any unhandled error into a JSON 500."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        aws_context = scope.get("aws.context")
-        request_id = (
-            incoming
-            if _VALID_REQUEST_ID.match(incoming)
-            else str(getattr(aws_context, "aws_request_id", "") or uuid.uuid4().hex)
-        )
-        token = REQUEST_ID.set(request_id)
-        started = time.monotonic()
-        status: dict[str, Any] = {"code": None}
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            logger.exception(
-                "unhandled error",
-                extra={"request_id": request_id, "method": scope.get("method"), "path": scope.get("path")},
-            )
-            if status["code"] is None:
-                body = ErrorBody(error="internal_error", message="internal server error", requestId=request_id)
-                payload = json.dumps(body.model_dump(exclude_none=True)).encode()
-                await send_with_id(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(payload)).encode()),
-                        ],
-                    }
-                )
-                await send_with_id({"type": "http.response.body", "body": payload})
-                status["code"] = 500
-        finally:
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status["code"],
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                },
-            )
-            REQUEST_ID.reset(token)

@@ -17,8 +17,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from inventory_api.ports import ExportStore
-from inventory_api.schemas import ExportRequest
+from inventory_api.audit import Actor, AuditService
+from inventory_api.ports import ExportStore, StoreError
+from inventory_api.schemas import ExportRequest, split_list
 from inventory_api.service import InventoryQueryService, ResourceQuery
 
 logger = logging.getLogger(__name__)
@@ -78,13 +79,6 @@ def write_xlsx(rows: Iterable[dict[str, Any]], columns: Sequence[str], path: Pat
     return count
 
 
-def _csv(value: str | list[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    parts = value.split(",") if isinstance(value, str) else value
-    return tuple(p.strip() for p in parts if p.strip())
-
-
 @dataclass(frozen=True)
 class ExportResult:
     key: str
@@ -94,40 +88,60 @@ class ExportResult:
 
 
 class ExportService:
+    """An export is audited before its URL is handed out: no audit record, no export."""
+
     def __init__(
         self,
         query: InventoryQueryService,
         store: ExportStore,
+        audit: AuditService,
         *,
         url_ttl_s: int = 3600,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._query = query
         self._store = store
+        self._audit = audit
         self._url_ttl_s = url_ttl_s
         self._clock = clock
 
-    def export(self, user_storage_id: str, request: ExportRequest) -> ExportResult:
+    def export(self, actor: Actor, request: ExportRequest) -> ExportResult:
+        parameters = request.model_dump(mode="json")
+        try:
+            result = self._write(actor.principal.storage_id, request)
+        except StoreError:
+            self._audit.record(actor, "export", parameters, "failed")
+            raise
+        self._audit.record_before(actor, "export", {**parameters, "key": result.key, "rows": result.rows}, "success")
+        signed_at = self._clock().replace(microsecond=0)  # the signature's X-Amz-Date has whole seconds
+        url = self._store.download_url(result.key, self._url_ttl_s, result.filename)
+        expires_at = signed_at + timedelta(seconds=self._url_ttl_s)
+        return ExportResult(key=result.key, download_url=url, expires_at=expires_at, rows=result.rows)
+
+    def _write(self, user_storage_id: str, request: ExportRequest) -> _Written:
         f = request.filters
         query = ResourceQuery(
-            account_ids=_csv(f.accountId),
-            resource_types=_csv(f.resourceType),
-            regions=_csv(f.region),
-            statuses=_csv(f.status),
+            account_ids=split_list(f.accountId),
+            resource_types=split_list(f.resourceType),
+            regions=split_list(f.region),
+            statuses=split_list(f.status),
             search=f.search or None,
             sort_by=request.sortBy,
             sort_order=request.sortOrder,
         )
-        now = self._clock()
-        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = self._clock().strftime("%Y%m%dT%H%M%S%fZ")
         key = f"exports/{user_storage_id}/{stamp}/export.xlsx"
         with tempfile.TemporaryDirectory(prefix="inventory-export-") as tmp:
             path = Path(tmp) / "export.xlsx"
             rows = write_xlsx(self._query.iter_resources(query), list(request.columns), path)
             size = path.stat().st_size
             self._store.upload(path, key)
-        signed_at = self._clock().replace(microsecond=0)  # the signature's X-Amz-Date has whole seconds
-        url = self._store.download_url(key, self._url_ttl_s, f"inventory-{stamp}.xlsx")
         logger.info("export written", extra={"key": key, "rows": rows, "bytes": size})
-        expires_at = signed_at + timedelta(seconds=self._url_ttl_s)
-        return ExportResult(key=key, download_url=url, expires_at=expires_at, rows=rows)
+        return _Written(key=key, rows=rows, filename=f"inventory-{stamp}.xlsx")
+
+
+@dataclass(frozen=True)
+class _Written:
+    key: str
+    rows: int
+    filename: str

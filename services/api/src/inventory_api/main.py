@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from inventory_api import deps, web
-from inventory_api.errors import RequestContextMiddleware, install_error_handlers
+from inventory_api import deps, docs, web
+from inventory_api.edge import EdgeMiddleware
+from inventory_api.errors import install_error_handlers
 from inventory_api.routes import accounts, analytics, inventory
 from inventory_api.schemas import Health
 
@@ -25,7 +26,8 @@ def create_app() -> FastAPI:
         lifespan=_lifespan,
         title="AWS Auto-Discovery",
         version="0.2.0",
-        docs_url="/docs",
+        docs_url=None,  # docs.py serves /docs from packaged assets (no CDN script); no /redoc
+        redoc_url=None,
         description="Inventory of every resource of many AWS accounts. Every route but /healthz needs a bearer token.",
     )
 
@@ -37,7 +39,8 @@ def create_app() -> FastAPI:
     app.include_router(analytics.router)
     app.include_router(accounts.router)
     app.include_router(web.router)
+    app.include_router(docs.router)
     app.include_router(web.static_router)  # last: the UI at / (when built), client routes fall back to index.html
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(EdgeMiddleware, config=deps.edge_config)  # outermost: ids, address, body cap, headers
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 SortField = Literal["name", "resourceType", "region", "accountId", "state", "lastDiscoveredAt", "discoveryStatus"]
@@ -135,12 +135,58 @@ class ScanExecutionPublic(ApiModel):
     accounts: list[ScanAccountProgress]
 
 
-class ExportFilters(RequestModel):
-    accountId: str | list[str] | None = None
-    resourceType: str | list[str] | None = None
-    region: str | list[str] | None = None
-    status: str | list[str] | None = None
-    search: str | None = Field(default=None, max_length=256)
+# Comma lists (the grid's multi-select filters); the patterns are in the OpenAPI schema too.
+ACCOUNT_LIST = r"^(\d{12}(,\d{12})*)?$"
+STATUS_LIST = r"^((active|missing)(,(active|missing))*)?$"
+TOKEN_LIST = r"^([A-Za-z0-9._:-]{1,128}(,[A-Za-z0-9._:-]{1,128})*)?$"
+# The web grid virtualises its rows, so one page may hold a whole estate of 100,000 resources.
+MAX_PAGE_SIZE = 100_000
+
+
+def _joined(value: Any) -> Any:
+    """A JSON array of strings (the UI's export body) is the same filter as their comma list."""
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return ",".join(value)
+    return value
+
+
+AccountList = Annotated[
+    Annotated[str, StringConstraints(max_length=2000, pattern=ACCOUNT_LIST)] | None, BeforeValidator(_joined)
+]
+TokenList = Annotated[
+    Annotated[str, StringConstraints(max_length=2000, pattern=TOKEN_LIST)] | None, BeforeValidator(_joined)
+]
+StatusList = Annotated[
+    Annotated[str, StringConstraints(max_length=200, pattern=STATUS_LIST)] | None, BeforeValidator(_joined)
+]
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    return tuple(part for part in value.split(",") if part) if value else ()
+
+
+class ResourceFilters(RequestModel):
+    """The grid's filters, one validation for the list endpoint's query and an export's ``filters``."""
+
+    accountId: AccountList = Field(default=None, description="Comma list of 12-digit account ids")
+    resourceType: TokenList = Field(default=None, description="Comma list of types (ec2, s3, ...)")
+    region: TokenList = Field(default=None, description="Comma list of regions")
+    status: StatusList = Field(default=None, description="Comma list of active, missing")
+    search: str | None = Field(default=None, max_length=256, description="Substring of name, id or ARN")
+
+
+class ResourceListQuery(ResourceFilters):
+    """The list endpoint's query: the filters plus paging and order (unknown parameters are ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    pageSize: int = Field(default=25, ge=1, le=MAX_PAGE_SIZE)
+    sortBy: SortField = "name"
+    sortOrder: Literal["asc", "desc"] = "asc"
+
+
+ExportFilters = ResourceFilters  # the name the export body has always used
 
 
 class ExportRequest(RequestModel):
@@ -178,6 +224,7 @@ class AuditRecordPublic(ApiModel):
     sourceIp: str | None
     outcome: str
     requestId: str | None = None
+    clientRequestId: str | None = Field(default=None, description="The X-Request-Id the client sent, if any.")
 
 
 class AuditPage(ApiModel):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,9 +34,40 @@ class ApiAuthSettings(BaseInventorySettings):
     rate_limit_per_minute: int = Field(default=100, ge=1)
     rate_limit_store: Literal["memory", "dynamodb"] = "memory"
 
+    # The HTTP edge (edge.py), read on the first request.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024, description="413 above this.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma list of proxy addresses/CIDRs whose X-Forwarded-For is believed (default: none).",
+    )
+    api_docs: bool | None = Field(default=None, description="Serve /docs; default on locally, off in AWS.")
+
     # Set by the platform, never by us: they tell that the API runs in AWS (Lambda or an ECS task).
     aws_lambda_function_name: str | None = None
     ecs_container_metadata_uri_v4: str | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"TRUSTED_PROXIES: {part.strip()!r} is not an address or CIDR") from exc
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip())
+
+    @property
+    def in_aws(self) -> bool:
+        return bool(self.aws_lambda_function_name or self.ecs_container_metadata_uri_v4)
+
+    @property
+    def docs_enabled(self) -> bool:
+        return (not self.in_aws) if self.api_docs is None else self.api_docs
 
     @model_validator(mode="after")
     def _no_local_auth_in_aws(self) -> ApiAuthSettings:

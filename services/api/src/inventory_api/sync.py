@@ -14,6 +14,7 @@ from inventory_core.items import scan_history_keys
 from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
 
+from inventory_api.audit import Actor, AuditService
 from inventory_api.ports import InventoryReader, ScanRequestSender, ScanStore, StoreError
 from inventory_api.schemas import ScanAccountProgress, ScanExecutionPublic
 from inventory_api.service import ConflictError, NotFoundError
@@ -39,6 +40,7 @@ class SyncService:
         reader: InventoryReader,
         scans: ScanStore,
         sender: ScanRequestSender,
+        audit: AuditService,
         *,
         lock_ttl_s: int = 4 * 3600,
         clock: Callable[[], float] = time.time,
@@ -47,9 +49,35 @@ class SyncService:
         self._reader = reader
         self._scans = scans
         self._sender = sender
+        self._audit = audit
         self._lock_ttl_s = lock_ttl_s
         self._clock = clock
         self._new_id = new_id
+
+    def trigger(self, account_id: str | None, actor: Actor) -> SyncOutcome:
+        """Start a scan of one account (or of all enabled ones), audited whatever the outcome.
+
+        A started scan is audited before its request is sent: when the record cannot be written the
+        locks are released, the execution ends failed and StoreError is raised (no audit, no scan).
+        """
+        parameters: dict[str, Any] = {"accountId": account_id}
+
+        def audit_start(execution_id: str, account_ids: list[str]) -> None:
+            self._audit.record_before(
+                actor, "sync", {**parameters, "executionId": execution_id, "accountIds": account_ids}, "started"
+            )
+
+        try:
+            outcome = self._trigger(account_id, actor.principal.user_id, audit_start)
+        except (NotFoundError, ConflictError) as exc:
+            self._audit.record(actor, "sync", parameters, "not_found" if isinstance(exc, NotFoundError) else "conflict")
+            raise
+        except StoreError:
+            self._audit.record(actor, "sync", parameters, "failed")
+            raise
+        if not outcome.started:
+            self._audit.record(actor, "sync", {**parameters, "executionId": outcome.execution_id}, "already_running")
+        return outcome
 
     def _targets(self, account_id: str | None) -> list[str]:
         accounts = {
@@ -90,7 +118,9 @@ class SyncService:
             return None
         return holder
 
-    def trigger(self, account_id: str | None, requested_by: str) -> SyncOutcome:
+    def _trigger(
+        self, account_id: str | None, requested_by: str, audit_start: Callable[[str, list[str]], None]
+    ) -> SyncOutcome:
         targets = self._targets(account_id)
         execution_id = self._new_id()
         now = int(self._clock())
@@ -119,6 +149,13 @@ class SyncService:
                 **scan_history_keys(started_at, execution_id),
             },
         )
+        try:
+            audit_start(execution_id, acquired)
+        except StoreError:
+            for target in acquired:
+                self._scans.release_sync_lock(target, execution_id)
+            self._scans.fail_execution(execution_id, "the audit record could not be written", iso(datetime.now(UTC)))
+            raise
         try:
             self._sender.send(
                 ScanRequested(execution_id=execution_id, account_ids=acquired, trigger="api", requested_by=requested_by)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
-from inventory_api.accounts import AccountService, Actor, InvalidAccountError
-from inventory_api.auth import Principal
-from inventory_api.deps import Admin, Viewer, account_service, history_service
-from inventory_api.errors import REQUEST_ID
+from inventory_api.accounts import AccountService, InvalidAccountError
+from inventory_api.deps import Admin, Viewer, account_service, actor, body_schema, history_service, json_body
 from inventory_api.history import InvalidTokenError, ScanHistoryService
 from inventory_api.routes.inventory import COMMON_ERRORS, NOT_FOUND
 from inventory_api.schemas import (
@@ -28,10 +26,6 @@ AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="12-digi
 Accounts = Annotated[AccountService, Depends(account_service)]
 
 
-def _actor(who: Principal, request: Request) -> Actor:
-    return Actor(principal=who, source_ip=request.client.host if request.client else None, request_id=REQUEST_ID.get())
-
-
 @router.get("/accounts", response_model=AccountsPage)
 def list_accounts(_who: Viewer, service: Accounts) -> AccountsPage:
     return service.list_accounts()
@@ -42,35 +36,42 @@ def list_accounts(_who: Viewer, service: Accounts) -> AccountsPage:
     response_model=AccountPublic,
     status_code=201,
     responses={409: {"model": ErrorBody, "description": "The account is already registered"}},
+    openapi_extra=body_schema(AccountCreate),
 )
 def add_account(
-    who: Admin, request: Request, service: Accounts, body: Annotated[AccountCreate, Body()]
+    who: Admin, request: Request, service: Accounts, body: Annotated[AccountCreate, Depends(json_body(AccountCreate))]
 ) -> AccountPublic:
     try:
-        return service.add(body, _actor(who, request))
+        return service.add(body, actor(request, who))
     except InvalidAccountError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
-@router.patch("/accounts/{accountId}", response_model=AccountPublic, responses=NOT_FOUND)
+@router.patch(
+    "/accounts/{accountId}", response_model=AccountPublic, responses=NOT_FOUND, openapi_extra=body_schema(AccountPatch)
+)
 def update_account(
-    who: Admin, request: Request, service: Accounts, accountId: AccountId, body: Annotated[AccountPatch, Body()]
+    who: Admin,
+    request: Request,
+    service: Accounts,
+    accountId: AccountId,
+    body: Annotated[AccountPatch, Depends(json_body(AccountPatch))],  # after the role check: see json_body
 ) -> AccountPublic:
     try:
-        return service.update(accountId, body, _actor(who, request))
+        return service.update(accountId, body, actor(request, who))
     except InvalidAccountError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
 @router.delete("/accounts/{accountId}", status_code=204, response_class=Response, responses=NOT_FOUND)
 def remove_account(who: Admin, request: Request, service: Accounts, accountId: AccountId) -> Response:
-    service.remove(accountId, _actor(who, request))
+    service.remove(accountId, actor(request, who))
     return Response(status_code=204)
 
 
 @router.post("/accounts/{accountId}/check", response_model=AccountCheckPublic, responses=NOT_FOUND)
 def check_account(who: Admin, request: Request, service: Accounts, accountId: AccountId) -> AccountCheckPublic:
-    return service.check(accountId, _actor(who, request))
+    return service.check(accountId, actor(request, who))
 
 
 @router.get("/sync", response_model=SyncHistoryPage)

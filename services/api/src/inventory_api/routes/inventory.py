@@ -3,28 +3,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from inventory_api.audit import AuditService
 from inventory_api.auth import Principal
-from inventory_api.deps import Admin, SyncOperator, Viewer, audit_service, export_service, query_service, sync_service
-from inventory_api.errors import REQUEST_ID
+from inventory_api.deps import (
+    Admin,
+    SyncOperator,
+    Viewer,
+    actor,
+    audit_service,
+    body_schema,
+    export_service,
+    json_body,
+    query_service,
+    sync_service,
+)
 from inventory_api.export import ExportService
-from inventory_api.ports import StoreError
 from inventory_api.schemas import (
     AuditPage,
     ErrorBody,
     ExportRequest,
     ExportResponse,
     ResourceDetail,
+    ResourceListQuery,
     ResourcesPage,
     ScanExecutionPublic,
-    SortField,
     StatusResponse,
     SyncRequest,
     SyncResponse,
+    split_list,
 )
-from inventory_api.service import ConflictError, InventoryQueryService, NotFoundError, ResourceQuery
+from inventory_api.service import InventoryQueryService, ResourceQuery
 from inventory_api.sync import SyncService
 
 _ERR = {"model": ErrorBody}
@@ -51,85 +61,41 @@ AuditAction = Literal[
     "dlq.redrive",
 ]
 
-# Comma lists (the grid's multi-select filters); the patterns are in the OpenAPI schema too.
-ACCOUNT_LIST = r"^(\d{12}(,\d{12})*)?$"
-STATUS_LIST = r"^((active|missing)(,(active|missing))*)?$"
-TOKEN_LIST = r"^([A-Za-z0-9._:-]{1,128}(,[A-Za-z0-9._:-]{1,128})*)?$"
-# The web grid virtualises its rows, so one page may hold a whole estate of 100,000 resources.
-MAX_PAGE_SIZE = 100_000
-
-
-def _csv(value: str | None) -> tuple[str, ...]:
-    return tuple(part for part in value.split(",") if part) if value else ()
-
-
-def _source_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
 
 @router.get("/resources", response_model=ResourcesPage)
 def list_resources(
     _who: Viewer,
     service: Annotated[InventoryQueryService, Depends(query_service)],
-    accountId: Annotated[
-        str | None, Query(max_length=2000, pattern=ACCOUNT_LIST, description="Comma list of 12-digit account ids")
-    ] = None,
-    resourceType: Annotated[
-        str | None, Query(max_length=2000, pattern=TOKEN_LIST, description="Comma list of types (ec2, s3, ...)")
-    ] = None,
-    region: Annotated[
-        str | None, Query(max_length=2000, pattern=TOKEN_LIST, description="Comma list of regions")
-    ] = None,
-    status: Annotated[
-        str | None, Query(max_length=200, pattern=STATUS_LIST, description="Comma list of active, missing")
-    ] = None,
-    search: Annotated[str | None, Query(max_length=256, description="Substring of name, id or ARN")] = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    pageSize: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
-    sortBy: SortField = "name",
-    sortOrder: Literal["asc", "desc"] = "asc",
+    query: Annotated[ResourceListQuery, Query()],
 ) -> ResourcesPage:
     return service.list_resources(
         ResourceQuery(
-            account_ids=_csv(accountId),
-            resource_types=_csv(resourceType),
-            regions=_csv(region),
-            statuses=_csv(status),
-            search=search or None,
-            page=page,
-            page_size=pageSize,
-            sort_by=sortBy,
-            sort_order=sortOrder,
+            account_ids=split_list(query.accountId),
+            resource_types=split_list(query.resourceType),
+            regions=split_list(query.region),
+            statuses=split_list(query.status),
+            search=query.search or None,
+            page=query.page,
+            page_size=query.pageSize,
+            sort_by=query.sortBy,
+            sort_order=query.sortOrder,
         )
     )
 
 
-@router.post("/resources/export", response_model=ExportResponse)
+@router.post(
+    "/resources/export",
+    response_model=ExportResponse,
+    openapi_extra=body_schema(ExportRequest),
+    responses={413: {**_ERR, "description": "The body is over MAX_BODY_BYTES"}},
+)
 def export_resources(
     who: Viewer,
     request: Request,
     service: Annotated[ExportService, Depends(export_service)],
-    audit: Annotated[AuditService, Depends(audit_service)],
-    body: Annotated[ExportRequest, Body()],
+    body: Annotated[ExportRequest, Depends(json_body(ExportRequest))],  # after the role check: see json_body
 ) -> ExportResponse:
-    parameters = body.model_dump(mode="json")
-
-    def record(outcome: str, **extra: Any) -> None:
-        audit.record(
-            who,
-            "export",
-            {**parameters, **extra},
-            source_ip=_source_ip(request),
-            outcome=outcome,
-            request_id=REQUEST_ID.get(),
-        )
-
-    try:
-        result = service.export(who.storage_id, body)
-    except StoreError:
-        record("failed")
-        raise
-    record("success", key=result.key, rows=result.rows)
+    result = service.export(actor(request, who), body)
     return ExportResponse(downloadUrl=result.download_url, expiresAt=result.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
@@ -146,8 +112,10 @@ def get_resource(
     "/sync",
     response_model=SyncResponse,
     status_code=202,
+    openapi_extra=body_schema(SyncRequest, required=False),
     responses={
         200: {"model": SyncResponse, "description": "A sync of that account is already running: its executionId"},
+        413: {**_ERR, "description": "The body is over MAX_BODY_BYTES"},
         404: {**_ERR, "description": "Unknown account"},
         409: {**_ERR, "description": "Sync is disabled for the account (or for all)"},
     },
@@ -157,39 +125,14 @@ def trigger_sync(
     request: Request,
     response: Response,
     service: Annotated[SyncService, Depends(sync_service)],
-    audit: Annotated[AuditService, Depends(audit_service)],
-    body: Annotated[SyncRequest | None, Body()] = None,
+    body: Annotated[SyncRequest | None, Depends(json_body(SyncRequest, optional=True))],  # after the role check
 ) -> SyncResponse:
-    account_id = body.accountId if body else None
-
-    def record(outcome: str, **extra: Any) -> None:
-        audit.record(
-            who,
-            "sync",
-            {"accountId": account_id, **extra},
-            source_ip=_source_ip(request),
-            outcome=outcome,
-            request_id=REQUEST_ID.get(),
-        )
-
-    try:
-        outcome = service.trigger(account_id, who.user_id)
-    except NotFoundError:
-        record("not_found")
-        raise
-    except ConflictError:
-        record("conflict")
-        raise
-    except StoreError:
-        record("failed")
-        raise
+    outcome = service.trigger(body.accountId if body else None, actor(request, who))
     if not outcome.started:
-        record("already_running", executionId=outcome.execution_id)
         response.status_code = 200
         return SyncResponse(
             message="A sync is already in progress", executionId=outcome.execution_id, status="in_progress"
         )
-    record("started", executionId=outcome.execution_id, accountIds=list(outcome.account_ids))
     return SyncResponse(message="Sync triggered successfully", executionId=outcome.execution_id, status="in_progress")
 
 
