@@ -10,7 +10,15 @@ from typing import Any
 from inventory_api.ports import StoreError
 from inventory_api.readmodel import UNCHANGED, StoredSnapshot
 from inventory_core.grid_arrow import encode_table, table_from_rows
-from inventory_core.items import Account
+from inventory_core.items import (
+    SCAN_STATUS_SK,
+    Account,
+    ResourceItem,
+    ScanAccountItem,
+    account_id_of_item,
+    scan_account_key,
+    scan_pk,
+)
 from inventory_events import ScanRequested
 
 
@@ -48,7 +56,7 @@ class InMemoryInventoryReader:
 
     def accounts_by_id(self, account_ids: Any) -> list[dict[str, Any]]:
         wanted = set(account_ids)
-        return [dict(a) for a in self.accounts if a["pk"].removeprefix("ACCOUNT#") in wanted]
+        return [dict(a) for a in self.accounts if account_id_of_item(a) in wanted]
 
 
 @dataclass
@@ -80,28 +88,30 @@ class InMemoryScanStore:
         return str(held["executionId"]) if held and held["expiresAt"] >= now else None
 
     def execution_items(self, execution_id: str) -> list[dict[str, Any]]:
-        return [
-            {"pk": f"SCAN#{execution_id}", "sk": sk, **v} for sk, v in self.executions.get(execution_id, {}).items()
-        ]
+        return [{"pk": scan_pk(execution_id), "sk": sk, **v} for sk, v in self.executions.get(execution_id, {}).items()]
 
     def start_execution(self, execution_id: str, item: Mapping[str, Any]) -> None:
-        status = self.executions.setdefault(execution_id, {}).setdefault("STATUS", {})
+        status = self.executions.setdefault(execution_id, {}).setdefault(SCAN_STATUS_SK, {})
         for key, value in item.items():
             status.setdefault(key, value)
 
     def fail_execution(self, execution_id: str, reason: str, at: str) -> None:
-        self.executions.setdefault(execution_id, {}).setdefault("STATUS", {}).update(
+        self.executions.setdefault(execution_id, {}).setdefault(SCAN_STATUS_SK, {}).update(
             status="failed", completedAt=at, error=reason
         )
 
     def complete_account(self, execution_id: str, account_id: str, status: str = "success", count: int = 3) -> None:
         """What the projector writes on AccountScanCompleted."""
-        self.executions.setdefault(execution_id, {})[f"ACCOUNT#{account_id}"] = {
-            "status": status,
-            "resourceCount": count,
-            "durationMs": 1200,
-            "completedAt": "2026-11-25T02:10:00.000000Z",
-            "accountId": account_id,
+        progress = ScanAccountItem(
+            execution_id,
+            account_id,
+            status=status,
+            resource_count=count,
+            duration_ms=1200,
+            completed_at="2026-11-25T02:10:00.000000Z",
+        ).to_item()
+        self.executions.setdefault(execution_id, {})[scan_account_key(execution_id, account_id)["sk"]] = {
+            k: v for k, v in progress.items() if k not in ("pk", "sk")
         }
 
 
@@ -158,28 +168,20 @@ def resource_item(
     arn = f"arn:aws:{rtype}:{region}:{account}:thing/id-{n:06d}"
     name = name if name is not None else f"name-{n:06d}"
     seen = f"2026-11-{1 + n % 28:02d}T02:00:00.000000Z"
-    return {
-        "pk": f"ACCOUNT#{account}",
-        "sk": f"INVENTORY#{rtype}#{arn}",
-        "gsi1pk": "TYPE#INVENTORY",
-        "gsi1sk": f"{rtype}#{region}#{name}",
-        "gsi2pk": f"REGION#{region}",
-        "gsi2sk": f"{rtype}#{seen}",
-        "gsi3pk": f"RESOURCE_TYPE#{rtype}",
-        "gsi3sk": f"{account}#id-{n:06d}",
-        "resourceId": f"id-{n:06d}",
-        "resourceArn": arn,
-        "resourceType": rtype,
-        "accountId": account,
-        "name": name,
-        "region": region,
-        "state": "running" if n % 3 else "stopped",
-        "tags": {"team": f"t{n % 4}", "env": "prod"},
-        "metadata": {"InstanceType": "t3.micro", "Count": 2},
-        "lastDiscoveredAt": seen,
-        "firstDiscoveredAt": "2026-10-01T02:00:00.000000Z",
-        "discoveryStatus": status,
-    }
+    return ResourceItem(
+        account_id=account,
+        resource_type=rtype,
+        resource_arn=arn,
+        resource_id=f"id-{n:06d}",
+        region=region,
+        name=name,
+        state="running" if n % 3 else "stopped",
+        last_discovered_at=seen,
+        first_discovered_at="2026-10-01T02:00:00.000000Z",
+        tags={"team": f"t{n % 4}", "env": "prod"},
+        metadata={"InstanceType": "t3.micro", "Count": 2},
+        discovery_status=status,
+    ).to_item()
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from inventory_core.items import ALL_ACCOUNTS_GSI1PK, Account
+from inventory_core.items import ALL_ACCOUNTS_GSI1PK, Account, account_id_of, account_id_of_item, is_account_key
 from inventory_core.timefmt import iso
 
 from inventory_api.audit import Actor as Actor  # re-exported: the CLI and tests name it from here
@@ -97,10 +97,6 @@ def classify_error(region: str, code: str, message: str, attempted_action: str) 
     return RegionCheck(region=region, status="error", message=f"{code}: {message}"[:500])
 
 
-def account_id_of(item: Mapping[str, Any]) -> str:
-    return str(item.get("accountId") or str(item["pk"]).removeprefix("ACCOUNT#"))
-
-
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -138,10 +134,10 @@ class AccountService:
     def role_arn(self, item: Mapping[str, Any]) -> str:
         if item.get("roleArn"):
             return str(item["roleArn"])
-        return f"arn:aws:iam::{account_id_of(item)}:role/{item.get('roleName') or self._default_role_name}"
+        return f"arn:aws:iam::{account_id_of_item(item)}:role/{item.get('roleName') or self._default_role_name}"
 
     def public(self, item: Mapping[str, Any]) -> AccountPublic:
-        account_id = account_id_of(item)
+        account_id = account_id_of_item(item)
         role_arn = self.role_arn(item)
         external_id = _str(item.get("externalId"))
         regions = item.get("regions")
@@ -311,8 +307,8 @@ class AccountService:
         skipped: list[tuple[str, str]] = []
         for item in self._store.unindexed():
             pk = str(item.get("pk"))
-            account_id = pk.removeprefix("ACCOUNT#")
-            if not (pk.startswith("ACCOUNT#") and account_id.isdigit() and len(account_id) == 12):
+            account_id = account_id_of(pk)
+            if not (is_account_key(pk) and account_id.isdigit() and len(account_id) == 12):
                 skipped.append((pk, "the key is not ACCOUNT#<12-digit account id>"))
                 continue
             sets = {"gsi1pk": ALL_ACCOUNTS_GSI1PK, "gsi1sk": account_id, "accountId": account_id, "source": "nucleus"}

@@ -8,11 +8,13 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from inventory_core.items import ScanStatusItem, execution_id_of, scan_account_items
+
 from inventory_api.ports import ScanHistory
 from inventory_api.schemas import SyncExecutionSummary, SyncHistoryPage
 
 ACCOUNT_DONE = ("success", "partial", "failed")
-_TOKEN_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
+_TOKEN_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})  # the history index's key
 
 
 class InvalidTokenError(ValueError):
@@ -37,30 +39,25 @@ def decode_token(token: str | None) -> dict[str, Any] | None:
     return key
 
 
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def summarize(status_item: dict[str, Any], items: list[dict[str, Any]]) -> SyncExecutionSummary:
     """One execution's row: totals from its STATUS item, per-account progress from its ACCOUNT# items."""
-    accounts = [i for i in items if str(i.get("sk", "")).startswith("ACCOUNT#")]
-    account_ids = {str(a) for a in status_item.get("accountIds") or []} | {
-        str(i["sk"]).removeprefix("ACCOUNT#") for i in accounts
-    }
-    resource_count = _int(status_item.get("resourceCount"))
+    status = ScanStatusItem.from_item(status_item)
+    accounts = list(scan_account_items(items).values())
+    account_ids = set(status.account_ids or ()) | {a.account_id for a in accounts}
+    resource_count = status.resource_count
     if resource_count is None and accounts:
-        resource_count = sum(int(i.get("resourceCount") or 0) for i in accounts)
+        resource_count = sum(a.resource_count or 0 for a in accounts)
     return SyncExecutionSummary(
-        executionId=str(status_item.get("executionId") or str(status_item["pk"]).removeprefix("SCAN#")),
-        trigger=status_item.get("trigger"),
-        requestedBy=status_item.get("requestedBy"),
-        startedAt=status_item.get("startedAt"),
-        finishedAt=status_item.get("completedAt"),
-        status=str(status_item.get("status") or "in_progress"),
+        executionId=status.execution_id,
+        trigger=status.trigger,
+        requestedBy=status.requested_by,
+        startedAt=status.started_at,
+        finishedAt=status.completed_at,
+        status=status.status,
         accountsTotal=len(account_ids),
-        accountsCompleted=sum(1 for i in accounts if i.get("status") in ACCOUNT_DONE),
+        accountsCompleted=sum(1 for a in accounts if a.status in ACCOUNT_DONE),
         resourceCount=resource_count,
-        failedScopes=sum(int(i.get("scopesFailed") or 0) for i in accounts),
+        failedScopes=sum(a.scopes_failed for a in accounts),
     )
 
 
@@ -76,7 +73,7 @@ class ScanHistoryService:
             raise
         except ValueError as exc:  # the store refused the start key
             raise InvalidTokenError(str(exc)) from exc
-        ids = [str(i["pk"]).removeprefix("SCAN#") for i in status_items]
+        ids = [execution_id_of(str(i["pk"])) for i in status_items]
         with ThreadPoolExecutor(max_workers=min(self._parallelism, max(1, len(ids)))) as pool:
             partitions = list(pool.map(self._history.execution_items, ids))
         return SyncHistoryPage(

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from inventory_core.grid import GRID_FIELDS, grid_row
 from inventory_core.grid_arrow import apply_rows, decode_table, table_from_rows
+from inventory_core.items import account_id_of_item
 
 from inventory_api.ports import InventoryReader
 
@@ -153,10 +154,7 @@ class Snapshot:
     def __init__(self, table: pa.Table, accounts: list[dict[str, Any]], loaded_at: float) -> None:
         self.accounts = accounts
         self.loaded_at = loaded_at
-        self.account_names = {
-            str(a.get("accountId") or str(a["pk"]).removeprefix("ACCOUNT#")): str(a.get("accountName") or "")
-            for a in accounts
-        }
+        self.account_names = {account_id_of_item(a): str(a.get("accountName") or "") for a in accounts}
         registered = pc.is_in(table.column("accountId"), value_set=pa.array(sorted(self.account_names), pa.string()))
         if not pc.all(registered).as_py():
             table = table.filter(registered)

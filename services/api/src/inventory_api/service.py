@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from inventory_core.items import account_id_of_item
+
 from inventory_api.ports import InventoryReader
 from inventory_api.readmodel import ReadModel, ResultKey, Snapshot, slim_row
 from inventory_api.schedule import next_scheduled_sync
@@ -159,7 +161,7 @@ class InventoryQueryService:
     def status(self) -> StatusResponse:
         accounts = []
         for item in sorted(self._reader.account_items(), key=lambda i: str(i.get("pk"))):
-            account_id = str(item.get("accountId") or str(item["pk"]).removeprefix("ACCOUNT#"))
+            account_id = account_id_of_item(item)
             accounts.append(
                 AccountStatus(
                     accountId=account_id,

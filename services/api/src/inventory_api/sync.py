@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from inventory_core.items import scan_history_keys
+from inventory_core.items import ScanStatusItem, account_id_of_item, scan_account_items, scan_status_item
 from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
 
@@ -20,7 +20,6 @@ from inventory_api.schemas import ScanAccountProgress, ScanExecutionPublic
 from inventory_api.service import ConflictError, NotFoundError
 
 logger = logging.getLogger(__name__)
-FINISHED = ("completed", "failed")
 
 
 @dataclass(frozen=True)
@@ -28,10 +27,6 @@ class SyncOutcome:
     execution_id: str
     started: bool
     account_ids: tuple[str, ...]
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 class SyncService:
@@ -80,9 +75,7 @@ class SyncService:
         return outcome
 
     def _targets(self, account_id: str | None) -> list[str]:
-        accounts = {
-            str(i.get("accountId") or str(i["pk"]).removeprefix("ACCOUNT#")): i for i in self._reader.account_items()
-        }
+        accounts = {account_id_of_item(i): i for i in self._reader.account_items()}
         if account_id is not None:
             if account_id not in accounts:
                 raise NotFoundError(f"account {account_id} is not registered")
@@ -99,9 +92,8 @@ class SyncService:
         items = self._scans.execution_items(execution_id)
         if not items:
             return True  # a lock without an execution: its request was never sent
-        by_sk = {str(i["sk"]): i for i in items}
-        status = by_sk.get("STATUS", {}).get("status")
-        return status in FINISHED or f"ACCOUNT#{account_id}" in by_sk
+        status = scan_status_item(items)
+        return (status is not None and status.finished) or account_id in scan_account_items(items)
 
     def _lock(self, account_id: str, execution_id: str, now: int) -> str | None:
         """Take the account's lock; return None when taken, else the running executionId."""
@@ -139,15 +131,13 @@ class SyncService:
         started_at = iso(datetime.fromtimestamp(now, UTC))
         self._scans.start_execution(
             execution_id,
-            {
-                "status": "in_progress",
-                "startedAt": started_at,
-                "requestedBy": requested_by,
-                "trigger": "api",
-                "accountIds": acquired,
-                "executionId": execution_id,
-                **scan_history_keys(started_at, execution_id),
-            },
+            ScanStatusItem(
+                execution_id=execution_id,
+                started_at=started_at,
+                requested_by=requested_by,
+                trigger="api",
+                account_ids=tuple(acquired),
+            ).attributes(),
         )
         try:
             audit_start(execution_id, acquired)
@@ -173,29 +163,28 @@ class SyncService:
 
     def execution(self, execution_id: str) -> ScanExecutionPublic:
         items = self._scans.execution_items(execution_id)
-        status_item = next((i for i in items if i.get("sk") == "STATUS"), None)
-        if status_item is None:
+        status = scan_status_item(items)
+        if status is None:
             raise NotFoundError(f"no scan execution {execution_id}")
-        overall = str(status_item.get("status") or "in_progress")
-        reported = {str(i["sk"]).removeprefix("ACCOUNT#"): i for i in items if str(i["sk"]).startswith("ACCOUNT#")}
-        account_ids = sorted({*(str(a) for a in status_item.get("accountIds") or []), *reported})
-        pending = "in_progress" if overall == "in_progress" else "unknown"
+        reported = scan_account_items(items)
+        account_ids = sorted({*(status.account_ids or ()), *reported})
+        pending = "in_progress" if status.status == "in_progress" else "unknown"
         return ScanExecutionPublic(
             executionId=execution_id,
-            status=overall,
-            trigger=status_item.get("trigger"),
-            requestedBy=status_item.get("requestedBy"),
-            startedAt=status_item.get("startedAt"),
-            completedAt=status_item.get("completedAt"),
-            resourceCount=_int(status_item.get("resourceCount")),
-            durationMs=_int(status_item.get("durationMs")),
+            status=status.status,
+            trigger=status.trigger,
+            requestedBy=status.requested_by,
+            startedAt=status.started_at,
+            completedAt=status.completed_at,
+            resourceCount=status.resource_count,
+            durationMs=status.duration_ms,
             accounts=[
                 ScanAccountProgress(
                     accountId=a,
-                    status=str(reported[a].get("status") or pending) if a in reported else pending,
-                    resourceCount=_int(reported.get(a, {}).get("resourceCount")),
-                    durationMs=_int(reported.get(a, {}).get("durationMs")),
-                    completedAt=reported.get(a, {}).get("completedAt"),
+                    status=(reported[a].status or pending) if a in reported else pending,
+                    resourceCount=reported[a].resource_count if a in reported else None,
+                    durationMs=reported[a].duration_ms if a in reported else None,
+                    completedAt=reported[a].completed_at if a in reported else None,
                 )
                 for a in account_ids
             ],

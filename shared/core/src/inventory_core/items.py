@@ -472,7 +472,8 @@ class ScanAccountItem:
 
     execution_id: str
     account_id: str
-    status: str = "in_progress"
+    #: in_progress, success, partial or failed; None while nothing was recorded
+    status: str | None = None
     resource_count: int | None = None
     duration_ms: int | None = None
     completed_at: str | None = None
@@ -486,8 +487,9 @@ class ScanAccountItem:
 
     def to_item(self) -> dict[str, Any]:
         """The whole item (counters and the scope set only once they hold something)."""
-        item: dict[str, Any] = {**self.key(), "accountId": self.account_id, "status": self.status}
+        item: dict[str, Any] = {**self.key(), "accountId": self.account_id}
         for attribute, value in (
+            ("status", self.status),
             ("resourceCount", self.resource_count),
             ("durationMs", self.duration_ms),
             ("completedAt", self.completed_at),
@@ -508,7 +510,7 @@ class ScanAccountItem:
         return cls(
             execution_id=execution_id_of(str(item["pk"])),
             account_id=str(item.get("accountId") or account_id_of(str(item["sk"]))),
-            status=str(item.get("status") or "in_progress"),
+            status=_str(item.get("status")),
             resource_count=_int(item.get("resourceCount")),
             duration_ms=_int(item.get("durationMs")),
             completed_at=_str(item.get("completedAt")),

@@ -6,7 +6,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 from inventory_core.dynamo import condition_failed
-from inventory_core.items import ACCOUNT_SK, account_pk
+from inventory_core.items import ACCOUNT_PREFIX, ACCOUNT_SK, account_key
 
 from inventory_api.ports import StoreError
 
@@ -17,13 +17,9 @@ class DynamoDbAccountStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    @staticmethod
-    def _key(account_id: str) -> dict[str, str]:
-        return {"pk": account_pk(account_id), "sk": ACCOUNT_SK}
-
     def get(self, account_id: str) -> dict[str, Any] | None:
         try:
-            item: dict[str, Any] | None = self._table.get_item(Key=self._key(account_id), ConsistentRead=True).get(
+            item: dict[str, Any] | None = self._table.get_item(Key=account_key(account_id), ConsistentRead=True).get(
                 "Item"
             )
         except (ClientError, BotoCoreError) as exc:
@@ -62,7 +58,7 @@ class DynamoDbAccountStore:
             if part
         )
         kwargs: dict[str, Any] = {
-            "Key": self._key(account_id),
+            "Key": account_key(account_id),
             "UpdateExpression": expression,
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeNames": names,
@@ -83,7 +79,7 @@ class DynamoDbAccountStore:
     def delete(self, account_id: str) -> dict[str, Any] | None:
         try:
             old: dict[str, Any] = self._table.delete_item(
-                Key=self._key(account_id), ConditionExpression="attribute_exists(pk)", ReturnValues="ALL_OLD"
+                Key=account_key(account_id), ConditionExpression="attribute_exists(pk)", ReturnValues="ALL_OLD"
             )["Attributes"]
         except ClientError as exc:
             if condition_failed(exc):
@@ -97,7 +93,7 @@ class DynamoDbAccountStore:
         """A filtered Scan of the whole table: an operator's one-off repair, never on a request path."""
         kwargs: dict[str, Any] = {
             "FilterExpression": Attr("sk").eq(ACCOUNT_SK)
-            & Attr("pk").begins_with("ACCOUNT#")
+            & Attr("pk").begins_with(ACCOUNT_PREFIX)
             & Attr("gsi1pk").not_exists(),
         }
         found: list[dict[str, Any]] = []

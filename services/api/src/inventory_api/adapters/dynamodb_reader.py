@@ -8,7 +8,14 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 from inventory_core.dynamo import query_items
-from inventory_core.items import ACCOUNT_SK, ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk, resource_sk_prefix
+from inventory_core.items import (
+    ALL_ACCOUNTS_GSI1PK,
+    account_id_of_item,
+    account_key,
+    account_pk,
+    resource_key,
+    resource_sk_prefix,
+)
 
 from inventory_api.ports import StoreError
 
@@ -61,17 +68,13 @@ class DynamoDbInventoryReader:
         """
         if account_id:
             return self._account_resources(account_id)
-        account_ids = sorted(
-            {str(i.get("accountId") or str(i["pk"]).removeprefix("ACCOUNT#")) for i in self.account_items()}
-        )
+        account_ids = sorted({account_id_of_item(i) for i in self.account_items()})
         with ThreadPoolExecutor(max_workers=min(self._parallelism, max(1, len(account_ids)))) as pool:
             return [item for part in pool.map(self._account_resources, account_ids) for item in part]
 
     def resource(self, account_id: str, resource_type: str, resource_arn: str) -> dict[str, Any] | None:
         try:
-            response = self._table.get_item(
-                Key={"pk": account_pk(account_id), "sk": resource_sk(resource_type, resource_arn)}
-            )
+            response = self._table.get_item(Key=resource_key(account_id, resource_type, resource_arn))
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"resource read failed: {exc}") from exc
         item: dict[str, Any] | None = response.get("Item")
@@ -79,7 +82,7 @@ class DynamoDbInventoryReader:
 
     def accounts_by_id(self, account_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Account items by key (BatchGetItem): unlike the GSI query, its cost does not grow with the table."""
-        keys = [{"pk": account_pk(a), "sk": ACCOUNT_SK} for a in dict.fromkeys(account_ids)]
+        keys = [account_key(a) for a in dict.fromkeys(account_ids)]
         client, found = self._table.meta.client, []
         try:
             for start in range(0, len(keys), 100):

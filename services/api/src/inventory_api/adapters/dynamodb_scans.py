@@ -5,76 +5,51 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
-from inventory_core.dynamo import condition_failed, query_items
-from inventory_core.items import account_pk, scan_pk
+from inventory_core.dynamo import query_items
+from inventory_core.items import account_lock_key, scan_pk, scan_status_key, sync_lock_key
+from inventory_core.table_lock import ItemLock
 
 from inventory_api.ports import StoreError
 
-SYNC_LOCK_SK = "SYNC#RUNNING"
-
-
-def scanner_lock_pk(account_id: str) -> str:
-    """The scanner's own per-account lock (pk=LOCK#ACCOUNT#{id}, sk=SCAN), held while it scans."""
-    return f"LOCK#ACCOUNT#{account_id}"
-
 
 class DynamoDbScanStore:
-    """Scan executions (pk=SCAN#{id}) and sync locks (pk=ACCOUNT#{id}, sk=SYNC#RUNNING) in the single table."""
+    """Scan executions (``SCAN#{id}``) and the API's sync locks (``ACCOUNT#{id}``/``SYNC#RUNNING``) in the single
+    table; it also reads the scanner's own account lock. Locks are ``inventory_core.table_lock`` items."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._locks = ItemLock(table)
 
     def acquire_sync_lock(self, account_id: str, execution_id: str, expires_at: int, now: int) -> str | None:
-        key = {"pk": account_pk(account_id), "sk": SYNC_LOCK_SK}
         try:
-            self._table.put_item(
-                Item={**key, "executionId": execution_id, "expiresAt": expires_at, "ttl": expires_at},
-                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
-                ExpressionAttributeValues={":now": now},
-            )
-            return None
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise StoreError(f"sync lock of {account_id} failed: {exc}") from exc
-        except BotoCoreError as exc:
+            attempt = self._locks.acquire(sync_lock_key(account_id), execution_id, now=now, expires_at=expires_at)
+        except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"sync lock of {account_id} failed: {exc}") from exc
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        # Released between our write and this read: report the holder as unknown-but-finished.
-        return str(item["executionId"]) if item else ""
+        if attempt.acquired:
+            return None
+        # Released between our write and the read: report the holder as unknown-but-finished.
+        return str(attempt.item["executionId"]) if attempt.item else ""
 
     def release_sync_lock(self, account_id: str, execution_id: str) -> None:
         try:
-            self._table.delete_item(
-                Key={"pk": account_pk(account_id), "sk": SYNC_LOCK_SK},
-                ConditionExpression="executionId = :e",
-                ExpressionAttributeValues={":e": execution_id},
-            )
+            self._locks.release(sync_lock_key(account_id), execution_id)
         except ClientError as exc:
-            if not condition_failed(exc):
-                raise StoreError(f"sync lock release of {account_id} failed: {exc}") from exc
+            raise StoreError(f"sync lock release of {account_id} failed: {exc}") from exc
 
     def steal_sync_lock(self, account_id: str, stale_execution_id: str, execution_id: str, expires_at: int) -> bool:
-        key = {"pk": account_pk(account_id), "sk": SYNC_LOCK_SK}
         try:
-            self._table.put_item(
-                Item={**key, "executionId": execution_id, "expiresAt": expires_at, "ttl": expires_at},
-                ConditionExpression="attribute_not_exists(pk) OR executionId = :stale",
-                ExpressionAttributeValues={":stale": stale_execution_id},
+            return self._locks.take_over(
+                sync_lock_key(account_id), stale_execution_id, execution_id, expires_at=expires_at
             )
-            return True
         except ClientError as exc:
-            if condition_failed(exc):
-                return False
             raise StoreError(f"sync lock of {account_id} failed: {exc}") from exc
 
     def scanner_lock(self, account_id: str, now: int) -> str | None:
         try:
-            item = self._table.get_item(Key={"pk": scanner_lock_pk(account_id), "sk": "SCAN"}).get("Item")
+            item = self._locks.holding(account_lock_key(account_id), consistent=False)
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"scanner lock read failed: {exc}") from exc
-        if not item or int(item.get("expiresAt", 0)) < now or not item.get("executionId"):
-            return None
-        return str(item["executionId"])
+        return self._locks.holder_of(item, now=now)
 
     def execution_items(self, execution_id: str) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(scan_pk(execution_id))}
@@ -89,7 +64,7 @@ class DynamoDbScanStore:
         sets = ", ".join(f"#a{i} = if_not_exists(#a{i}, :v{i})" for i in range(len(item)))
         try:
             self._table.update_item(
-                Key={"pk": scan_pk(execution_id), "sk": "STATUS"},
+                Key=scan_status_key(execution_id),
                 UpdateExpression=f"SET {sets}",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -100,7 +75,7 @@ class DynamoDbScanStore:
     def fail_execution(self, execution_id: str, reason: str, at: str) -> None:
         try:
             self._table.update_item(
-                Key={"pk": scan_pk(execution_id), "sk": "STATUS"},
+                Key=scan_status_key(execution_id),
                 UpdateExpression="SET #s = :s, completedAt = :at, #e = :e",
                 ExpressionAttributeNames={"#s": "status", "#e": "error"},
                 ExpressionAttributeValues={":s": "failed", ":at": at, ":e": reason},

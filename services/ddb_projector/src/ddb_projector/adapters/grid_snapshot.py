@@ -19,7 +19,7 @@ from inventory_core.grid import (
     read_journal_entries,
     read_journal_head,
 )
-from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_pk, resource_sk_prefix
+from inventory_core.items import ALL_ACCOUNTS_GSI1PK, account_id_of, account_pk, resource_sk_prefix
 from inventory_core.timefmt import iso, parse_iso
 
 from ddb_projector.snapshot import PublisherState
@@ -120,7 +120,7 @@ class DynamoDbGridSource:
             ExpressionAttributeValues={":pk": ALL_ACCOUNTS_GSI1PK},
             ProjectionExpression="pk",
         )
-        account_ids = sorted({str(a["pk"]).removeprefix("ACCOUNT#") for a in accounts})
+        account_ids = sorted({account_id_of(str(a["pk"])) for a in accounts})
         with ThreadPoolExecutor(max(1, min(self._parallelism, len(account_ids)))) as pool:
             return [row for part in pool.map(self._account_rows, account_ids) for row in part]
 

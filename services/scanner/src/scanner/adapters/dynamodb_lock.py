@@ -8,8 +8,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from inventory_core.audit import audit_item, put_audit_item
-from inventory_core.dynamo import condition_failed
-from inventory_core.items import scan_history_keys, scan_pk
+from inventory_core.items import ScanStatusItem, account_lock_key, scan_status_key
+from inventory_core.table_lock import ItemLock
 from inventory_core.timefmt import iso
 from inventory_events import ScanRequested
 
@@ -17,51 +17,33 @@ from scanner.ports import LockResult
 
 logger = logging.getLogger(__name__)
 
-LOCK_SK = "SCAN"
-STATUS_SK = "STATUS"
-
-
-def lock_pk(account_id: str) -> str:
-    """Partition key of an account's scan lock."""
-    return f"LOCK#ACCOUNT#{account_id}"
-
 
 class DynamoDbScanLock:
-    """A conditional put: the lock is free, expired, or already ours. ``ttl`` lets DynamoDB delete stale locks."""
+    """The account's lock item (``inventory_core.table_lock``): free, expired, or already ours (a renewal)."""
 
     def __init__(self, table: Any, *, now: Callable[[], float] = time.time) -> None:
-        self._table = table
+        self._lock = ItemLock(table)
         self._now = now
 
     def acquire(self, account_id: str, execution_id: str, ttl_s: int) -> LockResult:
         now = int(self._now())
         expires_at = now + ttl_s
-        try:
-            answer = self._table.put_item(
-                Item={
-                    "pk": lock_pk(account_id),
-                    "sk": LOCK_SK,
-                    "executionId": execution_id,
-                    "acquiredAt": now,
-                    "expiresAt": expires_at,
-                    "ttl": expires_at,
-                },
-                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now OR executionId = :me",
-                ExpressionAttributeValues={":now": now, ":me": execution_id},
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
-            holder = self._table.get_item(Key={"pk": lock_pk(account_id), "sk": LOCK_SK}, ConsistentRead=True).get(
-                "Item", {}
-            )
+        attempt = self._lock.acquire(
+            account_lock_key(account_id),
+            execution_id,
+            now=now,
+            expires_at=expires_at,
+            reentrant=True,
+            attributes={"acquiredAt": now},
+        )
+        if not attempt.acquired:
+            holder = attempt.item or {}
             return LockResult(
                 acquired=False,
                 holder=str(holder.get("executionId")) if holder else None,
                 expires_at=int(holder["expiresAt"]) if holder.get("expiresAt") is not None else None,
             )
-        old = answer.get("Attributes") or {}
+        old = attempt.item or {}
         stale = old.get("executionId")
         return LockResult(
             acquired=True,
@@ -73,16 +55,8 @@ class DynamoDbScanLock:
         )
 
     def release(self, account_id: str, execution_id: str) -> None:
-        try:
-            self._table.delete_item(
-                Key={"pk": lock_pk(account_id), "sk": LOCK_SK},
-                ConditionExpression="executionId = :me",
-                ExpressionAttributeValues={":me": execution_id},
-            )
-        except ClientError as exc:
-            # Someone took over an expired lock of ours: theirs now, not ours to delete.
-            if not condition_failed(exc):
-                raise
+        # False when someone took over an expired lock of ours: theirs now, not ours to delete
+        self._lock.release(account_lock_key(account_id), execution_id)
 
 
 class DynamoDbScanLedger:
@@ -93,21 +67,19 @@ class DynamoDbScanLedger:
         self._audit_table = audit_table
 
     def started(self, request: ScanRequested, started_at: datetime, account_ids: Sequence[str]) -> None:
-        fields = {
-            "status": "in_progress",
-            "startedAt": iso(started_at),
-            "requestedBy": request.requested_by,
-            "trigger": request.trigger,
-            "accountIds": list(account_ids),
-            "executionId": request.execution_id,
-            # listed in the scan history (GSI1 TYPE#SCAN), newest first
-            **scan_history_keys(iso(started_at), request.execution_id),
-        }
+        # listed in the scan history (GSI1 TYPE#SCAN), newest first
+        fields = ScanStatusItem(
+            execution_id=request.execution_id,
+            started_at=iso(started_at),
+            requested_by=request.requested_by,
+            trigger=request.trigger,
+            account_ids=tuple(account_ids),
+        ).attributes()
         names = {f"#f{i}": key for i, key in enumerate(fields)}
         values = {f":v{i}": value for i, value in enumerate(fields.values())}
         update = ", ".join(f"#f{i} = if_not_exists(#f{i}, :v{i})" for i in range(len(fields)))
         self._table.update_item(
-            Key={"pk": scan_pk(request.execution_id), "sk": STATUS_SK},
+            Key=scan_status_key(request.execution_id),
             UpdateExpression=f"SET {update}",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,

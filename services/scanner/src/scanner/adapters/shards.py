@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from inventory_core.items import scan_pk
+from inventory_core.items import scan_status_key
 from inventory_core.timefmt import iso, parse_iso
 from inventory_events import AccountSummary, ScanRequested, Shard, SkippedAccount
 
-from scanner.adapters.dynamodb_lock import STATUS_SK
 from scanner.ports import ShardTotals
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class DynamoDbShardCoordinator:
 
     def planned(self, execution_id: str, shard_count: int, at: datetime) -> None:
         self._table.update_item(
-            Key={"pk": scan_pk(execution_id), "sk": STATUS_SK},
+            Key=scan_status_key(execution_id),
             UpdateExpression="SET shardCount = :n, shardsPlannedAt = if_not_exists(shardsPlannedAt, :at)",
             ExpressionAttributeValues={":n": shard_count, ":at": iso(at)},
         )
@@ -48,7 +47,7 @@ class DynamoDbShardCoordinator:
             {"accounts": [a.model_dump() for a in accounts], "skipped": [s.model_dump() for s in skipped]}
         )
         item = self._table.update_item(
-            Key={"pk": scan_pk(execution_id), "sk": STATUS_SK},
+            Key=scan_status_key(execution_id),
             UpdateExpression="SET #doc = :doc, shardCount = if_not_exists(shardCount, :count) ADD shardsFinished :me",
             ExpressionAttributeNames={"#doc": f"shard{shard.index}"},
             ExpressionAttributeValues={":doc": document, ":count": shard.count, ":me": {str(shard.index)}},
