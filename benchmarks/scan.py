@@ -63,6 +63,9 @@ ACCOUNTS = [("310000000001", "bench-prod"), ("310000000002", "bench-stage"), ("3
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]
 TARGET_RATIO = 1.3
 TARGET_RSS_MB = 300
+#: moto keeps at most MOTO_RDS_SNAPSHOT_LIMIT (1,000) automated snapshots per account and region, one per DB
+#: instance: a large fleet gets at most this many RDS instances per region and the other types the rest.
+RDS_PER_CELL = 500
 
 
 def peak_rss_mb() -> float:
@@ -235,6 +238,28 @@ def phase_floor(manifest: dict[str, list[str]], *, tag_calls: bool = False) -> d
     }
 
 
+def seed(resources: int) -> tuple[dict[str, list[str]], float]:
+    """Seed the fleet; RDS is capped at RDS_PER_CELL per account and region (the emulator's quota)."""
+    t0 = time.monotonic()
+    cells = len(ACCOUNTS) * len(REGIONS)
+    rds = min(resources // len(TRD_TYPES), RDS_PER_CELL * cells)
+    others = [slug for slug in TRD_TYPES if slug != "rds"]
+    say = lambda m: print(f"  {m}", flush=True)  # noqa: E731
+    manifest: dict[str, set[str]] = {}
+    if rds < resources // len(TRD_TYPES):
+        print(f"  RDS capped at {rds} ({RDS_PER_CELL} per account and region); the other types share the rest")
+        fleets = [
+            seed_fleet(ACCOUNTS, REGIONS, resources - rds, prefix="bench", types=others, progress=say),
+            seed_fleet(ACCOUNTS, REGIONS, rds, prefix="bench", types=["rds"], progress=say),
+        ]
+    else:
+        fleets = [seed_fleet(ACCOUNTS, REGIONS, resources, prefix="bench", progress=say)]
+    for fleet in fleets:
+        for slug, arns in fleet.arns.items():
+            manifest.setdefault(slug, set()).update(arns)
+    return {slug: sorted(arns) for slug, arns in manifest.items()}, time.monotonic() - t0
+
+
 def run_phase(phase: str, manifest_path: Path, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, __file__, "--phase", phase, "--manifest", str(manifest_path)],
@@ -249,6 +274,27 @@ def run_phase(phase: str, manifest_path: Path, env: dict[str, str]) -> dict[str,
     return result
 
 
+def rss_report(args: argparse.Namespace, manifest: dict[str, list[str]], seed_s: float, scan: dict[str, Any]) -> int:
+    """The scanner's peak RSS at this fleet size (one scan in its own process), written next to scan.json."""
+    seeded = sum(len(v) for v in manifest.values())
+    report = {
+        "benchmark": "scan-rss",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "moto": moto.__version__},
+        "fleet": {"resources": seeded, "by_type": {s: len(a) for s, a in manifest.items()}, "seed_s": round(seed_s, 1)},
+        "scan": scan,
+        "complete": scan["missing"] == 0 and scan["invented"] == 0,
+        "targets": {"peak_rss_mb": TARGET_RSS_MB, "rss_met": scan["peak_rss_mb"] <= TARGET_RSS_MB},
+    }
+    output = args.output if args.output != RESULTS else RESULTS.with_name(f"scan-rss-{seeded // 1000}k.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"{seeded} resources: scan {scan['wall_s']} s, peak RSS {scan['peak_rss_mb']} MB, complete {report['complete']}"
+    )
+    return 0 if report["complete"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resources", type=int, default=10_000)
@@ -258,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-catalogue", action="store_true", help="skip the whole-catalogue figure")
     parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rss", action="store_true", help="seed, scan once and report the scanner's peak RSS only")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -281,14 +329,19 @@ def main(argv: list[str] | None = None) -> int:
         clients = AwsClientFactory(HOME_REGION)
         with tempfile.TemporaryDirectory() as tmp:
             env = provision(clients, build_topology(HOME_ACCOUNT, HOME_REGION, prefix="bench-"), state_dir=Path(tmp))
-            t0 = time.monotonic()
-            fleet = seed_fleet(ACCOUNTS, REGIONS, args.resources, prefix="bench", progress=lambda m: print(f"  {m}"))
-            seed_s = time.monotonic() - t0
+            manifest, seed_s = seed(args.resources)
             register_accounts(clients, env["APP_TABLE_NAME"], [Account(a, n, True) for a, n in ACCOUNTS])
             manifest_path = Path(tmp) / "manifest.json"
-            manifest = {slug: sorted(arns) for slug, arns in fleet.arns.items()}
             manifest_path.write_text(json.dumps(manifest))
             child_env = {**os.environ, **env, "INVENTORY_REGIONS": ",".join(REGIONS)}
+            if args.serve:  # a seeded emulator kept for profiling: run phases against it until the file is gone
+                args.serve.write_text(json.dumps({"env": child_env, "manifest": str(manifest_path)}))
+                print(f"  serving; remove {args.serve} to stop", flush=True)
+                while args.serve.exists():
+                    time.sleep(5)
+                return 0
+            if args.rss:
+                return rss_report(args, manifest, seed_s, run_phase("scan", manifest_path, child_env))
             floors, scans, pertags = [], [], []
             for run in range(args.runs):
                 floors.append(run_phase("floor", manifest_path, child_env))

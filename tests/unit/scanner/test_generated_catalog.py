@@ -6,8 +6,8 @@ import importlib.util
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from scanner.catalog import (
     ResourceSpec,
     ScopeContext,
     spec_by_slug,
+    tagging_filters,
 )
 from scanner.catalog.generated import load_data
 from scanner.service import ScanOptions, ScanService
@@ -119,9 +120,11 @@ class TaggedSession(InMemoryAccountSession):
 
     tags: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     passes: list[str] = field(default_factory=list)
+    filters: set[tuple[str, ...] | None] = field(default_factory=set)
 
-    def resource_tags(self, region: str) -> Mapping[str, Mapping[str, str]]:
+    def resource_tags(self, region: str, services: Sequence[str] | None = None) -> Mapping[str, Mapping[str, str]]:
         self.passes.append(region)
+        self.filters.add(tuple(services) if services is not None else None)
         return self.tags.get(region, {})
 
     def pages(self, spec: ResourceSpec, region: str) -> Iterator[list[dict[str, Any]]]:
@@ -157,6 +160,18 @@ def test_tags_of_api_types_come_from_the_tagging_api_joined_by_arn() -> None:
     assert found["f2"].tags == {}  # untagged: the tagging API does not know it
     assert found["db1"].tags == {"team": "data"}  # inline tags need no lookup
     assert set(session.passes) == {"eu-west-1"}  # the region's one tag map (the adapter fetches it once)
+    # the pass asks only for the ARN services of the TRD types whose tags come from it
+    assert session.filters == {("dynamodb", "elasticloadbalancing", "lambda", "s3")}
+
+
+def test_tagging_filters_name_the_arn_services_of_api_types_or_ask_for_all() -> None:
+    assert tagging_filters([spec_by_slug("rds"), spec_by_slug("ec2")]) == ()  # inline tags only: no pass at all
+    assert tagging_filters([spec_by_slug("opensearch-domain"), spec_by_slug("elbv2")]) == ("elasticloadbalancing", "es")
+    unknown = replace(spec_by_slug("lambda"), tag_service=None)
+    assert tagging_filters([spec_by_slug("s3"), unknown]) is None  # an unknown ARN service: every resource
+    assert tagging_filters(CATALOG) is None or len(tagging_filters(CATALOG) or ()) <= 100
+    generated = [s for s in CATALOG if s.generated and s.tagging == "api" and s.tag_service]
+    assert generated and all(s.tag_service and ":" not in s.tag_service for s in generated)
 
 
 @pytest.mark.parametrize("slug", ["iam-role", "iam-user"])

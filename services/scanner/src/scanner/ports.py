@@ -43,8 +43,11 @@ class AccountSession(Protocol):
 class TagSource(Protocol):
     """A session that can look tags up by ARN (the Resource Groups Tagging API, one pass per region)."""
 
-    def resource_tags(self, region: str) -> Mapping[str, Mapping[str, str]]:
-        """Tags by resource ARN in ``region`` (``global``: the home region), fetched once per session."""
+    def resource_tags(self, region: str, services: Sequence[str] | None = None) -> Mapping[str, Mapping[str, str]]:
+        """Tags by resource ARN in ``region`` (``global``: the home region), fetched once per session.
+
+        ``services`` limits the pass to those ARN services (the Tagging API's ResourceTypeFilters); None: all.
+        """
 
 
 class SessionProvider(Protocol):

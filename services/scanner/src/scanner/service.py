@@ -30,7 +30,7 @@ from inventory_events import (
     utc_now,
 )
 
-from scanner.catalog import InvalidResourceError, ResourceSpec, ScopeContext, scope_regions
+from scanner.catalog import InvalidResourceError, ResourceSpec, ScopeContext, scope_regions, tagging_filters
 from scanner.logcontext import log_keys
 from scanner.ports import (
     AccountDirectory,
@@ -191,6 +191,8 @@ class _Run:
     region_gates: dict[tuple[str, str], threading.Semaphore] = field(default_factory=dict)
     gates_lock: Lock = field(default_factory=Lock)
     last_progress: float = 0.0
+    #: The ARN services the Tagging API pass asks for (those of the scanned ``api`` types); None: all.
+    tag_filters: tuple[str, ...] | None = None
 
     @property
     def execution_id(self) -> str:
@@ -315,6 +317,7 @@ class ScanService:
             ThreadPoolExecutor(self._options.max_accounts, thread_name_prefix="account") as account_pool,
         ):
             run = _Run(request, started_at, counters, scope_pool, cancel or threading.Event(), progress, self._stats())
+            run.tag_filters = tagging_filters(self._options.specs)
             outcomes = list(account_pool.map(lambda account: self._scan_account(run, account), accounts))
         summaries = [o for o in outcomes if isinstance(o, AccountSummary)]
         skipped = [o for o in outcomes if isinstance(o, SkippedAccount)]
@@ -597,7 +600,7 @@ class ScanService:
                     )
                     continue
                 if tags is not None:
-                    found = tags.resource_tags(resource.region).get(resource.resource_arn)
+                    found = tags.resource_tags(resource.region, run.tag_filters).get(resource.resource_arn)
                     if found:
                         # what the item itself says wins over the tagging API's (possibly older) copy
                         resource = resource.model_copy(update={"tags": {**found, **resource.tags}})

@@ -12,6 +12,7 @@ Adding a type means regenerating the data file; nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from difflib import get_close_matches
 
@@ -44,6 +45,31 @@ from scanner.catalog.spec import (
 )
 
 
+def _tag_service(spec: ResourceSpec, entry: ResourceSpec | None) -> str:
+    """The ARN service of a hand-written type: its own, the generated entry's, else the API's (es: OpenSearch)."""
+    return (
+        spec.tag_service
+        or (entry.tag_service if entry else None)
+        or {"opensearch": "es"}.get(spec.service, spec.service)
+    )
+
+
+def tagging_filters(specs: Iterable[ResourceSpec]) -> tuple[str, ...] | None:
+    """ResourceTypeFilters for the Tagging API pass of a scan of ``specs``: the services of its ``api`` types.
+
+    None asks for every resource: a type whose ARN service is unknown, or more services than one request
+    may name (100).
+    """
+    services: set[str] = set()
+    for spec in specs:
+        if spec.tagging != "api":
+            continue
+        if not spec.tag_service:
+            return None
+        services.add(spec.tag_service)
+    return tuple(sorted(services)) if len(services) <= _MAX_TYPE_FILTERS else None
+
+
 def _compose() -> tuple[tuple[ResourceSpec, ...], tuple[ResourceSpec, ...]]:
     generated = {spec.cfn_type: spec for spec in generated_specs()}
     hand: list[ResourceSpec] = []
@@ -52,6 +78,7 @@ def _compose() -> tuple[tuple[ResourceSpec, ...], tuple[ResourceSpec, ...]]:
             replace(
                 spec,
                 tagging=overrides.TAGGING.get(spec.slug, spec.tagging),
+                tag_service=_tag_service(spec, generated.get(spec.cfn_type)),
                 # every hand-written type is seeded and found on the emulator (tests/integration/scanner)
                 emulator=True,
             )
@@ -75,6 +102,8 @@ _BY_SLUG = {spec.slug: spec for spec in CATALOG}
 _BY_CFN = {spec.cfn_type: spec for spec in CATALOG}
 #: CloudFormation types the catalogue cannot list (neither generated nor hand-written), with the reason.
 UNSUPPORTED: tuple[Unsupported, ...] = tuple(u for u in unsupported_types() if u.cfn_type not in _BY_CFN)
+
+_MAX_TYPE_FILTERS = 100
 
 #: Named selections besides slugs and CloudFormation type names.
 SELECTIONS = {
@@ -182,4 +211,5 @@ __all__ = [
     "spec_by_cfn_type",
     "spec_by_slug",
     "tag_map",
+    "tagging_filters",
 ]

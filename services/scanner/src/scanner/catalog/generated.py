@@ -53,6 +53,14 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+def arn_service(arn_template: str | None) -> str | None:
+    """The service namespace of an ARN format (``arn:{partition}:lambda:...`` -> ``lambda``)."""
+    parts = (arn_template or "").split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not re.fullmatch(r"[a-z0-9-]+", parts[2]):
+        return None
+    return parts[2]
+
+
 def _path(path: str | None) -> str | None:
     return STRING_KEY if path == "." else path
 
@@ -167,6 +175,7 @@ def spec_from_entry(entry: Mapping[str, Any]) -> ResourceSpec:
         ),
         is_global=bool(entry.get("global")),
         tagging=tagging,
+        tag_service=arn_service(entry.get("arn_template")),
         parent=parent.get("cfn_type"),
         parent_param=parent.get("param"),
         parent_field=str(parent.get("field", "id")),

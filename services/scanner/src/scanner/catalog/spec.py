@@ -59,6 +59,9 @@ class ResourceSpec:
     #: Where tags come from: ``api`` (one Resource Groups Tagging API pass per account and region, joined by
     #: ARN), ``inline`` (the list answer or the type's enricher carries them) or ``none`` (not taggable).
     tagging: str = "inline"
+    #: The service namespace of the type's ARNs (``lambda``, ``elasticloadbalancing``): the Resource Groups
+    #: Tagging API pass asks only for the services of the scanned ``api`` types (its ResourceTypeFilters).
+    tag_service: str | None = None
     #: A child type fans out from its parent (a CloudFormation type): one listing per parent item, with
     #: ``parent_param`` set to the parent's ``parent_field`` (``id``, ``name`` or ``arn`` of its Resource).
     parent: str | None = None
