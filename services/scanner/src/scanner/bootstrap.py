@@ -12,7 +12,7 @@ from inventory_core.items import Account
 from inventory_core.publisher import EventPublisher, SnsEventPublisher
 
 from scanner.adapters.accounts import DynamoDbAccountDirectory
-from scanner.adapters.aws_session import Backoff, SessionHook, StsSessionProvider
+from scanner.adapters.aws_session import SessionHook, StsSessionProvider, throttle_retry
 from scanner.adapters.dynamodb_lock import DynamoDbScanLedger, DynamoDbScanLock
 from scanner.adapters.emf_metrics import EmfScanMetrics
 from scanner.adapters.operations import operation_problem
@@ -57,7 +57,7 @@ def build_service(
         duration_s=settings.role_duration_s,
         target_clients=target_clients,
         hooks=session_hooks,
-        backoff=Backoff(base_s=settings.throttle_backoff_s),
+        retry=throttle_retry(settings.throttle_backoff_s),
     )
     regions, specs = plan(settings)
     return ScanService(

@@ -95,6 +95,7 @@ class RetryPolicy:
         logger: Where each retry is logged (pass the caller's module logger, so the line reaches its service's
             handler).
         sleep: The clock's sleep (tests pass a recorder).
+        on_retry: Called with the error (None for an unfinished batch) before each retry, e.g. to count them.
     """
 
     attempts: int = 5
@@ -103,6 +104,7 @@ class RetryPolicy:
     retry_on: Callable[[BaseException], bool] = is_retryable_aws_error
     logger: logging.Logger = field(default=_logger, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    on_retry: Callable[[BaseException | None], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.base_s < 0 or self.max_s < 0:
@@ -128,6 +130,8 @@ class RetryPolicy:
         return delay
 
     def _log(self, failed: int, delay: float, error: BaseException | None, operation: str, fields: Any) -> None:
+        if self.on_retry is not None:
+            self.on_retry(error)
         self.logger.warning(
             "retrying",
             extra={

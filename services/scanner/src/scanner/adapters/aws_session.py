@@ -2,11 +2,8 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +15,8 @@ from botocore.paginate import TokenEncoder
 from botocore.session import get_session
 from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
+from inventory_core.retry import THROTTLE_CODES, RetryPolicy, error_code, is_throttling
 from inventory_events import GLOBAL_REGION
-
 from scanner.catalog import PARENT_KEY, STRING_KEY, InvalidResourceError, ResourceSpec, ScopeContext, dig
 from scanner.catalog import spec_by_cfn_type as _spec_by_cfn_type
 from scanner.catalog import tag_map as _tag_map
@@ -28,20 +25,6 @@ from scanner.ports import AssumeRoleError, CallStats
 logger = logging.getLogger(__name__)
 
 ROLE_PATTERN = "NucleusAccess-*"
-THROTTLE_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-        "ProvisionedThroughputExceededException",
-        "LimitExceededException",
-    }
-)
 #: A session-level botocore event hook: (event name, handler).
 SessionHook = tuple[str, Callable[..., Any]]
 
@@ -60,13 +43,6 @@ def role_arn_for(account: Account, default_role_name: str) -> str:
     if arn.split(":")[4] != account.account_id:
         raise AssumeRoleError(f"role {arn} is not in account {account.account_id}")
     return arn
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a ClientError ('' for anything else)."""
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 class BotocoreCallMeter:
@@ -104,16 +80,9 @@ class BotocoreCallMeter:
             return CallStats(api_calls=self._calls, throttles=self._throttles, backoffs=self._backoffs)
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Our own retry on throttling, on top of botocore's: full jitter, capped."""
-
-    attempts: int = 4
-    base_s: float = 1.0
-    cap_s: float = 20.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+def throttle_retry(base_s: float = 1.0) -> RetryPolicy:
+    """Our own retry on throttling, on top of botocore's (4 more tries, full jitter up to 20 s)."""
+    return RetryPolicy(attempts=5, base_s=base_s, max_s=20.0, retry_on=is_throttling, logger=logger)
 
 
 class StsSessionProvider:
@@ -128,7 +97,7 @@ class StsSessionProvider:
         target_clients: AwsClientFactory | None = None,
         meter: BotocoreCallMeter | None = None,
         hooks: Sequence[SessionHook] = (),
-        backoff: Backoff | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._clients = clients
         self._target_clients = target_clients or clients
@@ -136,7 +105,7 @@ class StsSessionProvider:
         self._duration_s = duration_s
         self._meter = meter or BotocoreCallMeter()
         self._hooks = tuple(hooks)
-        self._backoff = backoff or Backoff()
+        self._retry = retry or throttle_retry()
         # One botocore session per account would parse every service model again (tens of MB each for EC2):
         # all sessions share one loader, so models are read once per process.
         self._loader = get_session().get_component("data_loader")
@@ -182,7 +151,7 @@ class StsSessionProvider:
             botocore_session.register(event, handler)
         session = boto3.Session(botocore_session=botocore_session, region_name=self._target_clients.region)
         return AwsAccountSession(
-            account.account_id, self._target_clients.for_session(session), meter=self._meter, backoff=self._backoff
+            account.account_id, self._target_clients.for_session(session), meter=self._meter, retry=self._retry
         )
 
 
@@ -195,14 +164,13 @@ class AwsAccountSession:
         clients: AwsClientFactory,
         *,
         meter: BotocoreCallMeter | None = None,
-        backoff: Backoff | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.account_id = account_id
         self._clients = clients
         self._meter = meter or BotocoreCallMeter()
-        self._backoff = backoff or Backoff()
-        self._sleep = sleep
+        # Each retry is one of our own backoffs (after botocore's retries were used up) in the call stats.
+        self._retry = (retry or throttle_retry()).with_(on_retry=lambda _error: self._meter.backoff())
         self._tags: dict[str, dict[str, dict[str, str]]] = {}
         self._tags_lock = threading.Lock()
         self._region_tag_locks: dict[str, threading.Lock] = {}
@@ -260,24 +228,18 @@ class AwsAccountSession:
                 else:
                     yield resource.resource_id
 
-    def resource_tags(self, region: str, services: Sequence[str] | None = None) -> dict[str, dict[str, str]]:
-        """Tags of the resources the Resource Groups Tagging API knows in ``region``, by ARN (fetched once).
-
-        ``services`` (ARN service namespaces) become its ResourceTypeFilters: a scan of four tagged types
-        does not page through every tagged subnet, volume and instance of the region.
-        """
-        key = region if services is None else f"{region}?{','.join(services)}"
+    def resource_tags(self, region: str) -> dict[str, dict[str, str]]:
+        """Tags of every resource the Resource Groups Tagging API knows in ``region``, by ARN (fetched once)."""
+        key = GLOBAL_REGION if region == GLOBAL_REGION else region
         with self._tags_lock:
             lock = self._region_tag_locks.setdefault(key, threading.Lock())
         with lock:
             cached = self._tags.get(key)
             if cached is not None:
                 return cached
-            client = self._clients.client("resourcegroupstaggingapi", None if region == GLOBAL_REGION else region)
+            client = self._clients.client("resourcegroupstaggingapi", None if key == GLOBAL_REGION else key)
             found: dict[str, dict[str, str]] = {}
-            params: dict[str, Any] = {"ResourcesPerPage": _TAGGING_PAGE}
-            if services:
-                params["ResourceTypeFilters"] = list(services)
+            params = {"ResourcesPerPage": _TAGGING_PAGE}
             for page in self._raw_pages(client, "get_resources", params, None):
                 for mapping in page.get("ResourceTagMappingList", []):
                     if mapping.get("ResourceARN"):
@@ -307,35 +269,15 @@ class AwsAccountSession:
                     token = _next_token(paginator, page)
                 return
             except ClientError as exc:
-                if error_code(exc) not in THROTTLE_CODES or attempt >= self._backoff.attempts:
+                if not self._retry.should_retry(exc, attempt):
                     raise
-                self._throttled(function, exc, attempt)
+                self._retry.pause(attempt, operation=function, error=exc, account_id=self.account_id)
                 attempt += 1
 
     def _call(self, client: Any, function: str, params: dict[str, Any]) -> Any:
-        attempt = 0
-        while True:
-            try:
-                return getattr(client, function)(**params)
-            except ClientError as exc:
-                if error_code(exc) not in THROTTLE_CODES or attempt >= self._backoff.attempts:
-                    raise
-                self._throttled(function, exc, attempt)
-                attempt += 1
-
-    def _throttled(self, function: str, exc: ClientError, attempt: int) -> None:
-        delay = self._backoff.delay(attempt)
-        self._meter.backoff()
-        logger.warning(
-            "throttled after retries; backing off",
-            extra={
-                "account_id": self.account_id,
-                "operation": function,
-                "error_code": error_code(exc),
-                "delay_s": round(delay, 2),
-            },
+        return self._retry.call(
+            lambda: getattr(client, function)(**params), operation=function, account_id=self.account_id
         )
-        self._sleep(delay)
 
     def _enrich(self, spec: ResourceSpec, client: Any, region: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         match spec.enricher:
