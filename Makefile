@@ -64,10 +64,14 @@ test: install test-ui chromium ## The whole suite: UI component tests, then unit
 test-fast: install ## Unit and contract tests only (no network)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit tests/contract
 
-lint: install ## ruff lint + format check, mypy strict
+BANDIT_PATHS = services/*/src shared/*/src cli/src infra/src .ci
+
+lint: install ## ruff lint + format check, mypy strict, bandit, pip-audit of the lock
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml -r $(BANDIT_PATHS)  # skips and nosec reasons: pyproject, inline
+	UV=$(UV) $(BIN)/python .ci/audit_deps.py  # STRICT_AUDIT=1 fails when the advisory data is unreachable
 
 typecheck: install ## mypy strict
 	$(BIN)/mypy

@@ -15,7 +15,8 @@ from pathlib import Path
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    # the emulator's dummy key, not a secret
+    "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
 }
 
 
@@ -49,7 +50,8 @@ def free_port() -> int:
 def is_up(endpoint: str, timeout_s: float = 3.0) -> bool:
     """True if a moto server answers on ``endpoint`` (its small dashboard page, not the state dump)."""
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout_s) as response:
+        # our own http endpoint (a URL the operator configured), never a file: or custom scheme
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout_s) as response:  # nosec B310
             return bool(response.status == 200)
     except OSError:
         return False

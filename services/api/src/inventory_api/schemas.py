@@ -138,7 +138,8 @@ class ScanExecutionPublic(ApiModel):
 # Comma lists (the grid's multi-select filters); the patterns are in the OpenAPI schema too.
 ACCOUNT_LIST = r"^(\d{12}(,\d{12})*)?$"
 STATUS_LIST = r"^((active|missing)(,(active|missing))*)?$"
-TOKEN_LIST = r"^([A-Za-z0-9._:-]{1,128}(,[A-Za-z0-9._:-]{1,128})*)?$"
+# (TOKEN_LIST is a pattern, not a password)
+TOKEN_LIST = r"^([A-Za-z0-9._:-]{1,128}(,[A-Za-z0-9._:-]{1,128})*)?$"  # nosec B105
 # The web grid virtualises its rows, so one page may hold a whole estate of 100,000 resources.
 MAX_PAGE_SIZE = 100_000
 

@@ -43,7 +43,9 @@ def summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     result["changesSincePreviousScan"] = None
     if "resources" in views:
         for key, column in _COUNTS.items():
-            rows = con.execute(f"SELECT {column}, count(*) FROM resources GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+            # the column is one of _COUNTS' constants, never input
+            query = f"SELECT {column}, count(*) FROM resources GROUP BY 1 ORDER BY 2 DESC, 1"  # nosec B608
+            rows = con.execute(query).fetchall()
             result[key] = {str(value): int(n) for value, n in rows}
         result["total"] = sum(result["byStatus"].values())
     if "resource_history" in views:
