@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inventory_core.items import ALL_ACCOUNTS_GSI1PK, Account, account_id_of, account_id_of_item, is_account_key
+from inventory_core.retry import THROTTLE_CODES
 from inventory_core.timefmt import iso
 
 from inventory_api.audit import Actor as Actor  # re-exported: the CLI and tests name it from here
@@ -54,18 +55,6 @@ def external_id_hint(external_id: str | None) -> str | None:
     return external_id[-shown:] if shown else None
 
 
-THROTTLE_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-    }
-)
 DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError"}
 )

@@ -20,12 +20,15 @@ column by column without guessing a schema.
 from __future__ import annotations
 
 import json
-import time
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from inventory_core.retry import RetryPolicy
 from inventory_core.timefmt import iso
+
+logger = logging.getLogger(__name__)
 
 #: The grid's columns, in snapshot order; every value is a string.
 GRID_FIELDS = (
@@ -162,12 +165,12 @@ def read_journal_entries(table: Any, seqs: Iterable[int], *, attempts: int = 8) 
         request: dict[str, Any] = {
             name: {"Keys": [journal_entry_key(s) for s in wanted[start : start + 100]], "ConsistentRead": True}
         }
-        for attempt in range(attempts):
+        # Throttled: what is left is asked for again, or is a gap.
+        for _ in RetryPolicy(attempts=attempts, base_s=0.05, max_s=1.0, logger=logger).rounds("BatchGetItem"):
             response = client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(name, []):
                 found[int(str(item["pk"]).removeprefix("GRIDLOG#"))] = json.loads(item["rows"])
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
-            time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: what is left is asked for again, or is a gap
     return found

@@ -47,12 +47,18 @@ THROTTLE_CODES = frozenset(
         "ProvisionedThroughputExceededException",
         "LimitExceededException",
         "RequestLimitExceededException",
-        "TransactionInProgressException",
     }
 )
 #: Codes of a transient server-side failure, whatever their HTTP status.
 TRANSIENT_CODES = frozenset(
-    {"InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable", "RequestTimeout"}
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "TransactionInProgressException",
+    }
 )
 _CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,8 +16,13 @@ from inventory_core.items import (
     resource_key,
     resource_sk_prefix,
 )
+from inventory_core.retry import RetryPolicy
 
 from inventory_api.ports import StoreError
+
+logger = logging.getLogger(__name__)
+#: BatchGetItem keys DynamoDB left unprocessed (throttled) are asked for again.
+_UNPROCESSED_RETRY = RetryPolicy(attempts=8, base_s=0.05, max_s=5.0, logger=logger)
 
 # The grid's attributes only: keys, metadata and GSI attributes stay in the table.
 _LIST_PROJECTION = (
@@ -87,13 +92,12 @@ class DynamoDbInventoryReader:
         try:
             for start in range(0, len(keys), 100):
                 request: dict[str, Any] = {self._table.name: {"Keys": keys[start : start + 100]}}
-                for attempt in range(8):
+                for _ in _UNPROCESSED_RETRY.rounds("BatchGetItem"):
                     response = client.batch_get_item(RequestItems=request)
                     found += response.get("Responses", {}).get(self._table.name, [])
                     request = response.get("UnprocessedKeys") or {}
                     if not request:
                         break
-                    time.sleep(0.05 * 2**attempt)
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"account read failed: {exc}") from exc
         return found
