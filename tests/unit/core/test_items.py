@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -104,16 +104,16 @@ def test_a_missing_resource_carries_missing_since_and_its_ttl() -> None:
         execution_id="run-1",
         first_discovered_at="2026-10-01T02:00:00.000000Z",
         missing_since=since,
-        retention=timedelta(days=30),
+        ttl=1_798_250_400,
     ).to_item()
     assert (item["discoveryStatus"], item["missingSince"]) == ("missing", since)
-    assert item["ttl"] == int(datetime(2026, 12, 26, 2, 0, tzinfo=UTC).timestamp())
+    assert item["ttl"] == 1_798_250_400
     assert item["firstDiscoveredAt"] == "2026-10-01T02:00:00.000000Z"
 
 
 @pytest.mark.parametrize("missing", [None, "2026-11-26T02:00:00.000000Z"])
 def test_resource_item_round_trips(missing: str | None) -> None:
-    typed = ResourceItem.observed(resource(), execution_id="run-1", missing_since=missing)
+    typed = ResourceItem.observed(resource(), execution_id="run-1", missing_since=missing, ttl=1_798_250_400)
     assert ResourceItem.from_item(typed.to_item()) == typed
 
 

@@ -31,13 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from inventory_events import Resource
 
-from inventory_core.timefmt import iso, parse_iso
+from inventory_core.timefmt import iso
 
 # -- partition prefixes and sort keys ------------------------------------------------------------------
 
@@ -297,9 +296,10 @@ class ResourceItem:
         execution_id: str,
         first_discovered_at: str | None = None,
         missing_since: str | None = None,
-        retention: timedelta = timedelta(days=30),
+        ttl: int | None = None,
     ) -> ResourceItem:
-        """The item of a scanned resource: active, or missing since ``missing_since`` (with its ttl)."""
+        """The item of a scanned resource: active, or missing since ``missing_since`` (its ``ttl`` is the
+        projector's rule, ``ddb_projector.rules.missing_ttl``)."""
         seen = iso(resource.discovered_at)
         return cls(
             account_id=resource.account_id,
@@ -316,7 +316,7 @@ class ResourceItem:
             discovery_status="missing" if missing_since else "active",
             last_execution_id=execution_id,
             missing_since=missing_since,
-            ttl=int((parse_iso(missing_since) + retention).timestamp()) if missing_since else None,
+            ttl=ttl if missing_since else None,
         )
 
     def key(self) -> dict[str, str]:

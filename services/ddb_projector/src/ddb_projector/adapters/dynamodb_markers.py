@@ -6,15 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from botocore.exceptions import ClientError
+from inventory_core.items import event_marker_key
 
 from ddb_projector.adapters.dynamodb_store import StoreError
-
-MARKER_SK = "PROCESSED"
-
-
-def marker_key(event_id: UUID) -> dict[str, str]:
-    # one partition per event: markers spread over the table instead of one hot idempotency partition
-    return {"pk": f"EVENT#{event_id}", "sk": MARKER_SK}
 
 
 class DynamoDbProcessedEvents:
@@ -25,7 +19,7 @@ class DynamoDbProcessedEvents:
 
     def is_processed(self, event_id: UUID) -> bool:
         try:
-            item = self._table.get_item(Key=marker_key(event_id), ConsistentRead=True).get("Item")
+            item = self._table.get_item(Key=event_marker_key(event_id), ConsistentRead=True).get("Item")
         except ClientError as exc:
             raise StoreError(f"reading the marker of {event_id} failed: {exc}") from exc
         # TTL deletion lags (up to days on AWS, never on moto): an expired marker is no marker
@@ -33,6 +27,6 @@ class DynamoDbProcessedEvents:
 
     def mark_processed(self, event_id: UUID, expires_at: datetime) -> None:
         try:
-            self._table.put_item(Item={**marker_key(event_id), "ttl": int(expires_at.timestamp())})
+            self._table.put_item(Item={**event_marker_key(event_id), "ttl": int(expires_at.timestamp())})
         except ClientError as exc:
             raise StoreError(f"writing the marker of {event_id} failed: {exc}") from exc

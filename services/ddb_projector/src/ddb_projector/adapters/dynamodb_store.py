@@ -14,10 +14,9 @@ from reviving a resource a newer complete scan did not find.
 from __future__ import annotations
 
 import logging
-import random
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -28,15 +27,19 @@ from botocore.exceptions import ClientError
 from inventory_core.dynamo import condition_failed, query_items
 from inventory_core.grid import grid_row, journal_chunks, journal_entry_items, reserve_journal_entries
 from inventory_core.items import (
-    ACCOUNT_SK,
-    ALL_RESOURCES_GSI1PK,
+    ResourceItem,
+    account_key,
     account_pk,
-    region_gsi2pk,
-    resource_sk,
+    resource_key,
     resource_sk_prefix,
-    scan_pk,
-    type_gsi3pk,
+    scan_account_key,
+    scan_scope_key,
+    scan_status_key,
+    scope_lease_key,
+    scope_sweeps_key,
 )
+from inventory_core.retry import RetryPolicy
+from inventory_core.table_lock import ItemLock
 from inventory_core.timefmt import iso
 from inventory_events import (
     AccountScanCompleted,
@@ -66,8 +69,6 @@ from ddb_projector.rules import (
 logger = logging.getLogger(__name__)
 
 SCOPE_MARKER_TTL_S = 7 * 24 * 3600
-SCAN_STATUS_SK = "STATUS"
-SWEEPS_SK = "SWEEPS"
 BATCH_WRITE_MAX = 25
 BATCH_GET_MAX = 100
 
@@ -80,62 +81,22 @@ class ScopeBusyError(StoreError):
     """Another writer held the scope's lease for longer than we wait; the message is retried later."""
 
 
-def scope_pk(scope: Scope) -> str:
-    """Partition of a scope's own items: its writer lease and its recorded sweeps."""
-    return f"SCOPE#{scope.key}"
-
-
-def scan_account_sk(account_id: str) -> str:
-    """Sort key of an account's progress item under ``SCAN#{executionId}``."""
-    return f"ACCOUNT#{account_id}"
-
-
-def scan_scope_sk(scope: Scope) -> str:
-    """Sort key of a scope's applied-page set under ``SCAN#{executionId}``."""
-    return f"SCOPE#{scope.key}"
-
-
-def resource_key(resource: Resource) -> dict[str, str]:
-    return {"pk": account_pk(resource.account_id), "sk": resource_sk(resource.resource_type, resource.resource_arn)}
-
-
-def resource_item_values(resource: Resource, execution_id: str) -> dict[str, Any]:
-    """Attributes of an active resource item other than pk/sk and firstDiscoveredAt (TRD section 3.1)."""
-    seen = iso(resource.discovered_at)
-    return {
-        "gsi1pk": ALL_RESOURCES_GSI1PK,
-        "gsi1sk": f"{resource.resource_type}#{resource.region}#{resource.name}",
-        "gsi2pk": region_gsi2pk(resource.region),
-        "gsi2sk": f"{resource.resource_type}#{seen}",
-        "gsi3pk": type_gsi3pk(resource.resource_type),
-        "gsi3sk": f"{resource.account_id}#{resource.resource_id}",
-        "resourceId": resource.resource_id,
-        "resourceArn": resource.resource_arn,
-        "resourceType": resource.resource_type,
-        "accountId": resource.account_id,
-        "name": resource.name,
-        "region": resource.region,
-        "state": resource.state,
-        "tags": dict(resource.tags),
-        "metadata": dict(resource.metadata),
-        "lastDiscoveredAt": seen,
-        "discoveryStatus": "active",
-        "lastExecutionId": execution_id,
-    }
+def resource_key_of(resource: Resource) -> dict[str, str]:
+    """The key of a resource's item."""
+    return resource_key(resource.account_id, resource.resource_type, resource.resource_arn)
 
 
 def resource_item(
     resource: Resource, execution_id: str, first_discovered_at: str, missing: str | None, retention: timedelta
 ) -> dict[str, Any]:
-    """The whole item: an active item has no missingSince and no ttl; a missing one has both."""
-    item = {
-        **resource_key(resource),
-        **resource_item_values(resource, execution_id),
-        "firstDiscoveredAt": first_discovered_at,
-    }
-    if missing:
-        item.update(missing_attributes(missing, retention))
-    return item
+    """The whole item (``inventory_core.items.ResourceItem``): active, or missing with its ttl."""
+    return ResourceItem.observed(
+        resource,
+        execution_id=execution_id,
+        first_discovered_at=first_discovered_at,
+        missing_since=missing,
+        ttl=missing_ttl(missing, retention) if missing else None,
+    ).to_item()
 
 
 def missing_attributes(since: str, retention: timedelta) -> dict[str, Any]:
@@ -179,63 +140,66 @@ class DynamoDbResourceStore:
         max_batch_attempts: int = 8,
         backoff_base_s: float = 0.05,
         threads: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = table
         self._retention = retention
         self._sweep_memory = sweep_memory
         self._client = table.meta.client  # the resource layer's client: plain Python values in and out
         self._lease_ttl_s = lease_ttl_s
+        self._leases = ItemLock(table, holder_attribute="holder", expires_attribute="expiresAtMs")
         self._lease_wait_s = lease_wait_s
-        self._max_batch_attempts = max_batch_attempts
-        self._backoff_base_s = backoff_base_s
+        # unprocessed keys and items (throttling) are sent again after a jittered wait
+        self._batch_retry = RetryPolicy(
+            attempts=max_batch_attempts, base_s=backoff_base_s, max_s=2.0, logger=logger, sleep=sleep
+        )
+        # another writer holds the scope: ask again after a short jittered wait, until lease_wait_s has passed
+        self._lease_retry = RetryPolicy(
+            attempts=1 + int(lease_wait_s / 0.01), base_s=0.02, max_s=0.5, logger=logger, sleep=sleep
+        )
         self._threads = threads
 
     # -- scope lease ---------------------------------------------------------------------------------
 
+    def _try_lease(self, key: dict[str, str], holder: str) -> bool:
+        """Take the scope's lease unless another writer holds an unexpired one."""
+        now_ms = int(time.time() * 1000)
+        try:
+            attempt = self._leases.acquire(
+                key,
+                holder,
+                now=now_ms,
+                expires_at=now_ms + int(self._lease_ttl_s * 1000),
+                ttl=now_ms // 1000 + int(self._lease_ttl_s) + 3600,
+            )
+        except ClientError as exc:
+            raise StoreError(f"lease on {key['pk']} failed: {exc}") from exc
+        return attempt.acquired
+
     @contextmanager
     def _scope_lease(self, scope: Scope) -> Iterator[_Lease]:
-        key = {"pk": scope_pk(scope), "sk": "LEASE"}
+        key = scope_lease_key(scope.key)
         holder = uuid.uuid4().hex
         give_up = time.monotonic() + self._lease_wait_s
-        delay = 0.02
-        while True:
-            now_ms = int(time.time() * 1000)
-            try:
-                self._table.put_item(
-                    Item={
-                        **key,
-                        "holder": holder,
-                        "expiresAtMs": now_ms + int(self._lease_ttl_s * 1000),
-                        "ttl": now_ms // 1000 + int(self._lease_ttl_s) + 3600,
-                    },
-                    ConditionExpression="attribute_not_exists(pk) OR expiresAtMs < :now",
-                    ExpressionAttributeValues={":now": now_ms},
-                )
+        for _ in self._lease_retry.rounds("scope lease", reason="another writer holds the scope", scope=scope.key):
+            if self._try_lease(key, holder):
                 break
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise StoreError(f"lease on {scope.key} failed: {exc}") from exc
             if time.monotonic() > give_up:
                 raise ScopeBusyError(f"{scope.key} is being written by another consumer; retried later")
-            time.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, 0.5)
+        else:
+            raise ScopeBusyError(f"{scope.key} is being written by another consumer; retried later")
         lease = _Lease(scope, self._lease_ttl_s)
         try:
             yield lease
         finally:
             try:
-                self._table.delete_item(
-                    Key=key, ConditionExpression="holder = :me", ExpressionAttributeValues={":me": holder}
-                )
+                released = self._leases.release(key, holder)
             except ClientError as exc:
-                if not condition_failed(exc):
-                    raise StoreError(f"lease release on {scope.key} failed: {exc}") from exc
+                raise StoreError(f"lease release on {scope.key} failed: {exc}") from exc
+            if not released:
                 logger.warning("scope lease had expired before release", extra={"scope": scope.key})
 
     # -- batch primitives ----------------------------------------------------------------------------
-
-    def _backoff(self, attempt: int) -> None:
-        time.sleep(self._backoff_base_s * 2**attempt * random.uniform(0.5, 1.0))
 
     def _batch_get(self, keys: list[dict[str, str]], projection: str) -> dict[str, dict[str, Any]]:
         """Items by sk (keys share one pk per scope); unprocessed keys are retried with backoff."""
@@ -245,13 +209,12 @@ class DynamoDbResourceStore:
                 self._table.name: {"Keys": chunk, "ConsistentRead": True, "ProjectionExpression": projection}
             }
             found: list[dict[str, Any]] = []
-            for attempt in range(self._max_batch_attempts):
+            for _ in self._batch_retry.rounds("BatchGetItem", reason="unprocessed keys"):
                 response = self._client.batch_get_item(RequestItems=request)
                 found += response.get("Responses", {}).get(self._table.name, [])
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     return found
-                self._backoff(attempt)
             raise StoreError(f"batch get left {len(request[self._table.name]['Keys'])} keys unprocessed")
 
         chunks = [keys[i : i + BATCH_GET_MAX] for i in range(0, len(keys), BATCH_GET_MAX)]
@@ -263,14 +226,12 @@ class DynamoDbResourceStore:
 
         def put_chunk(chunk: list[dict[str, Any]]) -> None:
             pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in chunk]
-            for attempt in range(self._max_batch_attempts):
+            for _ in self._batch_retry.rounds("BatchWriteItem", reason="unprocessed items"):
                 lease.check()
                 response = self._client.batch_write_item(RequestItems={self._table.name: pending})
                 pending = response.get("UnprocessedItems", {}).get(self._table.name, [])
                 if not pending:
                     return
-                logger.info("unprocessed items retried", extra={"count": len(pending), "attempt": attempt + 1})
-                self._backoff(attempt)
             raise StoreError(f"batch write left {len(pending)} items unprocessed")
 
         chunks = [items[i : i + BATCH_WRITE_MAX] for i in range(0, len(items), BATCH_WRITE_MAX)]
@@ -286,7 +247,7 @@ class DynamoDbResourceStore:
         with self._scope_lease(scope) as lease:
             sweeps = set(self._scope_item(scope).get("starts", set()))
             found = self._batch_get(
-                [resource_key(r) for r in resources], "sk, resourceArn, lastDiscoveredAt, firstDiscoveredAt"
+                [resource_key_of(r) for r in resources], "sk, resourceArn, lastDiscoveredAt, firstDiscoveredAt"
             )
             stored = {str(i["resourceArn"]): stored_of(i) for i in found.values()}
             plan = plan_page(resources, stored, sweeps)
@@ -304,7 +265,7 @@ class DynamoDbResourceStore:
             if new:
                 # counted before the write: a crash can only leave the count too high, which costs a query
                 self._table.update_item(
-                    Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
+                    Key=scope_sweeps_key(scope.key),
                     UpdateExpression="ADD itemCount :n",
                     ExpressionAttributeValues={":n": new},
                 )
@@ -313,10 +274,12 @@ class DynamoDbResourceStore:
             by_arn = {r.resource_arn: r for r in resources}
             for lower in plan.lower_first:
                 was = stored[lower.resource_arn].first_discovered_at
-                self._lower_first_discovered(resource_key(by_arn[lower.resource_arn]), was, lower.first_discovered_at)
+                self._lower_first_discovered(
+                    resource_key_of(by_arn[lower.resource_arn]), was, lower.first_discovered_at
+                )
             # after the write: a crash can only leave freshItems too low, which costs a query
             self._table.update_item(
-                Key={"pk": scan_pk(event.execution_id), "sk": scan_scope_sk(scope)},
+                Key=scan_scope_key(event.execution_id, scope.key),
                 UpdateExpression="ADD pages :p, freshItems :fresh SET #ttl = if_not_exists(#ttl, :ttl)",
                 ExpressionAttributeNames={"#ttl": "ttl"},
                 ExpressionAttributeValues={
@@ -348,14 +311,12 @@ class DynamoDbResourceStore:
                 raise StoreError(f"firstDiscoveredAt of {key['sk']} failed: {exc}") from exc
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
-        item = self._table.get_item(
-            Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key=scan_scope_key(execution_id, scope.key), ConsistentRead=True).get("Item")
         return len(item.get("pages", set())) if item else 0
 
     def _scope_item(self, scope: Scope) -> dict[str, Any]:
         item: dict[str, Any] = (
-            self._table.get_item(Key={"pk": scope_pk(scope), "sk": SWEEPS_SK}, ConsistentRead=True).get("Item") or {}
+            self._table.get_item(Key=scope_sweeps_key(scope.key), ConsistentRead=True).get("Item") or {}
         )
         return item
 
@@ -375,15 +336,15 @@ class DynamoDbResourceStore:
         with self._scope_lease(scope) as lease:
             scope_item = self._scope_item(scope)
             self._table.update_item(
-                Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
+                Key=scope_sweeps_key(scope.key),
                 UpdateExpression="SET starts = :starts",
                 ExpressionAttributeValues={
                     ":starts": remembered_sweeps(scope_item.get("starts", set()), scan_started_at, self._sweep_memory)
                 },
             )
-            marker = self._table.get_item(
-                Key={"pk": scan_pk(execution_id), "sk": scan_scope_sk(scope)}, ConsistentRead=True
-            ).get("Item", {})
+            marker = self._table.get_item(Key=scan_scope_key(execution_id, scope.key), ConsistentRead=True).get(
+                "Item", {}
+            )
             if int(marker.get("freshItems", 0)) >= int(scope_item.get("itemCount", 0)):
                 return 0  # every item of the scope was seen by this scan or a later one: nothing to look for
             scoped = [
@@ -393,7 +354,7 @@ class DynamoDbResourceStore:
             ]
             # exact under the lease; also corrects what TTL deletions took away
             self._table.update_item(
-                Key={"pk": scope_pk(scope), "sk": SWEEPS_SK},
+                Key=scope_sweeps_key(scope.key),
                 UpdateExpression="SET itemCount = :n",
                 ExpressionAttributeValues={":n": len(scoped)},
             )
@@ -430,7 +391,7 @@ class DynamoDbResourceStore:
     def _touch_scan(self, execution_id: str, scan_started_at: datetime) -> None:
         """Create the scan execution item if nobody did (a scheduled scan has no POST /sync)."""
         self._table.update_item(
-            Key={"pk": scan_pk(execution_id), "sk": SCAN_STATUS_SK},
+            Key=scan_status_key(execution_id),
             UpdateExpression="SET #st = if_not_exists(#st, :running), startedAt = if_not_exists(startedAt, :started), "
             "executionId = :ex",
             ExpressionAttributeNames={"#st": "status"},
@@ -446,7 +407,7 @@ class DynamoDbResourceStore:
         counter = "scopesDone" if event.status == "complete" else "scopesFailed"
         try:
             self._table.update_item(
-                Key={"pk": scan_pk(event.execution_id), "sk": scan_account_sk(event.scope.account_id)},
+                Key=scan_account_key(event.execution_id, event.scope.account_id),
                 UpdateExpression="SET accountId = :a, #st = if_not_exists(#st, :running) "
                 f"ADD scopeKeys :keys, {counter} :one",
                 # the set makes the counter count each scope once, whatever SQS redelivers
@@ -467,7 +428,7 @@ class DynamoDbResourceStore:
     def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
         self._touch_scan(event.execution_id, event.scan_started_at)
         self._table.update_item(
-            Key={"pk": scan_pk(event.execution_id), "sk": scan_account_sk(event.account_id)},
+            Key=scan_account_key(event.execution_id, event.account_id),
             UpdateExpression="SET #st = :st, resourceCount = :n, durationMs = :ms, completedAt = :at, accountId = :a",
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={
@@ -478,7 +439,7 @@ class DynamoDbResourceStore:
                 ":a": event.account_id,
             },
         )
-        key = {"pk": account_pk(event.account_id), "sk": ACCOUNT_SK}
+        key = account_key(event.account_id)
         account = self._table.get_item(
             Key=key,
             ConsistentRead=True,
@@ -513,7 +474,7 @@ class DynamoDbResourceStore:
     def record_scan(self, event: ScanCompleted) -> None:
         failed = sum(1 for a in event.accounts if a.status == "failed")
         self._table.update_item(
-            Key={"pk": scan_pk(event.execution_id), "sk": SCAN_STATUS_SK},
+            Key=scan_status_key(event.execution_id),
             UpdateExpression="SET #st = :st, completedAt = :at, startedAt = if_not_exists(startedAt, :started), "
             "durationMs = :ms, resourceCount = :n, accountCount = :accounts, accountsFailed = :failed, "
             "accountsSkipped = :skipped, "
