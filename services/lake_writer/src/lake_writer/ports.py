@@ -49,14 +49,16 @@ class LakeStore(Protocol):
     def pages_applied(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], int]:
         """(execution id, scope key) -> how many distinct pages of that execution's scope are applied."""
 
-    def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]], now: datetime) -> int:
-        """For each (scope, scan start): mark its active rows last seen before the start missing.
+    def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]]) -> int:
+        """For each (scope, scan start): its rows last seen before the start are missing since that start.
 
-        One commit for all; returns how many rows were marked.
+        missing_since is the start of the earliest complete scan that did not find the row (an older sweep
+        processed late moves it back), never the time of the sweep: the same events give the same value in
+        any order, as in the projector. One commit for all; returns how many rows changed.
         """
 
     def record_sweeps(self, sweeps: Sequence[tuple[str, Scope, datetime]]) -> None:
         """Remember that complete scans (execution id, scope, scan start) swept these scopes (one commit)."""
 
-    def sweep_watermarks(self, scopes: Sequence[Scope]) -> dict[str, datetime]:
-        """Scope key -> start of the newest complete scan that swept it (scopes never swept are absent)."""
+    def sweep_starts(self, scopes: Sequence[Scope]) -> dict[str, list[datetime]]:
+        """Scope key -> starts of the complete scans that swept it (scopes never swept are absent)."""

@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar, assert_never
 
 from inventory_core.retry import RetryPolicy
@@ -19,7 +18,6 @@ from inventory_events import (
     ScanRequested,
     Scope,
     ScopeCompleted,
-    utc_now,
 )
 from inventory_lake import to_naive_utc
 
@@ -85,7 +83,6 @@ class LakeWriterService:
         store: LakeStore,
         *,
         commit_attempts: int = 8,
-        clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
@@ -98,7 +95,6 @@ class LakeWriterService:
             logger=logger,
             sleep=sleep,
         )
-        self._clock = clock
 
     def apply(self, events: Sequence[AnyEvent]) -> BatchResult:
         """Apply a batch. ScopeCompleted events that must wait for their pages are returned as pending."""
@@ -133,18 +129,17 @@ class LakeWriterService:
 
     def _write(self, latest: dict[str, tuple[Resource, str, Scope]], history: list[dict[str, Any]]) -> int:
         known = self._store.known(list(latest))
-        watermarks = self._store.sweep_watermarks(list({s.key: s for _, _, s in latest.values()}.values()))
-        now = to_naive_utc(self._clock())
+        sweeps = self._store.sweep_starts(list({s.key: s for _, _, s in latest.values()}.values()))
         rows = []
         for arn, (resource, execution_id, scope) in latest.items():
             row = known.get(arn)
             if row and row.last_discovered_at and row.last_discovered_at > to_naive_utc(resource.discovered_at):
                 continue  # the lake already holds a newer observation
             new_row = resource_row(resource, execution_id, row)
-            swept = watermarks.get(scope.key)
-            if swept and resource.discovered_at < swept:
+            missed_by = [started for started in sweeps.get(scope.key, []) if started > resource.discovered_at]
+            if missed_by:
                 # A late page of an older scan: a newer complete scan of this scope has not seen it since.
-                new_row.update(discovery_status="missing", missing_since=now)
+                new_row.update(discovery_status="missing", missing_since=to_naive_utc(min(missed_by)))
             rows.append(new_row)
         self._store.write(rows, history)
         return len(rows)
@@ -170,9 +165,8 @@ class LakeWriterService:
                 )
         if not ready:
             return
-        now = self._clock()
         result.marked_missing += self._retry(
-            lambda: self._store.mark_missing([(e.scope, e.scan_started_at) for e in ready], now)
+            lambda: self._store.mark_missing([(e.scope, e.scan_started_at) for e in ready])
         )
         self._retry(lambda: self._store.record_sweeps([(e.execution_id, e.scope, e.scan_started_at) for e in ready]))
         logger.info("scopes swept", extra={"scopes": len(ready), "marked_missing": result.marked_missing})

@@ -111,7 +111,7 @@ class IcebergLakeStore:
         # Page 0 never names a real page: it marks the scope swept by a complete scan started at applied_at.
         self._append_pages([_page_row(ex, scope, SWEEP_PAGE, to_naive_utc(started)) for ex, scope, started in sweeps])
 
-    def sweep_watermarks(self, scopes: Sequence[Scope]) -> dict[str, datetime]:
+    def sweep_starts(self, scopes: Sequence[Scope]) -> dict[str, list[datetime]]:
         self._pages.refresh()
         if not scopes or self._pages.current_snapshot() is None:
             return {}
@@ -121,13 +121,12 @@ class IcebergLakeStore:
             selected_fields=("account_id", "region", "resource_type", "applied_at"),
         ).to_arrow()
         wanted = {s.key for s in scopes}
-        marks: dict[str, datetime] = {}
+        starts: dict[str, set[datetime]] = {}
         for row in found.to_pylist():
             key = f"{row['account_id']}#{row['region']}#{row['resource_type']}"
-            at = row["applied_at"].replace(tzinfo=UTC)
-            if key in wanted and (key not in marks or marks[key] < at):
-                marks[key] = at
-        return marks
+            if key in wanted:
+                starts.setdefault(key, set()).add(row["applied_at"].replace(tzinfo=UTC))
+        return {key: sorted(at) for key, at in starts.items()}
 
     def pages_applied(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], int]:
         self._pages.refresh()
@@ -144,26 +143,40 @@ class IcebergLakeStore:
                 pages.setdefault(key, set()).add(row["page"])
         return {key: len(found_pages) for key, found_pages in pages.items()}
 
-    def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]], now: datetime) -> int:
+    def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]]) -> int:
         self._resources.refresh()
         if not sweeps or self._resources.current_snapshot() is None:
             return 0
         accounts = {scope.account_id for scope, _ in sweeps}
-        active = self._resources.scan(
-            row_filter=And(EqualTo("discovery_status", "active"), In("account_id", accounts)),
-            selected_fields=("resource_arn", "account_id", "region", "resource_type", "last_discovered_at"),
+        candidates = self._resources.scan(
+            row_filter=In("account_id", accounts),
+            selected_fields=(
+                "resource_arn",
+                "account_id",
+                "region",
+                "resource_type",
+                "last_discovered_at",
+                "discovery_status",
+                "missing_since",
+            ),
         ).to_arrow()
-        cutoffs = {scope.key: to_naive_utc(started) for scope, started in sweeps}
+        cutoffs: dict[str, list[datetime]] = {}  # a batch may hold two scans' sweeps of one scope
+        for scope, started in sweeps:
+            cutoffs.setdefault(scope.key, []).append(to_naive_utc(started))
         global_types = {(s.account_id, s.resource_type): s.key for s, _ in sweeps if s.region == GLOBAL_REGION}
-        stale: set[str] = set()
-        for row in active.to_pylist():
+        since: dict[str, datetime] = {}  # arn -> start of the earliest sweeping scan that did not find it
+        for row in candidates.to_pylist():
             key = f"{row['account_id']}#{row['region']}#{row['resource_type']}"
             key = key if key in cutoffs else global_types.get((row["account_id"], row["resource_type"]), key)
-            cutoff = cutoffs.get(key)
-            if cutoff is not None and row["last_discovered_at"] is not None and row["last_discovered_at"] < cutoff:
-                stale.add(row["resource_arn"])
-        if not stale:
+            last = row["last_discovered_at"]
+            missed_by = [cutoff for cutoff in cutoffs.get(key, []) if last is not None and cutoff > last]
+            # active, or missing since a later scan's start (an older sweep processed late moves it back)
+            was = row["missing_since"]
+            if missed_by and (row["discovery_status"] == "active" or was is None or was > min(missed_by)):
+                since[row["resource_arn"]] = min(missed_by)
+        if not since:
             return 0
+        stale = set(since)
         rows = self._resources.scan(row_filter=In("resource_arn", stale)).to_arrow()
         rows = rows.set_column(
             rows.schema.get_field_index("discovery_status"),
@@ -173,7 +186,10 @@ class IcebergLakeStore:
         rows = rows.set_column(
             rows.schema.get_field_index("missing_since"),
             rows.schema.field("missing_since"),
-            pc.cast(pa.array([to_naive_utc(now)] * rows.num_rows), rows.schema.field("missing_since").type),
+            pc.cast(
+                pa.array([since[arn] for arn in rows.column("resource_arn").to_pylist()]),
+                rows.schema.field("missing_since").type,
+            ),
         )
 
         def replace(tx: Any) -> None:
