@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from inventory_events import AnyEvent
 LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
 logger = logging.getLogger(__name__)
+_REMEMBERED_RECEIVES = 10_000
 
 
 def sqs_record(
@@ -78,6 +80,10 @@ def sqs_event_from_events(events: Sequence[AnyEvent], *, queue_arn: str, region:
     return {"Records": records}
 
 
+def _receive_count(message: Mapping[str, Any]) -> int:
+    return int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+
+
 class SqsLambdaPoller:
     """Long-polls one queue and hands each batch to a Lambda-style handler.
 
@@ -111,12 +117,16 @@ class SqsLambdaPoller:
         self._region = self._queue_arn.split(":")[3]
         self.processed = 0
         self.failed = 0
+        # The highest receive count seen per message id (bounded): a late copy of an earlier delivery must not
+        # shorten the backoff of a newer one (moto lets an old receipt handle change the visibility).
+        self._receives: OrderedDict[str, int] = OrderedDict()
 
     def poll_once(self, wait_s: int | None = None) -> int:
         """Receive one batch, run the handler, settle the messages; return how many were received."""
         messages = self._receive(self._wait_s if wait_s is None else wait_s)
         if not messages:
             return 0
+        self._remember(messages)
         event = {
             "Records": [
                 sqs_record(
@@ -168,7 +178,7 @@ class SqsLambdaPoller:
         """
         unique = list({m["ReceiptHandle"]: m for m in messages}.values())
         done = [m for m in unique if m["MessageId"] not in failed_ids]
-        failed = [m for m in unique if m["MessageId"] in failed_ids]
+        failed = [m for m in unique if m["MessageId"] in failed_ids and not self._stale(m)]
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]
             response = self._sqs.delete_message_batch(
@@ -187,11 +197,22 @@ class SqsLambdaPoller:
             )
             self._log_refused("change visibility", chunk, response)
         self.processed += len({m["MessageId"] for m in done})
-        self.failed += len({m["MessageId"] for m in failed})
+        self.failed += len({m["MessageId"] for m in unique if m["MessageId"] in failed_ids})
+
+    def _remember(self, messages: Iterable[Mapping[str, Any]]) -> None:
+        for message in messages:
+            message_id = str(message["MessageId"])
+            newest = max(_receive_count(message), self._receives.pop(message_id, 0))
+            self._receives[message_id] = newest
+        while len(self._receives) > _REMEMBERED_RECEIVES:
+            self._receives.popitem(last=False)
+
+    def _stale(self, message: Mapping[str, Any]) -> bool:
+        """Whether a newer delivery of this message was received already (then its backoff is left alone)."""
+        return _receive_count(message) < self._receives.get(str(message["MessageId"]), 0)
 
     def _backoff_s(self, message: Mapping[str, Any]) -> int:
-        receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        return int(min(self._max_retry_delay_s, self._retry_delay_s * 2 ** (receives - 1)))
+        return int(min(self._max_retry_delay_s, self._retry_delay_s * 2 ** (_receive_count(message) - 1)))
 
     def _log_refused(self, action: str, chunk: Sequence[Mapping[str, Any]], response: Mapping[str, Any]) -> None:
         for entry in response.get("Failed", []):
@@ -228,17 +249,38 @@ class SqsLambdaPoller:
 def drain(pollers: Sequence[SqsLambdaPoller], *, timeout_s: float = 600.0, idle_rounds: int = 2) -> None:
     """Poll every queue until all are empty (nothing visible or in flight) ``idle_rounds`` times in a row.
 
+    Each queue is drained by a thread of its own, as each consumer is its own function in AWS: a slow consumer
+    (the lake writer's commits) does not space out the retries of another (a projector's scope completion
+    waiting for its pages would otherwise spend its receives one per round of every consumer's batch).
+
     Raises:
         TimeoutError: The queues did not drain within ``timeout_s``.
     """
     deadline = time.monotonic() + timeout_s
+    errors: list[BaseException] = []
+
+    def drain_one(poller: SqsLambdaPoller) -> None:
+        try:
+            _drain_one(poller, deadline, idle_rounds)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain_one, args=(p,), name=f"drain-{p.name}", daemon=True) for p in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _drain_one(poller: SqsLambdaPoller, deadline: float, idle_rounds: int) -> None:
     quiet = 0
     while quiet < idle_rounds:
         if time.monotonic() > deadline:
-            backlog = {p.name: p.backlog() for p in pollers}
-            raise TimeoutError(f"queues did not drain in {timeout_s:.0f}s: {backlog}")
-        received = sum(p.poll_once(wait_s=0) for p in pollers)
-        if received == 0 and all(p.backlog() == 0 for p in pollers):
+            raise TimeoutError(f"queue {poller.name} did not drain in time: {poller.backlog()} messages left")
+        received = poller.poll_once(wait_s=0)
+        if received == 0 and poller.backlog() == 0:
             quiet += 1
         elif received == 0:
             quiet = 0
