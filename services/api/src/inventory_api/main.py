@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from inventory_api import deps, docs, web
 from inventory_api.edge import EdgeMiddleware
 from inventory_api.errors import install_error_handlers
-from inventory_api.routes import accounts, analytics, inventory
+from inventory_api.routes import accounts, analytics, inventory, resource_history
 from inventory_api.schemas import Health
 
 
@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(inventory.router)
     app.include_router(analytics.router)
     app.include_router(accounts.router)
+    app.include_router(resource_history.router)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.include_router(web.static_router)  # last: the UI at / (when built), client routes fall back to index.html
