@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from inventory_core.items import GRIDLOG_HEAD_KEY, GRIDLOG_STATE_KEY, journal_entry_key, journal_seq_of
 from inventory_core.retry import RetryPolicy
 from inventory_core.timefmt import iso
 
@@ -49,15 +50,14 @@ ROWS_PER_ENTRY = 100
 #: Journal entries expire after this (DynamoDB TTL); a snapshot older than this cannot be brought up to date.
 JOURNAL_RETENTION = timedelta(days=3)
 #: The journal's counter: ``last`` is the highest entry number reserved so far.
-JOURNAL_HEAD_KEY = {"pk": "GRIDLOG#HEAD", "sk": "HEAD"}
+JOURNAL_HEAD_KEY = GRIDLOG_HEAD_KEY
 #: The S3 key of the snapshot (one object, replaced whole: a reader never sees half of one).
 SNAPSHOT_KEY = "readmodel/grid.arrows"
 #: S3 user metadata: the journal entry number up to which every entry is in the snapshot; the row count.
 WATERMARK_METADATA = "journal-watermark"
 ROWS_METADATA = "rows"
 #: The publisher's state item (lease, last publication) in the single table.
-PUBLISHER_PK = "GRIDLOG#STATE"
-PUBLISHER_SK = "SNAPSHOT"
+PUBLISHER_KEY = GRIDLOG_STATE_KEY
 
 
 def grid_row(item: dict[str, Any]) -> dict[str, str]:
@@ -83,11 +83,6 @@ def grid_row(item: dict[str, Any]) -> dict[str, str]:
         "firstDiscoveredAt": str(item.get("firstDiscoveredAt") or ""),
         "discoveryStatus": str(item.get("discoveryStatus") or "active"),
     }
-
-
-def journal_entry_key(seq: int) -> dict[str, str]:
-    """The key of journal entry number ``seq``."""
-    return {"pk": f"GRIDLOG#{seq:012d}", "sk": "ENTRY"}
 
 
 def journal_chunks(rows: list[dict[str, str]]) -> list[list[dict[str, str]]]:
@@ -169,7 +164,7 @@ def read_journal_entries(table: Any, seqs: Iterable[int], *, attempts: int = 8) 
         for _ in RetryPolicy(attempts=attempts, base_s=0.05, max_s=1.0, logger=logger).rounds("BatchGetItem"):
             response = client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(name, []):
-                found[int(str(item["pk"]).removeprefix("GRIDLOG#"))] = json.loads(item["rows"])
+                found[journal_seq_of(str(item["pk"]))] = json.loads(item["rows"])
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break

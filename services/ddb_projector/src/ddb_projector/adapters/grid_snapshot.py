@@ -10,8 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from inventory_core.dynamo import condition_failed, query_items
 from inventory_core.grid import (
-    PUBLISHER_PK,
-    PUBLISHER_SK,
+    PUBLISHER_KEY,
     ROWS_METADATA,
     SNAPSHOT_KEY,
     WATERMARK_METADATA,
@@ -24,7 +23,7 @@ from inventory_core.timefmt import iso, parse_iso
 
 from ddb_projector.snapshot import PublisherState
 
-_STATE_KEY = {"pk": PUBLISHER_PK, "sk": PUBLISHER_SK}
+_STATE_KEY = PUBLISHER_KEY
 _ROW_PROJECTION = (
     "resourceId, resourceArn, resourceType, accountId, #n, #r, #s, tags, lastDiscoveredAt, firstDiscoveredAt, "
     "discoveryStatus"
