@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from inventory_core.logs import service_logger
 from inventory_events import parse_event
 
 from archiver.bootstrap import default_service
 from archiver.service import ArchiverService
 
-logger = Logger(service="archiver")
+logger = logging.getLogger(__name__)
+
+
+@cache
+def service_log() -> Logger:
+    """The JSON logger this function's modules write to (built on first call, not at import)."""
+    return service_logger("archiver", "archiver")
 
 
 def handle_batch(event: dict[str, Any], context: Any, service: ArchiverService) -> PartialItemFailureResponse:
@@ -31,5 +40,10 @@ def handle_batch(event: dict[str, Any], context: Any, service: ArchiverService) 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+def _handle_with_default_service(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return handle_batch(event, context, default_service())
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    """The Lambda entry: the invocation's context keys on every line its modules log."""
+    return service_log().inject_lambda_context(_handle_with_default_service, clear_state=True)(event, context)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from inventory_core.logs import service_logger
 from inventory_events import AnyEvent, ResourcesDiscovered, ScopeCompleted, parse_event
 
 from lake_writer.bootstrap import default_service
 from lake_writer.service import LakeWriterService, UnexpectedEventError
 
-logger = Logger(service="lake-writer")
+logger = logging.getLogger(__name__)
+
+
+@cache
+def service_log() -> Logger:
+    """The JSON logger this function's modules write to (built on first call, not at import)."""
+    return service_logger("lake-writer", "lake_writer")
 
 
 def handle_batch(event: dict[str, Any], context: Any, service: LakeWriterService) -> PartialItemFailureResponse:
@@ -61,5 +70,10 @@ def handle_batch(event: dict[str, Any], context: Any, service: LakeWriterService
     return response
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+def _handle_with_default_service(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return handle_batch(event, context, default_service())
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    """The Lambda entry: the invocation's context keys on every line its modules log."""
+    return service_log().inject_lambda_context(_handle_with_default_service, clear_state=True)(event, context)

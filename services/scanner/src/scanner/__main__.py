@@ -14,8 +14,8 @@ import signal
 import threading
 import uuid
 
-from aws_lambda_powertools import Logger
 from inventory_core.aws import AwsClientFactory
+from inventory_core.logs import service_logger
 from inventory_events import ScanRequested, parse_event
 
 from scanner.bootstrap import build_service
@@ -35,11 +35,14 @@ def one_scan_request(accounts: list[str] | None) -> ScanRequested:
 
 
 def setup_logging() -> None:
-    """JSON lines (Powertools) for the scanner's loggers, each with the scan's keys; others at WARNING."""
+    """JSON lines (Powertools) for the scanner's and the shared libraries' loggers, each with the scan's keys.
+
+    Other libraries' lines stay plain text at WARNING.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    Logger(service="scanner", level=os.environ.get("LOG_LEVEL", "INFO"))
-    for handler in logging.getLogger("scanner").handlers:
-        handler.addFilter(LogKeysFilter())
+    service_logger("scanner", "scanner", level=os.environ.get("LOG_LEVEL", "INFO")).registered_handler.addFilter(
+        LogKeysFilter()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from inventory_core.aws import AwsClientFactory
+from inventory_core.logs import service_logger
 from inventory_core.publisher import EventPublisher, SnsEventPublisher
 from inventory_core.settings import TableSettings, TopicSettings
 from inventory_events import AccountScanCompleted, AccountSummary, ScanCompleted, ScanRequested, parse_event, utc_now
@@ -106,6 +108,16 @@ def _dependencies() -> tuple[AccountDirectory, EventPublisher]:
     )
 
 
-def lambda_handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+@cache
+def _service_log() -> Logger:
+    return service_logger("scan-launch-failed", "scanner")
+
+
+def _handle_with_dependencies(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     accounts, publisher = _dependencies()
     return handle_records(event, accounts, publisher)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry: JSON lines with the invocation's context keys."""
+    return _service_log().inject_lambda_context(_handle_with_dependencies, clear_state=True)(event, context)

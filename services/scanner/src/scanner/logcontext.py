@@ -1,4 +1,7 @@
-"""Keys every log line of a scan carries (executionId, accountId, region, resourceType), per thread of work."""
+"""Keys every log line of a scan carries (execution_id, account_id, region, resource_type), per thread of work.
+
+snake_case like every ``extra`` key: a line that names one of them itself keeps its own value, never two spellings.
+"""
 
 from __future__ import annotations
 

@@ -293,7 +293,7 @@ class ScanService:
         Setting ``cancel`` stops the scan early: scopes not finished are left without a ScopeCompleted (so
         nothing of them is marked missing) and their accounts end ``partial``.
         """
-        with log_keys(executionId=request.execution_id):
+        with log_keys(execution_id=request.execution_id):
             return self._scan(request, progress, cancel)
 
     def _scan(
@@ -415,7 +415,7 @@ class ScanService:
         )
 
     def _scan_account(self, run: _Run, account: Account) -> AccountSummary | SkippedAccount:
-        with log_keys(executionId=run.execution_id, accountId=account.account_id):
+        with log_keys(execution_id=run.execution_id, account_id=account.account_id):
             return self._scan_account_logged(run, account)
 
     def _scan_account_logged(self, run: _Run, account: Account) -> AccountSummary | SkippedAccount:
@@ -629,10 +629,10 @@ class ScanService:
 
     def _scan_scope(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> ScopeSummary:
         with log_keys(
-            executionId=run.execution_id,
-            accountId=scope.account_id,
+            execution_id=run.execution_id,
+            account_id=scope.account_id,
             region=scope.region,
-            resourceType=scope.resource_type,
+            resource_type=scope.resource_type,
         ):
             return self._scan_scope_logged(run, session, spec, scope)
 
