@@ -35,7 +35,7 @@ from inventory_cli.dlq import DeadLetters
 from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
 from inventory_cli.provision import provision
 from inventory_core.aws import AwsClientFactory
-from inventory_core.items import scan_history_keys
+from inventory_core.items import ScanAccountItem, ScanStatusItem
 from inventory_core.topology import build_topology
 
 REGION = "us-east-1"
@@ -127,17 +127,11 @@ def main() -> None:
         for n in range(200):
             started = f"2026-11-{1 + n // 10:02d}T02:{n % 60:02d}:00Z"
             table.put_item(
-                Item={
-                    "pk": f"SCAN#e{n}",
-                    "sk": "STATUS",
-                    "status": "completed",
-                    "trigger": "schedule",
-                    "startedAt": started,
-                    "accountIds": ["222233334444"],
-                    **scan_history_keys(started, f"e{n}"),
-                }
+                Item=ScanStatusItem(
+                    f"e{n}", status="completed", trigger="schedule", started_at=started, account_ids=("222233334444",)
+                ).to_item()
             )
-            table.put_item(Item={"pk": f"SCAN#e{n}", "sk": "ACCOUNT#222233334444", "status": "success"})
+            table.put_item(Item=ScanAccountItem(f"e{n}", "222233334444", status="success").to_item())
         history = ScanHistoryService(DynamoDbScanHistory(table))
         results["history_page_20_ms"] = median_ms(lambda: history.page(20, None), args.repeat)
     finally:

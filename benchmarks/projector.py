@@ -26,7 +26,7 @@ from ddb_projector.settings import ProjectorSettings
 from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
 from inventory_cli.provision import create_table
 from inventory_core.aws import AwsClientFactory
-from inventory_core.items import Account
+from inventory_core.items import Account, account_pk, resource_sk_prefix
 from inventory_core.sqs import sqs_event_from_events
 from inventory_core.timefmt import iso
 from inventory_core.topology import build_topology
@@ -151,7 +151,7 @@ def count_active(table: Any) -> int:
     total, kwargs = (
         0,
         {
-            "KeyConditionExpression": Key("pk").eq(f"ACCOUNT#{ACCOUNT}") & Key("sk").begins_with("INVENTORY#"),
+            "KeyConditionExpression": Key("pk").eq(account_pk(ACCOUNT)) & Key("sk").begins_with(resource_sk_prefix()),
             "FilterExpression": Attr("discoveryStatus").eq("active"),
             "Select": "COUNT",
         },

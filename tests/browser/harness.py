@@ -31,7 +31,7 @@ from inventory_cli.provision import provision
 from inventory_cli.runtime import Consumers, register_accounts, start_scan_worker
 from inventory_core.aws import AwsClientFactory
 from inventory_core.grid import grid_row
-from inventory_core.items import Account
+from inventory_core.items import Account, ResourceItem
 from inventory_core.topology import build_topology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,28 +76,20 @@ def bulk_item(i: int, accounts: list[tuple[str, str]]) -> dict[str, Any]:
     arn = f"arn:aws:{rtype}:{region}:{account}:{rtype}/{rid}"
     name = f"{('web', 'api', 'db', 'batch', 'edge')[i % 5]}-{i:06d}"
     seen = f"2026-11-{1 + i % 25:02d}T02:{i % 60:02d}:00.000000Z"
-    return {
-        "pk": f"ACCOUNT#{account}",
-        "sk": f"INVENTORY#{rtype}#{arn}",
-        "gsi1pk": "TYPE#INVENTORY",
-        "gsi1sk": f"{rtype}#{region}#{name}",
-        "gsi2pk": f"REGION#{region}",
-        "gsi2sk": f"{rtype}#{seen}",
-        "gsi3pk": f"RESOURCE_TYPE#{rtype}",
-        "gsi3sk": f"{account}#{rid}",
-        "resourceId": rid,
-        "resourceArn": arn,
-        "resourceType": rtype,
-        "accountId": account,
-        "name": name,
-        "region": region,
-        "state": "running" if i % 4 else "stopped",
-        "tags": {"Name": name, "team": f"team-{i % 7}"},
-        "metadata": {"Index": str(i)},
-        "lastDiscoveredAt": seen,
-        "firstDiscoveredAt": "2026-10-01T02:00:00.000000Z",
-        "discoveryStatus": "missing" if i % 50 == 0 else "active",
-    }
+    return ResourceItem(
+        account_id=account,
+        resource_type=rtype,
+        resource_arn=arn,
+        resource_id=rid,
+        region=region,
+        name=name,
+        state="running" if i % 4 else "stopped",
+        last_discovered_at=seen,
+        first_discovered_at="2026-10-01T02:00:00.000000Z",
+        tags={"Name": name, "team": f"team-{i % 7}"},
+        metadata={"Index": str(i)},
+        discovery_status="missing" if i % 50 == 0 else "active",
+    ).to_item()
 
 
 def seed_bulk(

@@ -24,7 +24,7 @@ from inventory_cli.fleet import Fleet
 from inventory_cli.runtime import Consumers, register_accounts, scan_service
 from inventory_core import faults
 from inventory_core.dynamo import query_items
-from inventory_core.items import Account
+from inventory_core.items import ALL_RESOURCES_GSI1PK, Account
 from inventory_core.settings import IcebergSettings
 from inventory_events import ScanCompleted, ScanRequested
 from inventory_lake import load_catalog
@@ -127,7 +127,7 @@ class Pipeline:
     # --- observing -----------------------------------------------------------------------------------------
     def observe(self) -> Observed:
         table = self.stack.table
-        items = query_items(table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY"))
+        items = query_items(table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(ALL_RESOURCES_GSI1PK))
         full = list(items)  # query_items is a generator: read it once
         ddb_active = {
             str(i["resourceArn"]): (str(i.get("accountId")), str(i.get("region")), str(i.get("state", "")))

@@ -16,7 +16,7 @@ from inventory_api.service import InventoryQueryService
 from inventory_cli.fleet import seed_fleet
 from inventory_cli.runtime import Consumers, register_accounts, scan_service
 from inventory_core.dynamo import query_items
-from inventory_core.items import Account
+from inventory_core.items import ALL_RESOURCES_GSI1PK, Account, account_key
 from inventory_core.settings import IcebergSettings
 from inventory_events import ScanRequested
 from inventory_lake import load_catalog
@@ -29,7 +29,7 @@ REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]
 
 
 def dynamodb_arns(stack: Stack) -> set[str]:
-    items = query_items(stack.table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY"))
+    items = query_items(stack.table, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(ALL_RESOURCES_GSI1PK))
     return {i["resourceArn"] for i in items if i["discoveryStatus"] == "active"}
 
 
@@ -82,7 +82,7 @@ def test_one_scan_reaches_every_store_and_the_api(stack: Stack) -> None:
     assert iceberg_arns() == truth
     assert raw_arns(stack, accounts) == truth
     for account in accounts:
-        item = stack.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": "METADATA"})["Item"]
+        item = stack.table.get_item(Key=account_key(account))["Item"]
         assert item["lastSyncStatus"] == "success"
         assert item["lastSyncExecutionId"] == "e2e-1"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inventory_api.schemas import RegionCheck
-from inventory_core.items import ALL_ACCOUNTS_GSI1PK, ALL_SCANS_GSI1PK
+from inventory_core.items import ALL_ACCOUNTS_GSI1PK, ALL_SCANS_GSI1PK, SCAN_STATUS_SK, account_id_of, scan_pk
 
 
 @dataclass
@@ -21,7 +21,7 @@ class InMemoryAccountStore:
         return dict(item) if item else None
 
     def create(self, item: Mapping[str, Any]) -> bool:
-        account_id = str(item["pk"]).removeprefix("ACCOUNT#")
+        account_id = account_id_of(str(item["pk"]))
         if account_id in self.items:
             return False
         self.items[account_id] = dict(item)
@@ -74,7 +74,7 @@ class InMemoryScanHistory:
 
     def page(self, limit: int, start: Mapping[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         listed = sorted(
-            (i for i in self.items if i.get("sk") == "STATUS" and i.get("gsi1pk") == ALL_SCANS_GSI1PK),
+            (i for i in self.items if i.get("sk") == SCAN_STATUS_SK and i.get("gsi1pk") == ALL_SCANS_GSI1PK),
             key=lambda i: str(i["gsi1sk"]),
             reverse=True,
         )
@@ -86,4 +86,4 @@ class InMemoryScanHistory:
         return chunk, key
 
     def execution_items(self, execution_id: str) -> list[dict[str, Any]]:
-        return [i for i in self.items if i["pk"] == f"SCAN#{execution_id}"]
+        return [i for i in self.items if i["pk"] == scan_pk(execution_id)]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from inventory_api.adapters.dynamodb_accounts import DynamoDbAccountStore
-from inventory_core.items import Account
+from inventory_core.items import Account, account_key, account_pk
 
 from tests.conftest import Stack, unique_accounts
 from tests.fakes.operators import InMemoryAccountStore
@@ -37,12 +37,12 @@ def test_account_store_contract(store: Any) -> None:
     assert store.update(b, {"syncEnabled": True}, []) is None
     assert store.get(b) is None  # an update never creates
 
-    nucleus = {"pk": f"ACCOUNT#{b}", "sk": "METADATA", "accountName": "N"}
+    nucleus = {**account_key(b), "accountName": "N"}
     if isinstance(store, InMemoryAccountStore):
         store.items[b] = nucleus
     else:
         store._table.put_item(Item=nucleus)
-    assert [i["pk"] for i in store.unindexed()] == [f"ACCOUNT#{b}"]
+    assert [i["pk"] for i in store.unindexed()] == [account_pk(b)]
 
     assert store.delete(a)["accountName"] == "A"
     assert store.delete(a) is None

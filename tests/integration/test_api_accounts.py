@@ -15,7 +15,14 @@ from inventory_api import deps
 from inventory_api.adapters.dynamodb_audit import DynamoDbAuditLog
 from inventory_api.auth import load_or_create_local_key, mint_local_token
 from inventory_api.main import create_app
-from inventory_core.items import Account, scan_history_keys, scan_pk
+from inventory_core.items import (
+    Account,
+    ScanAccountItem,
+    ScanStatusItem,
+    account_key,
+    account_pk,
+    resource_sk_prefix,
+)
 
 from tests.conftest import Stack, unique_accounts
 from tests.fakes.api import resource_item
@@ -91,7 +98,7 @@ def test_account_lifecycle_through_the_api_is_validated_audited_and_never_shows_
         "lastSyncDurationMs": None,
         "lastSyncExecutionId": None,
     }
-    stored = api.stack.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": "METADATA"})["Item"]
+    stored = api.stack.table.get_item(Key=account_key(account))["Item"]
     assert stored["externalId"] == SECRET_EXTERNAL_ID  # the scanner reads it from here
     assert Account.from_item(stored).regions == ("eu-west-1", "us-east-1")
 
@@ -177,7 +184,7 @@ def test_removing_an_account_takes_its_resources_off_the_grid_and_keeps_its_hist
     assert {r["accountId"] for r in grid["items"]} == {keep} and grid["pagination"]["totalItems"] == 3
     kept = api.stack.table.query(
         KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-        ExpressionAttributeValues={":pk": f"ACCOUNT#{drop}", ":sk": "INVENTORY#"},
+        ExpressionAttributeValues={":pk": account_pk(drop), ":sk": resource_sk_prefix()},
     )["Items"]
     assert len(kept) == 3 and {i["discoveryStatus"] for i in kept} == {"active"}
     assert api.client.delete(f"/api/inventory/accounts/{drop}", headers=admin).status_code == 404
@@ -236,28 +243,19 @@ def test_sync_history_lists_every_trigger_newest_first_in_pages(api: Api) -> Non
         ("cli-1", "cli", "2020-01-02T09:00:00Z"),
     ):
         api.stack.table.put_item(
-            Item={
-                "pk": scan_pk(execution_id),
-                "sk": "STATUS",
-                "executionId": execution_id,
-                "status": "completed",
-                "trigger": trigger,
-                "requestedBy": trigger,
-                "startedAt": started,
-                "completedAt": started,
-                "accountIds": [account],
-                "resourceCount": 7,
-                **scan_history_keys(started, execution_id),
-            }
+            Item=ScanStatusItem(
+                execution_id,
+                status="completed",
+                trigger=trigger,
+                requested_by=trigger,
+                started_at=started,
+                completed_at=started,
+                account_ids=(account,),
+                resource_count=7,
+            ).to_item()
         )
         api.stack.table.put_item(
-            Item={
-                "pk": scan_pk(execution_id),
-                "sk": f"ACCOUNT#{account}",
-                "status": "partial",
-                "scopesDone": 3,
-                "scopesFailed": 2,
-            }
+            Item=ScanAccountItem(execution_id, account, status="partial", scopes_done=3, scopes_failed=2).to_item()
         )
     started = api.client.post("/api/inventory/sync", json={"accountId": account}, headers=operator)
     assert started.status_code == 202

@@ -19,7 +19,7 @@ from inventory_api.adapters.dynamodb_scans import DynamoDbScanStore
 from inventory_api.auth import load_or_create_local_key, mint_local_token
 from inventory_api.main import create_app
 from inventory_api.ratelimit import RateLimiter
-from inventory_core.items import Account
+from inventory_core.items import SCAN_STATUS_SK, Account, ScanAccountItem, account_key
 from inventory_events import ScanRequested, parse_event
 from openpyxl import load_workbook
 
@@ -141,15 +141,14 @@ def test_sync_requests_a_scan_once_and_reports_progress_per_account(live: LiveAp
     assert (progress["status"], progress["requestedBy"], progress["trigger"]) == ("in_progress", "otto", "api")
     assert [(x["accountId"], x["status"]) for x in progress["accounts"]] == [(on, "in_progress")]
     live.stack.table.put_item(
-        Item={
-            "pk": f"SCAN#{execution_id}",
-            "sk": f"ACCOUNT#{on}",
-            "status": "success",
-            "resourceCount": 12,
-            "durationMs": 900,
-            "completedAt": "2026-11-25T02:01:00.000000Z",
-            "accountId": on,
-        }
+        Item=ScanAccountItem(
+            execution_id,
+            on,
+            status="success",
+            resource_count=12,
+            duration_ms=900,
+            completed_at="2026-11-25T02:01:00.000000Z",
+        ).to_item()
     )
     progress = live.client.get(f"/api/inventory/sync/{execution_id}", headers=live.as_("vera")).json()
     assert [(x["accountId"], x["status"], x["resourceCount"]) for x in progress["accounts"]] == [(on, "success", 12)]
@@ -233,7 +232,7 @@ def test_status_lists_accounts_with_their_last_sync_and_the_next_run(
     a, b = unique_accounts(2)
     live.seed([], [Account(a, "Prod", True), Account(b, "Dev", False)])
     live.stack.table.update_item(
-        Key={"pk": f"ACCOUNT#{a}", "sk": "METADATA"},
+        Key=account_key(a),
         UpdateExpression="SET lastSyncedAt = :t, lastSyncStatus = :s, lastSyncResourceCount = :n",
         ExpressionAttributeValues={":t": "2026-11-25T02:04:00.000000Z", ":s": "success", ":n": 1547},
     )
@@ -286,7 +285,7 @@ def test_scan_store_contract_execution_status_keeps_what_is_already_set(scan_sto
     scan_store.start_execution(eid, {"status": "in_progress", "requestedBy": "otto"})
     scan_store.start_execution(eid, {"status": "in_progress", "requestedBy": "someone-else", "trigger": "api"})
     [status] = scan_store.execution_items(eid)
-    assert (status["sk"], status["requestedBy"], status["trigger"]) == ("STATUS", "otto", "api")
+    assert (status["sk"], status["requestedBy"], status["trigger"]) == (SCAN_STATUS_SK, "otto", "api")
     scan_store.fail_execution(eid, "queue down", "2026-11-25T00:00:00Z")
     assert scan_store.execution_items(eid)[0]["status"] == "failed"
     assert scan_store.execution_items("never-started") == []

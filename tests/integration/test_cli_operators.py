@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from inventory_cli import target
 from inventory_cli.main import app
-from inventory_core.items import Account
+from inventory_core.items import Account, account_key
 from inventory_core.topology import build_topology
 from typer.testing import CliRunner
 
@@ -45,7 +45,7 @@ def test_accounts_lifecycle_from_the_cli(stack: Stack) -> None:
     assert code == 0, err
     assert err.splitlines()[0].startswith(f"target: AWS {os.environ['AWS_ENDPOINT_URL']} account {HOME_ACCOUNT}")
     assert "…WXYZ" in out and SECRET not in out + err
-    item = stack.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": "METADATA"})["Item"]
+    item = stack.table.get_item(Key=account_key(account))["Item"]
     assert item["externalId"] == SECRET and item["regions"] == ["eu-west-1", "us-east-1"]
 
     # AND bad input is refused with a clear message and nothing is written
@@ -55,13 +55,13 @@ def test_accounts_lifecycle_from_the_cli(stack: Stack) -> None:
     assert code == 2 and "roleName" in err
     code, _, err = run("accounts", "add", "1" * 12, "--name", "x", "--regions", "us-east-1,zz-mars-1")
     assert code == 2 and "unknown region(s): zz-mars-1" in err
-    assert "Item" not in stack.table.get_item(Key={"pk": "ACCOUNT#" + "1" * 12, "sk": "METADATA"})
+    assert "Item" not in stack.table.get_item(Key=account_key("1" * 12))
     code, _, err = run("accounts", "add", account, "--name", "again")
     assert code == 4 and "already registered" in err
 
     # WHEN it is disabled, enabled, checked, then removed
     assert run("accounts", "disable", account)[0] == 0
-    assert stack.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": "METADATA"})["Item"]["syncEnabled"] is False
+    assert stack.table.get_item(Key=account_key(account))["Item"]["syncEnabled"] is False
     assert run("accounts", "enable", account)[0] == 0
     code, out, err = run("accounts", "check", account)
     assert code == 0, out + err
@@ -88,9 +88,7 @@ def test_accounts_lifecycle_from_the_cli(stack: Stack) -> None:
 def test_accounts_written_by_nucleus_are_adopted_by_one_command(stack: Stack) -> None:
     # GIVEN an Account item as the Nucleus app writes it: no GSI keys, so neither the scanner nor the grid sees it
     (account,) = unique_accounts(1)
-    stack.table.put_item(
-        Item={"pk": f"ACCOUNT#{account}", "sk": "METADATA", "accountName": "From Nucleus", "syncEnabled": True}
-    )
+    stack.table.put_item(Item={**account_key(account), "accountName": "From Nucleus", "syncEnabled": True})
     assert account not in run("accounts", "list")[1]
 
     # WHEN the operator looks first, then adopts

@@ -16,7 +16,22 @@ from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore, ScopeBu
 from ddb_projector.bootstrap import build_service
 from ddb_projector.handler import handle_batch
 from ddb_projector.settings import ProjectorSettings
-from inventory_core.items import Account
+from inventory_core.items import (
+    ALL_RESOURCES_GSI1PK,
+    KEY_ATTRIBUTES,
+    Account,
+    account_key,
+    account_pk,
+    event_marker_key,
+    region_gsi2pk,
+    resource_gsi_keys,
+    resource_key,
+    scan_account_key,
+    scan_status_key,
+    scope_lease_key,
+    scope_sweeps_key,
+    type_gsi3pk,
+)
 from inventory_events import ScanCompleted
 
 from tests.builders import T0, account_completed, later, page, resource, scan_events, scope, scope_completed, sqs_event
@@ -26,7 +41,7 @@ pytestmark = pytest.mark.emulator
 
 
 def items(stack: Stack, account: str = "111111111111") -> dict[str, dict[str, Any]]:
-    response = stack.table.query(KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{account}"), ConsistentRead=True)
+    response = stack.table.query(KeyConditionExpression=Key("pk").eq(account_pk(account)), ConsistentRead=True)
     return {i["resourceArn"]: i for i in response["Items"] if "resourceArn" in i}
 
 
@@ -58,11 +73,18 @@ def test_resource_item_has_the_trd_shape(stack: Stack) -> None:
     r = resource(7, region="eu-west-1")
     build_service(ProjectorSettings()).handle(page([r], execution_id="e1"))
     item = items(stack)[r.resource_arn]
-    assert item["pk"] == "ACCOUNT#111111111111"
-    assert item["sk"] == f"INVENTORY#ec2#{r.resource_arn}"
-    assert (item["gsi1pk"], item["gsi1sk"]) == ("TYPE#INVENTORY", "ec2#eu-west-1#web-0007")
-    assert (item["gsi2pk"], item["gsi2sk"]) == ("REGION#eu-west-1", "ec2#2026-11-25T02:00:00.000000Z")
-    assert (item["gsi3pk"], item["gsi3sk"]) == ("RESOURCE_TYPE#ec2", f"111111111111#{r.resource_id}")
+    # the formats themselves are pinned in tests/unit/core/test_items.py
+    assert {k: item[k] for k in KEY_ATTRIBUTES} == {
+        **resource_key("111111111111", "ec2", r.resource_arn),
+        **resource_gsi_keys(
+            account_id="111111111111",
+            resource_type="ec2",
+            resource_id=r.resource_id,
+            region="eu-west-1",
+            name="web-0007",
+            last_discovered_at="2026-11-25T02:00:00.000000Z",
+        ),
+    }
     assert (item["resourceId"], item["resourceArn"], item["resourceType"]) == (r.resource_id, r.resource_arn, "ec2")
     assert (item["accountId"], item["name"], item["region"], item["state"]) == (
         "111111111111",
@@ -93,17 +115,17 @@ def test_the_four_trd_access_patterns_find_the_items(stack: Stack) -> None:
 
     # WHEN / THEN each TRD access pattern answers with its slice
     everything = {ec2_east.resource_arn, ec2_west.resource_arn, rds_east.resource_arn}
-    assert arns(KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{acct}")) == everything
-    assert arns(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY")) == everything
-    assert arns(IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq("REGION#us-west-2")) == {
+    assert arns(KeyConditionExpression=Key("pk").eq(account_pk(acct))) == everything
+    assert arns(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(ALL_RESOURCES_GSI1PK)) == everything
+    assert arns(IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq(region_gsi2pk("us-west-2"))) == {
         ec2_west.resource_arn
     }
-    assert arns(IndexName="gsi3", KeyConditionExpression=Key("gsi3pk").eq("RESOURCE_TYPE#rds")) == {
+    assert arns(IndexName="gsi3", KeyConditionExpression=Key("gsi3pk").eq(type_gsi3pk("rds"))) == {
         rds_east.resource_arn
     }
     by_type_and_region = arns(
         IndexName="gsi1",
-        KeyConditionExpression=Key("gsi1pk").eq("TYPE#INVENTORY") & Key("gsi1sk").begins_with("ec2#us-east-1#"),
+        KeyConditionExpression=Key("gsi1pk").eq(ALL_RESOURCES_GSI1PK) & Key("gsi1sk").begins_with("ec2#us-east-1#"),
     )
     assert by_type_and_region == {ec2_east.resource_arn}
 
@@ -136,8 +158,7 @@ def test_a_scope_held_by_another_writer_is_retried_later(stack: Stack) -> None:
     (acct,) = unique_accounts(1)
     stack.table.put_item(
         Item={
-            "pk": f"SCOPE#{scope(acct).key}",
-            "sk": "LEASE",
+            **scope_lease_key(scope(acct).key),
             "holder": "x",
             "expiresAtMs": int(time.time() * 1000) + 60_000,
         }
@@ -152,8 +173,7 @@ def test_an_expired_lease_of_a_dead_writer_is_taken_over(stack: Stack) -> None:
     (acct,) = unique_accounts(1)
     stack.table.put_item(
         Item={
-            "pk": f"SCOPE#{scope(acct).key}",
-            "sk": "LEASE",
+            **scope_lease_key(scope(acct).key),
             "holder": "x",
             "expiresAtMs": int(time.time() * 1000) - 1,
         }
@@ -197,7 +217,7 @@ def test_processed_markers_expire(stack: Stack) -> None:
     markers.mark_processed(done.event_id, later(0).replace(year=2100))
     markers.mark_processed(stale.event_id, T0 - timedelta(days=1))
     assert [markers.is_processed(e.event_id) for e in (done, stale, unknown)] == [True, False, False]
-    ttl = stack.table.get_item(Key={"pk": f"EVENT#{done.event_id}", "sk": "PROCESSED"})["Item"]["ttl"]
+    ttl = stack.table.get_item(Key=event_marker_key(done.event_id))["Item"]["ttl"]
     assert int(ttl) == int(later(0).replace(year=2100).timestamp())
 
 
@@ -221,19 +241,20 @@ def test_scan_execution_item_shows_a_running_scan_then_its_end(stack: Stack) -> 
     pages = [e for e in events if e.event_type == "ResourcesDiscovered"]
     # WHEN the pages and one ScopeCompleted of account a are in (twice, as a duplicate past its marker)
     handle_batch(sqs_event(*pages, scopes_a[0]), None, service)
-    stack.table.delete_item(Key={"pk": f"EVENT#{scopes_a[0].event_id}", "sk": "PROCESSED"})
+    stack.table.delete_item(Key=event_marker_key(scopes_a[0].event_id))
     handle_batch(sqs_event(scopes_a[0]), None, service)
 
-    def scan_item(sk: str) -> dict[str, Any]:
-        item: dict[str, Any] = stack.table.get_item(Key={"pk": "SCAN#run-1", "sk": sk})["Item"]
+    def scan_item(account_id: str | None = None) -> dict[str, Any]:
+        key = scan_account_key("run-1", account_id) if account_id else scan_status_key("run-1")
+        item: dict[str, Any] = stack.table.get_item(Key=key)["Item"]
         return item
 
     # THEN the scan is in progress and account a has one scope done, counted once
-    assert (scan_item("STATUS")["status"], scan_item("STATUS")["startedAt"]) == (
+    assert (scan_item()["status"], scan_item()["startedAt"]) == (
         "in_progress",
         "2026-11-25T02:00:00.000000Z",
     )
-    progress = scan_item(f"ACCOUNT#{a}")
+    progress = scan_item(a)
     assert (progress["status"], progress["scopesDone"], progress["accountId"]) == ("in_progress", 1, a)
     # WHEN everything else arrives, ScanCompleted before the last AccountScanCompleted
     rest = [e for e in events if e.event_type in ("ScopeCompleted",) and e is not scopes_a[0]]
@@ -241,7 +262,7 @@ def test_scan_execution_item_shows_a_running_scan_then_its_end(stack: Stack) -> 
     accounts_done = [e for e in events if e.event_type == "AccountScanCompleted"]
     handle_batch(sqs_event(*rest, accounts_done[0], scan_done, accounts_done[1]), None, service)
     # THEN the scan is completed with its totals and each account's progress is final
-    status = scan_item("STATUS")
+    status = scan_item()
     assert (status["status"], status["resourceCount"], status["accountCount"], status["accountsFailed"]) == (
         "completed",
         8,
@@ -250,7 +271,7 @@ def test_scan_execution_item_shows_a_running_scan_then_its_end(stack: Stack) -> 
     )
     assert status["accountsSkipped"] == 0
     for acct in (a, b):
-        progress = scan_item(f"ACCOUNT#{acct}")
+        progress = scan_item(acct)
         assert (progress["status"], progress["scopesDone"], progress["resourceCount"]) == ("success", 2, 4)
 
 
@@ -260,7 +281,7 @@ def test_an_older_account_scan_arriving_late_does_not_regress_the_account(stack:
     service = build_service(ProjectorSettings())
     service.handle(account_completed(acct, execution_id="s2", count=9, started=later(60), duration_ms=4321))
     service.handle(account_completed(acct, execution_id="s1", count=3, status="partial", started=T0))
-    account = stack.table.get_item(Key={"pk": f"ACCOUNT#{acct}", "sk": "METADATA"})["Item"]
+    account = stack.table.get_item(Key=account_key(acct))["Item"]
     assert (account["lastSyncStatus"], account["lastSyncResourceCount"], account["lastSyncDurationMs"]) == (
         "success",
         9,
@@ -294,12 +315,10 @@ def test_a_sweep_after_items_vanished_by_ttl_recounts_the_scope_and_still_finds_
     service = build_service(ProjectorSettings())
     for event in scan_events("s1", T0, [resource(n, account_id=acct, at=later(1)) for n in range(3)]):
         service.handle(event)
-    stack.table.delete_item(
-        Key={"pk": f"ACCOUNT#{acct}", "sk": f"INVENTORY#ec2#{resource(2, account_id=acct).resource_arn}"}
-    )
+    stack.table.delete_item(Key=resource_key(acct, "ec2", resource(2, account_id=acct).resource_arn))
 
     def item_count() -> int:
-        return int(stack.table.get_item(Key={"pk": f"SCOPE#{scope(acct).key}", "sk": "SWEEPS"})["Item"]["itemCount"])
+        return int(stack.table.get_item(Key=scope_sweeps_key(scope(acct).key))["Item"]["itemCount"])
 
     assert item_count() == 3
     # WHEN scan 2 sees only resource 0: the count (3) is above what it saw (1), so the sweep looks

@@ -13,7 +13,16 @@ from ddb_projector.bootstrap import build_service
 from ddb_projector.handler import handle_batch
 from ddb_projector.service import ProjectorService
 from ddb_projector.settings import ProjectorSettings
-from inventory_core.items import Account
+from inventory_core.items import (
+    KEY_ATTRIBUTES,
+    Account,
+    account_key,
+    account_pk,
+    resource_gsi_keys,
+    resource_key,
+    resource_sk_prefix,
+    scan_account_key,
+)
 from inventory_core.publisher import SnsEventPublisher
 from inventory_core.sqs import SqsLambdaPoller
 from inventory_events import AnyEvent
@@ -48,7 +57,7 @@ def projector() -> ProjectorService:
 
 def table_items(stack: Stack, account: str) -> dict[str, dict[str, Any]]:
     response = stack.table.query(
-        KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{account}") & Key("sk").begins_with("INVENTORY#"),
+        KeyConditionExpression=Key("pk").eq(account_pk(account)) & Key("sk").begins_with(resource_sk_prefix()),
         ConsistentRead=True,
     )
     return {i["resourceArn"]: i for i in response["Items"]}
@@ -71,13 +80,17 @@ def assert_table_is_truth(stack: Stack, accounts: Sequence[str], events: Sequenc
                 want["name"],
                 want["lastDiscoveredAt"],
             )
-            assert item["sk"] == f"INVENTORY#{resource_type}#{arn}"
-            assert (item["gsi1pk"], item["gsi1sk"]) == ("TYPE#INVENTORY", f"{resource_type}#{region}#{name}")
-            assert (item["gsi2pk"], item["gsi2sk"]) == (f"REGION#{region}", f"{resource_type}#{seen}")
-            assert (item["gsi3pk"], item["gsi3sk"]) == (
-                f"RESOURCE_TYPE#{resource_type}",
-                f"{account}#{want['resourceId']}",
-            )
+            assert {k: item[k] for k in KEY_ATTRIBUTES} == {
+                **resource_key(account, resource_type, arn),
+                **resource_gsi_keys(
+                    account_id=account,
+                    resource_type=resource_type,
+                    resource_id=want["resourceId"],
+                    region=region,
+                    name=name,
+                    last_discovered_at=seen,
+                ),
+            }
 
 
 def deliver(service: ProjectorService, deliveries: Sequence[AnyEvent], batch_size: int = 10) -> int:
@@ -103,7 +116,7 @@ def register(stack: Stack, *accounts: str) -> None:
 
 
 def account_item(stack: Stack, account: str) -> dict[str, Any]:
-    item: dict[str, Any] = stack.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": "METADATA"})["Item"]
+    item: dict[str, Any] = stack.table.get_item(Key=account_key(account))["Item"]
     return item
 
 
@@ -217,7 +230,7 @@ def test_a_failed_scope_marks_nothing_missing(stack: Stack) -> None:
     }
     assert_table_is_truth(stack, [acct], s1 + s2)
     assert account_item(stack, acct)["lastSyncStatus"] == "partial"
-    progress = stack.table.get_item(Key={"pk": "SCAN#s2", "sk": f"ACCOUNT#{acct}"})["Item"]
+    progress = stack.table.get_item(Key=scan_account_key("s2", acct))["Item"]
     assert (progress["scopesDone"], progress["scopesFailed"], progress["status"]) == (1, 1, "partial")
     assert west.key in progress["scopeKeys"]
 

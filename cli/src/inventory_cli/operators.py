@@ -304,6 +304,7 @@ def scans_list(
 def scans_show(execution_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False) -> None:
     """One execution with its per-account progress."""
     from inventory_api.history import summarize
+    from inventory_core.items import SCAN_STATUS_SK, account_id_of, is_account_key
 
     from inventory_cli import runtime
 
@@ -311,11 +312,11 @@ def scans_show(execution_id: Annotated[str, typer.Argument(metavar="ID")], as_js
     _, history = runtime.history_service()
     with _errors():
         items = history.execution_items(execution_id)
-    status = next((i for i in items if i.get("sk") == "STATUS"), None)
+    status = next((i for i in items if i.get("sk") == SCAN_STATUS_SK), None)
     if status is None:
         raise _fail(f"no scan execution {execution_id}", 3)
     summary = summarize(status, items)
-    reported = {str(i["sk"]).removeprefix("ACCOUNT#"): i for i in items if str(i.get("sk", "")).startswith("ACCOUNT#")}
+    reported = {account_id_of(str(i["sk"])): i for i in items if is_account_key(str(i.get("sk", "")))}
     pending = "in_progress" if summary.status == "in_progress" else "unknown"
     accounts = [
         {"accountId": a, "status": pending, **reported.get(a, {})}

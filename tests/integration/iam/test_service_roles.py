@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from inventory_core.aws import AwsClientFactory
+from inventory_core.items import account_pk, scan_status_key
 from inventory_core.sqs import SqsLambdaPoller
 from inventory_events import ScanRequested
 
@@ -37,7 +38,7 @@ def assert_denied(call: Callable[[], Any]) -> None:
 def _status(world: World, execution_id: str) -> dict[str, Any]:
     table = world.admin_client("dynamodb")
     item = table.get_item(
-        TableName=world.topology.table.name, Key={"pk": {"S": f"SCAN#{execution_id}"}, "sk": {"S": "STATUS"}}
+        TableName=world.topology.table.name, Key={k: {"S": v} for k, v in scan_status_key(execution_id).items()}
     ).get("Item", {})
     return dict(item)
 
@@ -128,7 +129,7 @@ def test_the_projector_projects_pages_and_sweeps_under_its_role(iam_world: World
     items = iam_world.admin_client("dynamodb").query(
         TableName=iam_world.topology.table.name,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"ACCOUNT#{member.account.account_id}"}},
+        ExpressionAttributeValues={":pk": {"S": account_pk(member.account.account_id)}},
     )["Items"]
     assert any(member.instance_id in item["sk"]["S"] for item in items)
 

@@ -13,7 +13,7 @@ import yaml
 from inventory_cli.fleet import seed_fleet
 from inventory_cli.main import app
 from inventory_cli.runtime import register_accounts
-from inventory_core.items import Account
+from inventory_core.items import Account, account_key, scan_status_key
 from inventory_events import ScanRequested
 from scanner.bootstrap import build_service
 from scanner.settings import ScannerSettings
@@ -83,7 +83,7 @@ def test_the_fargate_task_scans_the_account_and_execution_it_is_given(stack: Sta
     done = subprocess.run([sys.executable, "-m", "scanner"], env=env, capture_output=True, text=True, timeout=120)
     # THEN it exits 0 after publishing that execution for that account
     assert done.returncode == 0, done.stderr
-    status = stack.table.get_item(Key={"pk": "SCAN#task-1", "sk": "STATUS"})["Item"]
+    status = stack.table.get_item(Key=scan_status_key("task-1"))["Item"]
     assert (status["trigger"], status["accountIds"]) == ("api", [account])
     sqs = stack.clients.client("sqs")
     bodies = []
@@ -112,7 +112,7 @@ def test_a_request_larger_than_a_shard_runs_as_shard_processes_with_one_scan_com
     )
     # THEN three shard processes scanned, and the last one published the execution's only ScanCompleted
     assert outcome is None
-    status = stack.table.get_item(Key={"pk": "SCAN#sharded-1", "sk": "STATUS"})["Item"]
+    status = stack.table.get_item(Key=scan_status_key("sharded-1"))["Item"]
     assert (status["shardCount"], status["shardsFinished"]) == (3, {"0", "1", "2"})
     sqs = stack.clients.client("sqs")
     completed = []
@@ -144,6 +144,6 @@ def test_accounts_import_adds_the_organization_members_disabled_and_keeps_existi
     # THEN the new member is added disabled, the registered one keeps its settings
     assert result.exit_code == 0, result.output
     assert f"added {members[1]} ({tag}-1), syncEnabled false" in result.output
-    items = {m: stack.table.get_item(Key={"pk": f"ACCOUNT#{m}", "sk": "METADATA"})["Item"] for m in members}
+    items = {m: stack.table.get_item(Key=account_key(m))["Item"] for m in members}
     assert (items[members[0]]["accountName"], items[members[0]]["syncEnabled"]) == ("kept", True)
     assert (items[members[1]]["accountName"], items[members[1]]["syncEnabled"]) == (f"{tag}-1", False)

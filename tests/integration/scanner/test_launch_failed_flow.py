@@ -8,7 +8,7 @@ from ddb_projector.bootstrap import build_service as build_projector
 from ddb_projector.handler import handle_batch
 from ddb_projector.settings import ProjectorSettings
 from inventory_cli.runtime import register_accounts
-from inventory_core.items import Account
+from inventory_core.items import Account, account_key, scan_status_key
 from inventory_core.publisher import SnsEventPublisher
 from inventory_core.sqs import SqsLambdaPoller, drain
 from inventory_events import ScanRequested
@@ -43,8 +43,8 @@ def test_an_unlaunched_request_ends_failed_in_the_table(stack: Stack) -> None:
     drain([poller], timeout_s=120)
     # THEN the execution and the account say failed
     assert result == {"batchItemFailures": []}
-    status = stack.table.get_item(Key={"pk": f"SCAN#{request.execution_id}", "sk": "STATUS"})["Item"]
+    status = stack.table.get_item(Key=scan_status_key(request.execution_id))["Item"]
     assert status["status"] == "failed"
-    item = stack.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": "METADATA"})["Item"]
+    item = stack.table.get_item(Key=account_key(account))["Item"]
     assert item["lastSyncStatus"] == "failed"
     assert item["lastSyncExecutionId"] == request.execution_id

@@ -13,7 +13,7 @@ from archiver.service import ArchiverService, raw_key
 from botocore.awsrequest import AWSResponse
 from inventory_cli.fleet import client_in_account, seed_fleet
 from inventory_cli.runtime import register_accounts
-from inventory_core.items import Account
+from inventory_core.items import Account, account_lock_key, scan_status_key
 from inventory_events import ScanRequested
 from scanner.adapters.dynamodb_lock import DynamoDbScanLock
 from scanner.bootstrap import build_service
@@ -151,14 +151,14 @@ def test_the_lock_admits_one_scan_per_account_until_released_or_expired(stack: S
     assert lock.acquire(account, "first", 600).acquired  # re-entrant for its own execution
     lock.release(account, "second")  # not the holder: no effect
     assert not lock.acquire(account, "second", 600).acquired
-    item = stack.table.get_item(Key={"pk": f"LOCK#ACCOUNT#{account}", "sk": "SCAN"})["Item"]
+    item = stack.table.get_item(Key=account_lock_key(account))["Item"]
     assert (item["executionId"], item["ttl"]) == ("first", 1_800_000_600)
     clock["now"] += 601
     taken = lock.acquire(account, "second", 600)
     assert (taken.acquired, taken.stale_holder) == (True, "first")
     assert taken.stale_acquired_at is not None
     lock.release(account, "second")
-    assert "Item" not in stack.table.get_item(Key={"pk": f"LOCK#ACCOUNT#{account}", "sk": "SCAN"})
+    assert "Item" not in stack.table.get_item(Key=account_lock_key(account))
 
 
 def test_a_second_scan_of_a_locked_account_reports_that_it_skipped(stack: Stack) -> None:
@@ -171,7 +171,7 @@ def test_a_second_scan_of_a_locked_account_reports_that_it_skipped(stack: Stack)
     )
     assert [(s.account_id, s.holder_execution_id) for s in result.skipped] == [(accounts[0], "still-running")]
     assert [a.account_id for a in result.accounts] == [accounts[1]]
-    status = stack.table.get_item(Key={"pk": "SCAN#late", "sk": "STATUS"})["Item"]
+    status = stack.table.get_item(Key=scan_status_key("late"))["Item"]
     assert status["status"] == "in_progress" and status["accountIds"] == sorted(accounts)
 
 

@@ -11,7 +11,15 @@ from inventory_api.auth import Principal, Role
 from inventory_api.history import InvalidTokenError, ScanHistoryService, decode_token, encode_token
 from inventory_api.schemas import AccountCreate, AccountPatch, RegionCheck
 from inventory_api.service import ConflictError, NotFoundError
-from inventory_core.items import Account, scan_history_keys
+from inventory_core.items import (
+    Account,
+    ScanAccountItem,
+    ScanStatusItem,
+    account_key,
+    account_pk,
+    scan_history_keys,
+    scan_status_key,
+)
 from pydantic import ValidationError
 
 from tests.fakes.api import InMemoryAuditLog
@@ -179,8 +187,8 @@ def test_remove_forgets_only_the_account_and_check_uses_its_role_regions_and_ext
 def test_nucleus_items_without_gsi_keys_are_adopted_once_and_odd_keys_are_reported() -> None:
     store = InMemoryAccountStore(
         items={
-            "111122223333": {"pk": "ACCOUNT#111122223333", "sk": "METADATA", "accountName": "N", "syncEnabled": False},
-            "bogus": {"pk": "ACCOUNT#bogus", "sk": "METADATA"},
+            "111122223333": {**account_key("111122223333"), "accountName": "N", "syncEnabled": False},
+            "bogus": account_key("bogus"),
         }
     )
     svc, _, log, _ = service(store)
@@ -189,7 +197,7 @@ def test_nucleus_items_without_gsi_keys_are_adopted_once_and_odd_keys_are_report
     assert [a.accountId for a in dry.adopted] == ["111122223333"] and svc.list_accounts().count == 0
     done = svc.adopt_unindexed(ADMIN)
     assert [(a.accountId, a.source, a.syncEnabled) for a in done.adopted] == [("111122223333", "nucleus", False)]
-    assert done.skipped == [("ACCOUNT#bogus", "the key is not ACCOUNT#<12-digit account id>")]
+    assert done.skipped == [(account_pk("bogus"), "the key is not ACCOUNT#<12-digit account id>")]
     assert [a.accountId for a in svc.list_accounts().items] == ["111122223333"]
     assert svc.adopt_unindexed(ADMIN).adopted == []
     assert [r["action"] for r in log.records] == ["account.adopt"]
@@ -220,26 +228,19 @@ def test_the_scan_history_pages_newest_first_and_refuses_foreign_tokens() -> Non
     for n in range(5):
         started = f"2026-11-2{n}T02:00:00Z"
         items.append(
-            {
-                "pk": f"SCAN#e{n}",
-                "sk": "STATUS",
-                "status": "completed",
-                "trigger": "schedule",
-                "startedAt": started,
-                "accountIds": ["111122223333", "444455556666"],
-                **scan_history_keys(started, f"e{n}"),
-            }
+            ScanStatusItem(
+                f"e{n}",
+                status="completed",
+                trigger="schedule",
+                started_at=started,
+                account_ids=("111122223333", "444455556666"),
+            ).to_item()
         )
         items.append(
-            {
-                "pk": f"SCAN#e{n}",
-                "sk": "ACCOUNT#111122223333",
-                "status": "success",
-                "resourceCount": 10,
-                "scopesFailed": n,
-            }
+            ScanAccountItem(f"e{n}", "111122223333", status="success", resource_count=10, scopes_failed=n).to_item()
         )
-    items.append({"pk": "SCAN#legacy", "sk": "STATUS", "status": "completed"})  # written before the history keys
+    # written before the history keys
+    items.append({**scan_status_key("legacy"), "status": "completed"})
     history = ScanHistoryService(InMemoryScanHistory(items))
     first = history.page(2, None)
     second = history.page(2, first.nextToken)
@@ -251,5 +252,5 @@ def test_the_scan_history_pages_newest_first_and_refuses_foreign_tokens() -> Non
     for bad in ("not base64!", encode_token({"pk": "x"}), encode_token({"pk": 1, "sk": 2, "gsi1pk": 3, "gsi1sk": 4})):
         with pytest.raises(InvalidTokenError):
             decode_token(bad)
-    key = {"pk": "SCAN#e1", "sk": "STATUS", "gsi1pk": "TYPE#SCAN", "gsi1sk": "x"}
+    key = {**scan_status_key("e1"), **scan_history_keys("x", "e1")}
     assert decode_token(encode_token(key)) == key

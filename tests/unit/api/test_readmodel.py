@@ -17,7 +17,7 @@ from inventory_api.readmodel import (
 from inventory_api.service import InventoryQueryService, ResourceQuery
 from inventory_core.grid import GRID_FIELDS, grid_row
 from inventory_core.grid_arrow import encode_table
-from inventory_core.items import Account
+from inventory_core.items import Account, account_pk
 
 from tests.fakes.api import InMemoryChangeJournal, InMemoryInventoryReader, InMemorySnapshotSource, resource_item
 
@@ -173,7 +173,7 @@ def test_resources_of_unregistered_accounts_are_hidden_and_invalidate_re_reads_t
     journal, clock = InMemoryChangeJournal(), Clock()
     reader, model, svc = model_with(journal, published(journal), clock, ttl_s=600)
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40
-    reader.accounts = [a for a in reader.accounts if a["pk"] == f"ACCOUNT#{A}"]
+    reader.accounts = [a for a in reader.accounts if a["pk"] == account_pk(A)]
     assert svc.list_resources(ResourceQuery()).pagination.totalItems == 40  # accounts are read every ttl
     model.invalidate()
     page = svc.list_resources(ResourceQuery(page_size=500))

@@ -8,7 +8,7 @@ from inventory_api.auth import Principal, Role
 from inventory_api.ports import StoreError
 from inventory_api.service import ConflictError, NotFoundError
 from inventory_api.sync import SyncService
-from inventory_core.items import Account
+from inventory_core.items import SCAN_STATUS_SK, Account
 
 from tests.fakes.api import InMemoryAuditLog, InMemoryInventoryReader, InMemoryScanRequestSender, InMemoryScanStore
 
@@ -49,7 +49,7 @@ def test_a_sync_of_one_account_sends_one_scan_request_and_records_the_execution(
         "api",
         "alice",
     )
-    status = w.scans.executions["exec-1"]["STATUS"]
+    status = w.scans.executions["exec-1"][SCAN_STATUS_SK]
     assert (status["status"], status["requestedBy"], status["trigger"], status["accountIds"]) == (
         "in_progress",
         "alice",
@@ -118,7 +118,7 @@ def test_when_the_request_cannot_be_sent_the_lock_is_released_and_the_execution_
     with pytest.raises(StoreError):
         w.service.trigger(PROD, as_("alice"))
     assert w.scans.locks == {}
-    assert w.scans.executions["exec-1"]["STATUS"]["status"] == "failed"
+    assert w.scans.executions["exec-1"][SCAN_STATUS_SK]["status"] == "failed"
     w.sender.fail = False
     assert w.service.trigger(PROD, as_("alice")).started
 
