@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Key
 from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore
 from inventory_cli.provision import create_table
 from inventory_core.aws import AwsClientFactory
-from inventory_core.items import Account
+from inventory_core.items import Account, account_pk, resource_sk_prefix
 from inventory_core.timefmt import iso
 from inventory_core.topology import build_topology
 
@@ -28,15 +28,8 @@ from tests.fakes import InMemoryResourceStore
 pytestmark = pytest.mark.emulator
 
 RETENTION = timedelta(days=30)
-COMPARED = (
-    "state",
-    "lastDiscoveredAt",
-    "firstDiscoveredAt",
-    "lastExecutionId",
-    "discoveryStatus",
-    "missingSince",
-    "ttl",
-)
+SIGHTING = ("state", "lastDiscoveredAt", "firstDiscoveredAt", "lastExecutionId")
+COMPARED = (*SIGHTING, "discoveryStatus", "missingSince", "ttl")
 
 
 class Subject:
@@ -52,7 +45,7 @@ class Subject:
             found = [i for i in self.store.items.values() if i["accountId"] == account]
         else:
             found = self._table.query(
-                KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{account}") & Key("sk").begins_with("INVENTORY#"),
+                KeyConditionExpression=Key("pk").eq(account_pk(account)) & Key("sk").begins_with(resource_sk_prefix()),
                 ConsistentRead=True,
             )["Items"]
         return {i["resourceArn"]: {k: int(i[k]) if k == "ttl" else i[k] for k in COMPARED if k in i} for i in found}
@@ -93,36 +86,22 @@ def missing(since: datetime) -> dict[str, Any]:
     return {"discoveryStatus": "missing", "missingSince": iso(since), "ttl": int((since + RETENTION).timestamp())}
 
 
-def test_a_newer_sighting_wins_and_first_discovered_keeps_the_oldest(subject: Subject) -> None:
-    (acct,) = unique_accounts(1)
-    subject.store.apply_page(page([resource(1, account_id=acct, at=T0)], execution_id="s1"))
-    written = subject.store.apply_page(
-        page([resource(1, account_id=acct, at=later(60), state="stopped")], execution_id="s2", started=later(59))
-    )
-    assert written == 1
-    assert subject.item(acct, 1) == {
-        "state": "stopped",
-        "lastDiscoveredAt": iso(later(60)),
-        "firstDiscoveredAt": iso(T0),
-        "lastExecutionId": "s2",
-        "discoveryStatus": "active",
-    }
+def expected(
+    state: str, last: datetime, first: datetime, execution_id: str, gone_since: datetime | None = None
+) -> dict[str, Any]:
+    """A resource item's compared attributes: active, or missing since ``gone_since``."""
+    status = missing(gone_since) if gone_since else {"discoveryStatus": "active"}
+    return dict(zip(SIGHTING, (state, iso(last), iso(first), execution_id), strict=True)) | status
 
 
-def test_an_older_sighting_is_ignored_but_lowers_first_discovered(subject: Subject) -> None:
+@pytest.mark.parametrize("older_first", [True, False])
+def test_the_newer_sighting_wins_and_first_discovered_keeps_the_oldest(subject: Subject, older_first: bool) -> None:
     (acct,) = unique_accounts(1)
-    subject.store.apply_page(
-        page([resource(1, account_id=acct, at=later(60), state="stopped")], execution_id="s2", started=later(59))
-    )
-    written = subject.store.apply_page(page([resource(1, account_id=acct, at=T0)], execution_id="s1"))
-    assert written == 0
-    assert subject.item(acct, 1) == {
-        "state": "stopped",
-        "lastDiscoveredAt": iso(later(60)),
-        "firstDiscoveredAt": iso(T0),
-        "lastExecutionId": "s2",
-        "discoveryStatus": "active",
-    }
+    old = page([resource(1, account_id=acct, at=T0)], execution_id="s1")
+    new = page([resource(1, account_id=acct, at=later(60), state="stopped")], execution_id="s2", started=later(59))
+    written = [subject.store.apply_page(e) for e in ((old, new) if older_first else (new, old))]
+    assert written == ([1, 1] if older_first else [1, 0])  # an older sighting rewrites nothing
+    assert subject.item(acct, 1) == expected("stopped", later(60), T0, "s2")
 
 
 def test_a_page_repeating_a_resource_keeps_its_newest_sighting(subject: Subject) -> None:
@@ -142,12 +121,8 @@ def test_duplicate_pages_and_sweeps_change_nothing_the_second_time(subject: Subj
     before = subject.items(acct)
     assert [sweep(subject, acct, later(59), "s2"), sweep(subject, acct, later(59), "s2")] == [1, 0]
     assert subject.store.apply_page(second) == 0
-    after = subject.items(acct)
-    assert after[resource(2, account_id=acct).resource_arn] == {
-        **before[resource(2, account_id=acct).resource_arn],
-        **missing(later(59)),
-    }
-    assert after[resource(1, account_id=acct).resource_arn] == before[resource(1, account_id=acct).resource_arn]
+    gone, seen = (resource(n, account_id=acct).resource_arn for n in (2, 1))
+    assert subject.items(acct) == {gone: before[gone] | missing(later(59)), seen: before[seen]}
     assert subject.store.pages_applied("s1", scope(acct)) == 1
 
 
@@ -162,13 +137,7 @@ def test_a_complete_sweep_marks_missing_only_what_its_scope_did_not_see(subject:
     # THEN resource 2 is missing since s2's start, 1 and the other region's 3 stay active
     assert marked == 1
     items = subject.items(acct)
-    assert items[resource(2, account_id=acct).resource_arn] == {
-        "state": "running",
-        "lastDiscoveredAt": iso(T0),
-        "firstDiscoveredAt": iso(T0),
-        "lastExecutionId": "s1",
-        **missing(later(59)),
-    }
+    assert items[resource(2, account_id=acct).resource_arn] == expected("running", T0, T0, "s1", later(59))
     assert items[resource(1, account_id=acct).resource_arn]["discoveryStatus"] == "active"
     assert items[resource(3, account_id=acct, region="eu-west-1").resource_arn]["discoveryStatus"] == "active"
 
@@ -182,10 +151,8 @@ def test_a_late_page_of_an_older_scan_cannot_revive_or_bring_in_as_active(subjec
     late = [resource(n, account_id=acct, at=later(30)) for n in (1, 2)]
     assert subject.store.apply_page(page(late, execution_id="s2", started=later(29))) == 2
     # THEN both are written with s2's sighting, missing since s3's start
-    for n in (1, 2):
-        item = subject.item(acct, n)
-        assert (item["lastDiscoveredAt"], item["lastExecutionId"]) == (iso(later(30)), "s2")
-        assert {k: item[k] for k in ("discoveryStatus", "missingSince", "ttl")} == missing(later(90))
+    assert subject.item(acct, 1) == expected("running", later(30), T0, "s2", later(90))
+    assert subject.item(acct, 2) == expected("running", later(30), later(30), "s2", later(90))
 
 
 def test_missing_since_is_the_earliest_sweep_that_missed_it_whatever_their_order(subject: Subject) -> None:
@@ -202,13 +169,7 @@ def test_a_reappearance_after_the_sweep_clears_missing(subject: Subject) -> None
     subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
     sweep(subject, acct, later(90), "s3")
     subject.store.apply_page(page([resource(1, account_id=acct, at=later(95))], execution_id="s4", started=later(94)))
-    assert subject.item(acct, 1) == {
-        "state": "running",
-        "lastDiscoveredAt": iso(later(95)),
-        "firstDiscoveredAt": iso(T0),
-        "lastExecutionId": "s4",
-        "discoveryStatus": "active",
-    }
+    assert subject.item(acct, 1) == expected("running", later(95), T0, "s4")
 
 
 def test_a_failed_scope_sweeps_nothing_through_the_store(subject: Subject) -> None:

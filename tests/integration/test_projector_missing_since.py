@@ -11,6 +11,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 from ddb_projector.bootstrap import build_service as build_projector
 from ddb_projector.settings import ProjectorSettings
+from inventory_core.items import account_pk, resource_sk_prefix
 from inventory_core.settings import IcebergSettings
 from inventory_core.timefmt import iso
 from inventory_events import AnyEvent
@@ -31,24 +32,28 @@ def test_projector_and_lake_writer_agree_on_missing_since_under_late_delivery(st
     # before s2's, and a page of an older scan s0 (start +29) with a new resource 4 arrives last
     (acct,) = unique_accounts(1)
 
-    events: list[AnyEvent] = [
+    pages = [
         page([resource(n, account_id=acct) for n in (1, 2, 3)], execution_id="s1"),
         page([resource(3, account_id=acct, at=later(61))], execution_id="s2", started=later(60)),
         page([resource(3, account_id=acct, at=later(91))], execution_id="s3", started=later(90)),
-        scope_completed(scope(acct), execution_id="s3", pages=1, started=later(90)),
-        scope_completed(scope(acct), execution_id="s2", pages=1, started=later(60)),
-        page([resource(4, account_id=acct, at=later(30))], execution_id="s0", started=later(29)),
     ]
-    # WHEN each consumer gets them one by one, in that order
+    deliveries: list[list[AnyEvent]] = [
+        [*pages],
+        [scope_completed(scope(acct), execution_id="s3", pages=1, started=later(90))],
+        [scope_completed(scope(acct), execution_id="s2", pages=1, started=later(60))],
+        [page([resource(4, account_id=acct, at=later(30))], execution_id="s0", started=later(29))],
+    ]
+    # WHEN each consumer gets them in that order (the lake writer in those four batches)
     projector, lake = build_projector(ProjectorSettings()), build_lake_writer(LakeWriterSettings())
-    for event in events:
-        projector.handle(event)
-        assert handle_batch(sqs_event(event, queue="lake-writer"), None, lake) == {"batchItemFailures": []}
+    for batch in deliveries:
+        for event in batch:
+            projector.handle(event)
+        assert handle_batch(sqs_event(*batch, queue="lake-writer"), None, lake) == {"batchItemFailures": []}
     # THEN both say 1, 2 and 4 are missing since s2's start (the earliest scan that missed them), 3 is active
-    expected = {resource(n, account_id=acct).resource_arn: iso(later(60)) for n in (1, 2, 4)}
+    expected: dict[str, str | None] = {resource(n, account_id=acct).resource_arn: iso(later(60)) for n in (1, 2, 4)}
     expected[resource(3, account_id=acct).resource_arn] = None
     items = stack.table.query(
-        KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{acct}") & Key("sk").begins_with("INVENTORY#"),
+        KeyConditionExpression=Key("pk").eq(account_pk(acct)) & Key("sk").begins_with(resource_sk_prefix()),
         ConsistentRead=True,
     )["Items"]
     assert {i["resourceArn"]: i.get("missingSince") for i in items} == expected

@@ -98,10 +98,7 @@ def test_a_failed_scan_keeps_the_account_counts_a_success_sets_both() -> None:
 
 def test_a_scan_fails_only_if_every_account_failed() -> None:
     def scan(*statuses: str) -> ScanCompleted:
-        accounts = [
-            AccountSummary(account_id=f"{n:012d}", status=s, resource_count=0)  # type: ignore[arg-type]
-            for n, s in enumerate(statuses)
-        ]
+        accounts = [AccountSummary(account_id=f"{n:012d}", status=s, resource_count=0) for n, s in enumerate(statuses)]
         return ScanCompleted(execution_id="x", scan_started_at=T0, duration_ms=1, accounts=accounts)
 
     assert rules.scan_outcome(scan("failed", "failed")) == "failed"
