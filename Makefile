@@ -13,6 +13,8 @@ SERVICES := inventory-scanner:scanner.__main__ inventory-ddb-projector:ddb_proje
             inventory-lake-writer:lake_writer.handler inventory-archiver:archiver.handler \
             inventory-api:inventory_api.handler inventory-cli:inventory_cli.main
 DEMO_ARGS ?=
+WORKSPACE_PACKAGES := shared/events shared/core shared/lake services/scanner services/ddb_projector services/lake_writer \
+                      services/archiver services/api cli infra
 FLAKY_CHAOS_TEST := tests/chaos/test_faults.py::test_short_several_faults_at_once
 ISOLATED_TEST := tests/integration/test_dlq_redrive.py::test_poison_in_every_dlq_is_redriven_after_the_fix_and_the_stores_converge
 LOCALSTACK := docker compose -f docker-compose.localstack.yml
@@ -72,6 +74,8 @@ lint: install ## ruff lint + format check, mypy strict, bandit, pip-audit of the
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r $(BANDIT_PATHS)  # skips and nosec reasons: pyproject, inline
 	UV=$(UV) $(BIN)/python .ci/audit_deps.py  # STRICT_AUDIT=1 fails when the advisory data is unreachable
+	@# Each package declares what its src imports, and uses what it declares (deptry; ignores, with reasons, in its pyproject)
+	@for pkg in $(WORKSPACE_PACKAGES); do echo "deptry $$pkg"; (cd $$pkg && $(BIN)/deptry --no-ansi src) || exit 1; done
 
 typecheck: install ## mypy strict
 	$(BIN)/mypy
