@@ -52,8 +52,10 @@ from inventory_core.grid import (
     journal_entry_items,
     reserve_journal_entries,
 )
-from inventory_core.items import Account, ResourceItem
+from inventory_core.items import Account
 from inventory_core.topology import build_topology
+
+from tests.builders import bulk_resource_item
 
 RESULTS = Path(__file__).parent / "results"
 HOME_ACCOUNT, HOME_REGION = "123456789012", "us-east-1"
@@ -68,24 +70,16 @@ CHANGES = 200  # journaled after the snapshot: half marked missing, half new res
 def item(i: int) -> dict[str, Any]:
     account = ACCOUNTS[i % len(ACCOUNTS)][0]
     region, rtype = REGIONS[(i // 10) % len(REGIONS)], TYPES[(i // 40) % len(TYPES)]
-    rid = f"{rtype}-{i:08d}"
-    arn = f"arn:aws:{rtype}:{region}:{account}:{rtype}/{rid}"
     name = f"{('web', 'api', 'db', 'batch', 'edge')[(i * 7919) % 5]}-{i:06d}"
-    seen = f"2026-11-{1 + i % 25:02d}T02:{i % 60:02d}:00.000000Z"
-    return ResourceItem(
-        account_id=account,
-        resource_type=rtype,
-        resource_arn=arn,
-        resource_id=rid,
+    return bulk_resource_item(
+        i,
+        account=account,
         region=region,
+        rtype=rtype,
         name=name,
-        state="running" if i % 4 else "stopped",
-        last_discovered_at=seen,
-        first_discovered_at="2026-10-01T02:00:00.000000Z",
         tags={"Name": name, "team": f"team-{i % 7}", "env": ("prod", "dev", "test")[i % 3]},
         metadata={"Size": "medium", "Index": str(i)},
-        discovery_status="missing" if i % 50 == 0 else "active",
-    ).to_item()
+    )
 
 
 def seed_table(clients: AwsClientFactory, table_name: str, n: int, threads: int = 4) -> float:

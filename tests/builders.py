@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from inventory_core.items import ResourceItem
 from inventory_core.sqs import sqs_event_from_events
 from inventory_core.timefmt import iso
 from inventory_events import (
@@ -210,3 +211,25 @@ def scan_events(
         ScanCompleted(execution_id=execution_id, scan_started_at=started, duration_ms=1000, accounts=summaries)
     )
     return events
+
+
+def bulk_resource_item(
+    i: int, *, account: str, region: str, rtype: str, name: str, tags: dict[str, str], metadata: dict[str, str]
+) -> dict[str, Any]:
+    """Synthetic resource number ``i`` as the projector stores it, for seeding a large grid (browser tests, the
+    API benchmark): seen on one of 25 days, every fourth stopped, every fiftieth missing."""
+    rid = f"{rtype}-{i:08d}"
+    return ResourceItem(
+        account_id=account,
+        resource_type=rtype,
+        resource_arn=f"arn:aws:{rtype}:{region}:{account}:{rtype}/{rid}",
+        resource_id=rid,
+        region=region,
+        name=name,
+        state="running" if i % 4 else "stopped",
+        last_discovered_at=f"2026-11-{1 + i % 25:02d}T02:{i % 60:02d}:00.000000Z",
+        first_discovered_at="2026-10-01T02:00:00.000000Z",
+        tags=tags,
+        metadata=metadata,
+        discovery_status="missing" if i % 50 == 0 else "active",
+    ).to_item()

@@ -31,8 +31,10 @@ from inventory_cli.provision import provision
 from inventory_cli.runtime import Consumers, register_accounts, start_scan_worker
 from inventory_core.aws import AwsClientFactory
 from inventory_core.grid import grid_row
-from inventory_core.items import Account, ResourceItem
+from inventory_core.items import Account
 from inventory_core.topology import build_topology
+
+from tests.builders import bulk_resource_item
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "services" / "api" / "web"
@@ -72,24 +74,16 @@ def bulk_item(i: int, accounts: list[tuple[str, str]]) -> dict[str, Any]:
     """Resource number i in the projector's TRD item shape (what the grid reads)."""
     account = accounts[i % len(accounts)][0]
     region, rtype = BULK_REGIONS[(i // 8) % len(BULK_REGIONS)], BULK_TYPES[i % len(BULK_TYPES)]
-    rid = f"{rtype}-{i:08d}"
-    arn = f"arn:aws:{rtype}:{region}:{account}:{rtype}/{rid}"
     name = f"{('web', 'api', 'db', 'batch', 'edge')[i % 5]}-{i:06d}"
-    seen = f"2026-11-{1 + i % 25:02d}T02:{i % 60:02d}:00.000000Z"
-    return ResourceItem(
-        account_id=account,
-        resource_type=rtype,
-        resource_arn=arn,
-        resource_id=rid,
+    return bulk_resource_item(
+        i,
+        account=account,
         region=region,
+        rtype=rtype,
         name=name,
-        state="running" if i % 4 else "stopped",
-        last_discovered_at=seen,
-        first_discovered_at="2026-10-01T02:00:00.000000Z",
         tags={"Name": name, "team": f"team-{i % 7}"},
         metadata={"Index": str(i)},
-        discovery_status="missing" if i % 50 == 0 else "active",
-    ).to_item()
+    )
 
 
 def seed_bulk(
