@@ -177,7 +177,7 @@ class InMemoryResourceStore:
         keys: set[str] = progress.setdefault("scopeKeys", set())
         if event.scope.key not in keys:
             keys.add(event.scope.key)
-            counter = "scopesDone" if event.status == "complete" else "scopesFailed"
+            counter = rules.scope_counter(event)
             progress[counter] = progress.get(counter, 0) + 1
 
     def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:

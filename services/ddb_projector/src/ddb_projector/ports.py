@@ -23,7 +23,9 @@ class ResourceStore(Protocol):
     Every method is idempotent, and the table ends the same under any order of calls: a resource item
     shows its newest observation, firstDiscoveredAt its oldest; it is missing (with missingSince and a ttl
     of missingSince plus the retention) exactly when a complete sweep of its scope started after its newest
-    observation, missing since the earliest such sweep.
+    observation. missingSince is the start of the earliest such sweep's scan, never the time the sweep was
+    processed, so it depends on the events only (the lake writer's missing_since means the same).
+    Implementations take these decisions from ``ddb_projector.rules`` and only store their outcome.
     """
 
     def apply_page(self, event: ResourcesDiscovered) -> int:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from inventory_core.timefmt import iso, parse_iso
-from inventory_events import GLOBAL_REGION, AccountScanCompleted, Resource, ScanCompleted, Scope
+from inventory_events import GLOBAL_REGION, AccountScanCompleted, Resource, ScanCompleted, Scope, ScopeCompleted
 
 ACTIVE = "active"
 MISSING = "missing"
@@ -145,6 +145,11 @@ def account_sync_values(event: AccountScanCompleted) -> dict[str, object]:
         values["lastSuccessfulSyncResourceCount"] = event.resource_count
         values["lastSuccessfulSyncExecutionId"] = event.execution_id
     return values
+
+
+def scope_counter(event: ScopeCompleted) -> Literal["scopesDone", "scopesFailed"]:
+    """The per-account progress counter a scope's completion adds one to (once per scope)."""
+    return "scopesDone" if event.status == "complete" else "scopesFailed"
 
 
 def scan_outcome(event: ScanCompleted) -> Literal["failed", "completed"]:

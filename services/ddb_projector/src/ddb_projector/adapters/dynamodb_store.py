@@ -64,6 +64,7 @@ from ddb_projector.rules import (
     plan_page,
     remembered_sweeps,
     scan_outcome,
+    scope_counter,
 )
 
 logger = logging.getLogger(__name__)
@@ -404,7 +405,7 @@ class DynamoDbResourceStore:
 
     def record_scope_progress(self, event: ScopeCompleted) -> None:
         self._touch_scan(event.execution_id, event.scan_started_at)
-        counter = "scopesDone" if event.status == "complete" else "scopesFailed"
+        counter = scope_counter(event)
         try:
             self._table.update_item(
                 Key=scan_account_key(event.execution_id, event.scope.account_id),
