@@ -54,6 +54,7 @@ def test_key_formats_are_the_stored_layout() -> None:
     assert items.event_marker_key(event_id) == {"pk": f"EVENT#{event_id}", "sk": "PROCESSED"}
     assert items.journal_entry_key(42) == {"pk": "GRIDLOG#000000000042", "sk": "ENTRY"}
     assert items.journal_seq_of("GRIDLOG#000000000042") == 42
+    assert items.rate_limit_key("user:ann", 7) == {"pk": "RATELIMIT#user:ann", "sk": "WINDOW#7"}
     assert items.scan_history_keys("2026-11-25T02:00:00.000000Z", "e1") == {
         "gsi1pk": "TYPE#SCAN",
         "gsi1sk": "2026-11-25T02:00:00.000000Z#e1",

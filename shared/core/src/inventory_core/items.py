@@ -19,6 +19,7 @@ pk                                     sk                            item
 ``GRIDLOG#{seq:012d}``                 ``ENTRY``                     a grid journal entry (``inventory_core.grid``)
 ``GRIDLOG#HEAD``                       ``HEAD``                      the grid journal's counter
 ``GRIDLOG#STATE``                      ``SNAPSHOT``                  the grid snapshot publisher's state
+``RATELIMIT#{key}``                    ``WINDOW#{window}``           an API rate-limit counter
 =====================================  ============================  =========================================
 
 GSIs: gsi1 lists all resources (``TYPE#INVENTORY``, ``{type}#{region}#{name}``), all accounts
@@ -57,6 +58,8 @@ GRIDLOG_PREFIX = "GRIDLOG#"
 GRIDLOG_ENTRY_SK = "ENTRY"
 GRIDLOG_HEAD_KEY: dict[str, str] = {"pk": "GRIDLOG#HEAD", "sk": "HEAD"}
 GRIDLOG_STATE_KEY: dict[str, str] = {"pk": "GRIDLOG#STATE", "sk": "SNAPSHOT"}
+RATELIMIT_PREFIX = "RATELIMIT#"
+RATELIMIT_WINDOW_PREFIX = "WINDOW#"
 
 # -- GSI partitions ------------------------------------------------------------------------------------
 
@@ -204,6 +207,11 @@ def journal_seq_of(pk: str) -> int:
     return int(str(pk).removeprefix(GRIDLOG_PREFIX))
 
 
+def rate_limit_key(key: str, window: int) -> dict[str, str]:
+    """Key of the API's rate-limit counter of ``key`` (a caller) in one time window."""
+    return {"pk": f"{RATELIMIT_PREFIX}{key}", "sk": f"{RATELIMIT_WINDOW_PREFIX}{window}"}
+
+
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -298,8 +306,10 @@ class ResourceItem:
         missing_since: str | None = None,
         ttl: int | None = None,
     ) -> ResourceItem:
-        """The item of a scanned resource: active, or missing since ``missing_since`` (its ``ttl`` is the
-        projector's rule, ``ddb_projector.rules.missing_ttl``)."""
+        """The item of a scanned resource: active, or missing since ``missing_since``.
+
+        ``ttl`` is the projector's rule (``ddb_projector.rules.missing_ttl``); an active item has none.
+        """
         seen = iso(resource.discovered_at)
         return cls(
             account_id=resource.account_id,

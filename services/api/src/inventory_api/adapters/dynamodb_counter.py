@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from inventory_core.items import rate_limit_key
 
 from inventory_api.ports import StoreError
 
@@ -16,7 +17,7 @@ class DynamoDbCounterStore:
     def hit(self, key: str, window: int, expires_at: int) -> int:
         try:
             response = self._table.update_item(
-                Key={"pk": f"RATELIMIT#{key}", "sk": f"WINDOW#{window}"},
+                Key=rate_limit_key(key, window),
                 UpdateExpression="ADD hits :one SET #ttl = :ttl",
                 ExpressionAttributeNames={"#ttl": "ttl"},
                 ExpressionAttributeValues={":one": 1, ":ttl": expires_at},
