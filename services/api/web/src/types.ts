@@ -20,6 +20,23 @@ export interface ResourceDetail extends Resource {
   missingSince?: string | null
 }
 
+/** GET /api/inventory/resource-history/{arn}: the lake's resource_history rows, newest first. */
+export interface HistoryEntry {
+  executionId: string
+  discoveredAt: string | null
+  state: string | null
+  name: string | null
+  region: string | null
+  resourceType: string | null
+}
+
+export interface ResourceHistoryPage {
+  resourceArn: string
+  available: boolean
+  items: HistoryEntry[]
+  nextToken: string | null
+}
+
 export interface Pagination {
   page: number
   pageSize: number

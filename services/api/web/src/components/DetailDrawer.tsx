@@ -1,9 +1,82 @@
-import { useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 
 import { api, describeError } from '../api'
-import type { Resource, ResourceDetail } from '../types'
+import type { HistoryEntry, Resource, ResourceDetail, ResourceHistoryPage } from '../types'
 import { StatusBadge } from './StatusBadge'
 import { Time } from './Time'
+
+export const HISTORY_PAGE = 20
+
+type HistoryState =
+  | { phase: 'loading'; items: HistoryEntry[] }
+  | { phase: 'ready'; items: HistoryEntry[]; available: boolean; nextToken: string | null }
+  | { phase: 'error'; items: HistoryEntry[]; error: unknown }
+
+/** The resource's status per scan from the lake (newest first, 20 at a time, "Load older" for more). */
+export function StatusHistory({ arn }: { arn: string }) {
+  const [state, setState] = useState<HistoryState>({ phase: 'loading', items: [] })
+  const load = useCallback(
+    async (items: HistoryEntry[], token: string | null, live: () => boolean = () => true) => {
+      setState({ phase: 'loading', items })
+      const query = new URLSearchParams({ limit: String(HISTORY_PAGE), ...(token ? { nextToken: token } : {}) })
+      try {
+        const page = await api<ResourceHistoryPage>(`/api/inventory/resource-history/${encodeURIComponent(arn)}?${query}`)
+        if (live()) setState({ phase: 'ready', items: [...items, ...page.items], available: page.available, nextToken: page.nextToken })
+      } catch (error) {
+        if (live()) setState({ phase: 'error', items, error })
+      }
+    },
+    [arn],
+  )
+  useEffect(() => {
+    let live = true
+    void load([], null, () => live)
+    return () => {
+      live = false
+    }
+  }, [load])
+
+  return (
+    <div data-testid="status-history">
+      {state.items.length > 0 && (
+        <table className="kv history">
+          <thead>
+            <tr>
+              <th scope="col">Seen</th>
+              <th scope="col">State</th>
+              <th scope="col">Scan</th>
+            </tr>
+          </thead>
+          <tbody>
+            {state.items.map((h) => (
+              <tr key={`${h.executionId}|${h.discoveredAt}`}>
+                <td>
+                  <Time iso={h.discoveredAt} />
+                </td>
+                <td>{h.state ?? '–'}</td>
+                <td className="mono" title={h.executionId}>
+                  {h.executionId.slice(0, 12)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {state.phase === 'loading' && <div className="skeleton-block" aria-busy="true" aria-label="Loading history" />}
+      {state.phase === 'error' && <p className="error-text">{describeError(state.error)}</p>}
+      {state.phase === 'ready' && state.items.length === 0 && (
+        <p className="muted">
+          {state.available ? 'The lake has no scan of this resource yet.' : 'No lake history is available here.'}
+        </p>
+      )}
+      {state.phase === 'ready' && state.nextToken && (
+        <button type="button" onClick={() => void load(state.items, state.nextToken)}>
+          Load older
+        </button>
+      )}
+    </div>
+  )
+}
 
 export function consoleUrl(arn: string): string {
   return `https://console.aws.amazon.com/go/view?arn=${encodeURIComponent(arn)}`
@@ -135,8 +208,9 @@ export function DetailDrawer({ resource, onClose }: { resource: Resource; onClos
             , missing since <Time iso={detail.missingSince} />
           </>
         ) : null}
-        . The full per-scan history is in the lake (<code>inventory sql</code>, table resource_history).
+        . Every scan that saw it, from the lake:
       </p>
+      <StatusHistory arn={resource.resourceArn} />
     </aside>
   )
 }
