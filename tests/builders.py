@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.awsrequest import HTTPHeaders
 from inventory_core.items import ResourceItem
 from inventory_core.sqs import sqs_event_from_events
 from inventory_core.timefmt import iso
@@ -76,7 +77,7 @@ def scope_completed(
     return ScopeCompleted(
         execution_id=execution_id,
         scope=sc,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         resource_count=count,
         page_count=pages,
         scan_started_at=started,
@@ -110,7 +111,7 @@ def account_completed(
     return AccountScanCompleted(
         execution_id=execution_id,
         account_id=account_id,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         resource_count=count,
         duration_ms=duration_ms,
         scan_started_at=started,
@@ -206,7 +207,7 @@ def scan_events(
         events.append(
             account_completed(account_id, execution_id=execution_id, count=count, status=status, started=started)
         )
-        summaries.append(AccountSummary(account_id=account_id, status=status, resource_count=count))  # type: ignore[arg-type]
+        summaries.append(AccountSummary(account_id=account_id, status=status, resource_count=count))
     events.append(
         ScanCompleted(execution_id=execution_id, scan_started_at=started, duration_ms=1000, accounts=summaries)
     )
@@ -233,3 +234,11 @@ def bulk_resource_item(
         metadata=metadata,
         discovery_status="missing" if i % 50 == 0 else "active",
     ).to_item()
+
+
+def http_headers(headers: dict[str, str] | None = None) -> HTTPHeaders:
+    """Headers of an injected botocore AWSResponse (a fault a test answers in place of AWS)."""
+    found = HTTPHeaders()
+    for name, value in (headers or {}).items():
+        found[name] = value
+    return found

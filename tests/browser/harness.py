@@ -144,6 +144,30 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60
     raise RuntimeError("the API did not answer /healthz in time")
 
 
+def start_api(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The API as its own uvicorn process (as `inventory demo` serves it) on a free port, once healthy."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "--factory", "inventory_api.main:create_app"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc)
+    except BaseException:
+        stop_api(proc)
+        raise
+    return proc, base
+
+
+def stop_api(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
 def ui_stack(
     state_dir: Path,
@@ -183,25 +207,15 @@ def ui_stack(
         if fleet_resources:
             workers += Consumers.build(clients).start(stop)
             workers.append(start_scan_worker(clients, stop))
-        port = free_port()
         env = {**os.environ, "WEB_DIST_DIR": str(DIST), "RATE_LIMIT_PER_MINUTE": "100000", **(api_env or {})}
-        command = [sys.executable, "-m", "uvicorn", "--factory", "inventory_api.main:create_app"]
-        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        with (state_dir / "api.log").open("wb") as log:  # the child keeps its own copy of the descriptor
-            proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base, proc)
+        proc, base = start_api(env, state_dir / "api.log")
         yield UiStack(base, env, clients, Path(os.environ["AUTH_LOCAL_KEY_FILE"]), timings)
     finally:
         stop.set()
         for worker in workers:  # before moto goes: a poll in flight would fail loudly
             worker.join(timeout=30)
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_api(proc)
         moto.stop()
         os.environ.clear()
         os.environ.update(saved)
@@ -236,5 +250,8 @@ SCROLL_FRAMES_JS = """async ([frames, step]) => {
 
 def frame_stats(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
-    pick = lambda p: round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)  # noqa: E731
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)
+
     return {"frames": len(ordered), "p50_ms": pick(0.5), "p95_ms": pick(0.95), "max_ms": round(ordered[-1], 1)}

@@ -24,6 +24,7 @@ from inventory_core.items import (
     resource_sk_prefix,
 )
 
+from tests.builders import http_headers
 from tests.conftest import Stack, unique_accounts
 from tests.fakes.api import resource_item
 
@@ -201,7 +202,7 @@ def _assume_role_denied(request: Any, **_: Any) -> AWSResponse:
         def stream(self, **_: Any) -> Iterator[bytes]:
             yield body
 
-    return AWSResponse(request.url, 403, {"Content-Type": "text/xml"}, Raw())
+    return AWSResponse(request.url, 403, http_headers({"Content-Type": "text/xml"}), Raw())
 
 
 def test_check_assumes_the_role_and_reports_each_region(api: Api) -> None:
@@ -238,7 +239,7 @@ def test_sync_history_lists_every_trigger_newest_first_in_pages(api: Api) -> Non
     operator = api.as_("olga", "operator")
     (account,) = unique_accounts(1)
     api.stack.table.put_item(Item=Account(account, "Hist", True).to_item())
-    for execution_id, trigger, started in (
+    for execution_id, trigger, started_at in (
         ("sched-1", "schedule", "2020-01-01T02:00:00Z"),
         ("cli-1", "cli", "2020-01-02T09:00:00Z"),
     ):
@@ -248,8 +249,8 @@ def test_sync_history_lists_every_trigger_newest_first_in_pages(api: Api) -> Non
                 status="completed",
                 trigger=trigger,
                 requested_by=trigger,
-                started_at=started,
-                completed_at=started,
+                started_at=started_at,
+                completed_at=started_at,
                 account_ids=(account,),
                 resource_count=7,
             ).to_item()

@@ -215,7 +215,7 @@ def test_export_is_downloaded_through_a_presigned_url_that_expires_in_an_hour(li
     expected = sorted(i["name"] for i in items if i["accountId"] == a and i["resourceType"] == "ec2")
     assert [r[0] for r in rows[1:]] == expected
     assert {r[1] for r in rows[1:]} == {"Prod"}
-    assert all(r[2].startswith("env=prod; team=t") for r in rows[1:])
+    assert all(str(r[2]).startswith("env=prod; team=t") for r in rows[1:])
 
     # AND bob's export lands under bob's prefix, never alice's
     bob = live.client.post("/api/inventory/resources/export", json={}, headers=live.as_("bob")).json()

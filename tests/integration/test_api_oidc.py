@@ -87,8 +87,9 @@ def test_oidc_tokens_are_checked_against_the_providers_jwks(
         assert status(token(iss="https://evil.test")) == 401
         assert status(token(aud="other-app")) == 401
         assert status(token(exp=int(time.time()) - 300)) == 401
-        assert status(token(**{"cognito:groups": ["viewer"]})) == 200
-        viewer = {"Authorization": f"Bearer {token(**{'cognito:groups': ['viewer']})}"}
+        groups: dict[str, Any] = {"cognito:groups": ["viewer"]}
+        assert status(token(**groups)) == 200
+        viewer = {"Authorization": f"Bearer {token(**groups)}"}
         assert client.get("/api/inventory/audit", headers=viewer).status_code == 403
     finally:
         deps.reset()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ def within(seconds: float, check: Callable[[], bool]) -> float:
 
 
 @pytest.fixture
-def api_env(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def api_env(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The API with its default read-model settings (READ_MODEL_TTL_S=60): only the journal makes it fresh."""
     monkeypatch.setenv("AUTH_LOCAL_KEY_FILE", str(tmp_path / "auth.key"))
     monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "10000")

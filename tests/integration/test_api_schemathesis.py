@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -67,7 +68,7 @@ def admin_token() -> str:
 
 @schema.parametrize()
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_operation_fails_or_breaks_its_schema(case: schemathesis.Case) -> None:
+def test_no_operation_fails_or_breaks_its_schema(case: schemathesis.Case[Any]) -> None:
     # Every check but negative_data_rejection: the API ignores unknown query parameters (as HTTP APIs
     # do), and schemathesis counts the token we add as "missing" in its negative cases.
     excluded = [schemathesis.checks.negative_data_rejection]

@@ -30,6 +30,7 @@ from scanner.bootstrap import build_service as build_scanner
 from scanner.settings import ScannerSettings
 from typer.testing import CliRunner
 
+from tests.builders import http_headers
 from tests.conftest import Stack, unique_accounts
 
 pytestmark = pytest.mark.emulator
@@ -164,7 +165,7 @@ def refuse_describe_instances(request: Any, **_: Any) -> AWSResponse | None:
                 b"</Error></Errors><RequestID>x</RequestID></Response>"
             )
 
-    return AWSResponse(request.url, 403, {}, Body())
+    return AWSResponse(request.url, 403, http_headers(), Body())
 
 
 def test_a_scan_that_failed_a_scope_keeps_the_earlier_complete_items_of_that_scope(

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from botocore.awsrequest import AWSResponse
 from inventory_events import AccountScanCompleted, ScopeSummary
 
-from tests.builders import T0, page, resource, scope, sqs_event
+from tests.builders import T0, http_headers, page, resource, scope, sqs_event
 from tests.conftest import Stack
 
 pytestmark = pytest.mark.emulator
@@ -76,7 +76,7 @@ def inject_put_failures(s3: Any, times: int) -> list[int]:
         if len(sent) > times:
             return None
         body = b"<Error><Code>AccessDenied</Code><Message>injected</Message></Error>"
-        return AWSResponse(request.url, 403, {}, _Raw(body))
+        return AWSResponse(request.url, 403, http_headers(), _Raw(body))
 
     s3.meta.events.register("before-send.s3.PutObject", handler, unique_id="inject-put")
     return sent

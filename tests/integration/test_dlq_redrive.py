@@ -20,6 +20,7 @@ from inventory_core.items import Account
 from inventory_events import ScanRequested, parse_event
 from typer.testing import CliRunner
 
+from tests.builders import http_headers
 from tests.conftest import Stack, unique_accounts
 
 pytestmark = pytest.mark.emulator
@@ -202,7 +203,7 @@ def _move_task_accepted(request: Any, **_: Any) -> AWSResponse:
         def stream(self, **_: Any) -> Iterator[bytes]:
             yield b'{"TaskHandle": "task-1"}'
 
-    return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, Raw())
+    return AWSResponse(request.url, 200, http_headers({"Content-Type": "application/x-amz-json-1.0"}), Raw())
 
 
 def test_redrive_uses_start_message_move_task_where_the_endpoint_has_it(stack: Stack) -> None:

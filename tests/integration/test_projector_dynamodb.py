@@ -34,7 +34,18 @@ from inventory_core.items import (
 )
 from inventory_events import ScanCompleted
 
-from tests.builders import T0, account_completed, later, page, resource, scan_events, scope, scope_completed, sqs_event
+from tests.builders import (
+    T0,
+    account_completed,
+    http_headers,
+    later,
+    page,
+    resource,
+    scan_events,
+    scope,
+    scope_completed,
+    sqs_event,
+)
 from tests.conftest import Stack, unique_accounts
 
 pytestmark = pytest.mark.emulator
@@ -63,7 +74,7 @@ def inject(client: Any, operation: str, times: int, answer: Any) -> dict[str, in
             return None
         state["left"] -= 1
         status, body = answer(json.loads(request.body))
-        return AWSResponse(request.url, status, {}, _Body(json.dumps(body).encode()))
+        return AWSResponse(request.url, status, http_headers(), _Body(json.dumps(body).encode()))
 
     client.meta.events.register(f"before-send.dynamodb.{operation}", handler)
     return state

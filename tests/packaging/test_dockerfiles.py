@@ -180,7 +180,7 @@ def test_the_entry_point_exists(name: str) -> None:
     image = IMAGES[name]
     _, stages = parse(ROOT / image.dockerfile)
     final = stages[-1]
-    entry = next((json.loads(rest) for keyword, rest in final.instructions if keyword == "ENTRYPOINT"), [])
+    entry: list[str] = next((json.loads(rest) for keyword, rest in final.instructions if keyword == "ENTRYPOINT"), [])
     cmd = next(json.loads(rest) for keyword, rest in reversed(final.instructions) if keyword == "CMD")
     assert tuple(entry + cmd) == image.command
     if image.handler:
@@ -303,7 +303,7 @@ def test_the_build_stage_runs_here_from_only_what_it_copies(name: str, tmp_path:
                 shutil.copy2(ROOT / source, target)
     run = next(rest for keyword, rest in build.instructions if keyword == "RUN" and "uv venv" in rest)
     venv = tmp_path / "venv"
-    run = run.replace("/opt/venv", str(venv)).replace("/usr/local/bin/python3.11", sys._base_executable)
+    run = run.replace("/opt/venv", str(venv)).replace("/usr/local/bin/python3.11", sys._base_executable)  # type: ignore[attr-defined]
     uv_dir = str(Path(find_uv(ROOT)).parent)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
     env |= {"PATH": f"{uv_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "UV_PYTHON_DOWNLOADS": "never"}

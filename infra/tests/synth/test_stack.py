@@ -22,8 +22,7 @@ def topology() -> Topology:
 
 
 def _resources(template: Template, type_: str, props: Any = None) -> dict[str, Any]:
-    found: dict[str, Any] = template.find_resources(type_, {"Properties": props} if props is not None else None)
-    return found
+    return dict(template.find_resources(type_, {"Properties": props} if props is not None else None))
 
 
 def _logical_id(template: Template, type_: str, props: dict[str, Any]) -> str:

@@ -105,7 +105,7 @@ def _patch_trust() -> None:
     def is_assuming(self: Any, resource_arn: str) -> bool:
         if (
             ":role" not in resource_arn.lower()
-            or self._action not in access_control.REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
+            or self._action not in access_control.REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK  # type: ignore[attr-defined]
         ):
             return False
         try:

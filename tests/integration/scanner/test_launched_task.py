@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from inventory_cli.fleet import seed_fleet
@@ -37,7 +38,7 @@ def test_the_launched_task_scans_exactly_the_request_in_scan_request(stack: Stac
     # THEN it scanned that execution for that account only, as requested by that user
     assert done.returncode == 0, done.stderr
     sqs = stack.clients.client("sqs")
-    bodies: list[dict[str, object]] = []
+    bodies: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(
             QueueUrl=stack.env["DDB_PROJECTOR_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=0
@@ -47,4 +48,4 @@ def test_the_launched_task_scans_exactly_the_request_in_scan_request(stack: Stac
         bodies += [json.loads(m["Body"]) for m in messages]
     [completed] = [b for b in bodies if b["event_type"] == "ScanCompleted"]
     assert completed["execution_id"] == "launched-1"
-    assert [a["account_id"] for a in completed["accounts"]] == [accounts[1]]  # type: ignore[index]
+    assert [a["account_id"] for a in completed["accounts"]] == [accounts[1]]

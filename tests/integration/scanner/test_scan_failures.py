@@ -20,6 +20,7 @@ from scanner.bootstrap import build_service
 from scanner.service import CLAIM_CHECK_KEY, ScanProgress
 from scanner.settings import ScannerSettings
 
+from tests.builders import http_headers
 from tests.conftest import Stack, unique_accounts
 from tests.fakes import InMemoryEventPublisher
 
@@ -49,7 +50,7 @@ def aws_error(request: Any, code: str, status: int, protocol: str) -> AWSRespons
         )
     else:  # rest-xml (S3)
         text = f"<Error><Code>{code}</Code><Message>injected</Message><RequestId>x</RequestId></Error>"
-    return AWSResponse(request.url, status, {}, _Body(text.encode()))
+    return AWSResponse(request.url, status, http_headers(), _Body(text.encode()))
 
 
 def seed(stack: Stack, accounts: list[str], resources: int, types: tuple[str, ...]) -> Any:

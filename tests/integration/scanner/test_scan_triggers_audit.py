@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 from inventory_api.adapters.dynamodb_audit import DynamoDbAuditLog
 from inventory_api.adapters.dynamodb_scan_history import DynamoDbScanHistory
 from inventory_core.items import Account
-from inventory_events import ScanRequested, ScopeCompleted
+from inventory_events import AnyEvent, ScanRequested, ScopeCompleted
 from scanner.bootstrap import build_service
 from scanner.settings import ScannerSettings
 
@@ -19,10 +20,10 @@ pytestmark = pytest.mark.emulator
 
 class Recorder:
     def __init__(self) -> None:
-        self.events: list[object] = []
+        self.events: list[AnyEvent] = []
 
-    def publish(self, events: object) -> None:
-        self.events.extend(events)  # type: ignore[call-overload]
+    def publish(self, events: Sequence[AnyEvent]) -> None:
+        self.events.extend(events)
 
 
 @pytest.mark.parametrize("trigger", ["schedule", "cli"])
@@ -36,7 +37,7 @@ def test_a_scheduled_or_cli_scan_is_audited_listed_and_scans_only_the_accounts_r
     monkeypatch.setenv("INVENTORY_REGIONS", "us-east-1,us-west-2")
     monkeypatch.setenv("SHARD_PROCESSES", "0")
     recorder = Recorder()
-    service = build_service(ScannerSettings(), stack.clients, publisher=recorder)  # type: ignore[arg-type]
+    service = build_service(ScannerSettings(), stack.clients, publisher=recorder)
 
     # WHEN the schedule (or the CLI) starts a scan
     who = "schedule" if trigger == "schedule" else "arn:aws:iam::123456789012:user/ops"

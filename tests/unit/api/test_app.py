@@ -40,6 +40,8 @@ class Api:
         self.sender = InMemoryScanRequestSender()
         self.exports = InMemoryExportStore()
         self.audit_log = InMemoryAuditLog()
+        self.limiter = RateLimiter(InMemoryCounterStore(), limit)
+        self.limiter = RateLimiter(InMemoryCounterStore(), limit)
         ids = itertools.count(1)
         app = create_app()
         app.dependency_overrides.update(
@@ -58,7 +60,6 @@ class Api:
                 deps.rate_limiter: lambda: self.limiter,
             }
         )
-        self.limiter = RateLimiter(InMemoryCounterStore(), limit)
         self.client = TestClient(app, raise_server_exceptions=False)
 
     def as_(self, user: str, role: str) -> dict[str, str]:

@@ -50,12 +50,13 @@ def test_an_export_whose_audit_cannot_be_written_hands_out_no_url(api: Api) -> N
 def test_export_filters_are_validated_like_the_list_query(api: Api) -> None:
     # The probe: ~450 KB of filter values overflowed the audit item, the audit failed silently, the URL went out.
     viewer = api.as_("vera", "viewer")
-    for filters, parameter in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"region": "x" * 2001}, "filters.region"),
         ({"search": "x" * 257}, "filters.search"),
         ({"accountId": ["12345"]}, "filters.accountId"),
         ({"status": "gone"}, "filters.status"),
-    ]:
+    ]
+    for filters, parameter in cases:
         response = api.client.post(EXPORT, headers=viewer, json={"filters": filters})
         assert response.status_code == 422, filters
         assert [d["parameter"] for d in response.json()["details"]] == [parameter]

@@ -11,12 +11,11 @@ from inventory_api.readmodel import (
     ReadModel,
     ResultKey,
     Snapshot,
-    table_from_rows,
     table_from_snapshot,
 )
 from inventory_api.service import InventoryQueryService, ResourceQuery
 from inventory_core.grid import GRID_FIELDS, grid_row
-from inventory_core.grid_arrow import encode_table
+from inventory_core.grid_arrow import encode_table, table_from_rows
 from inventory_core.items import Account, account_pk
 
 from tests.fakes.api import InMemoryChangeJournal, InMemoryInventoryReader, InMemorySnapshotSource, resource_item

@@ -10,8 +10,8 @@ def nxt(expression: str, now: datetime, tz: str = "UTC") -> datetime | None:
     return next_scheduled_sync(expression, tz, now)
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -46,9 +46,7 @@ def scan(
                 )
             )
         status = "failed" if (region, resource_type) in failed else "complete"
-        summaries.append(
-            ScopeSummary(scope=sc, status=status, resource_count=len(items), page_count=1 if items else 0)  # type: ignore[arg-type]
-        )
+        summaries.append(ScopeSummary(scope=sc, status=status, resource_count=len(items), page_count=1 if items else 0))
     done = AccountScanCompleted(
         execution_id=execution_id,
         account_id=A,
@@ -155,7 +153,11 @@ def test_a_rival_write_between_read_and_write_is_merged_not_lost() -> None:
     rival = ArchiverService(store, sleep=lambda _s: None)
     scan(service, "first", T0, {("us-east-1", "ec2"): [res(1, "us-east-1", "ec2")]})
     # GIVEN another writer merges its own scan right after this one read the document
-    store.after_read = lambda _key: scan(rival, "rival", T0, {("us-east-1", "vpc"): [res(2, "us-east-1", "vpc")]})
+
+    def rival_merges(_key: str) -> None:
+        scan(rival, "rival", T0, {("us-east-1", "vpc"): [res(2, "us-east-1", "vpc")]})
+
+    store.after_read = rival_merges
     # WHEN this writer merges a third scan
     scan(service, "third", T0, {("eu-west-1", "ec2"): [res(3, "eu-west-1", "ec2")]})
     # THEN its first write lost, it merged again, and every scan's scope is there

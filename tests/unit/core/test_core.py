@@ -20,7 +20,7 @@ def test_regions_default_to_the_four_trd_regions_and_read_a_comma_list(monkeypat
 def test_missing_resource_name_fails_with_the_variable_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("APP_TABLE_NAME", raising=False)
     with pytest.raises(ValidationError, match="app_table_name"):
-        TableSettings()  # type: ignore[call-arg]
+        TableSettings()
 
 
 def test_timestamps_are_fixed_width_so_strings_sort_like_times() -> None:

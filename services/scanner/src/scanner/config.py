@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs in the workspace; the calls used are simple
+import yaml  # no stubs in the workspace (a mypy override in pyproject); the calls used are simple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scanner.catalog import CATALOG, TRD_CATALOG, ResourceSpec, generic_normalizer
