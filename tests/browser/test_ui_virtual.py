@@ -29,10 +29,12 @@ def test_ten_thousand_rows_are_virtualised_and_scroll_smoothly(page: Page, big: 
     grid = page.get_by_test_id("grid")
     assert grid.get_attribute("aria-rowcount") == str(ROWS_IN_STORE + 1)  # every row is in the page's data
 
-    result = page.evaluate(SCROLL_FRAMES_JS, [240, 900])
+    # 120 frames of 1,800 px reach row 6,000: as deep as 240 of 900 at half the frames (each frame costs 0.1-0.3 s
+    # of wall time on this loaded machine); make bench-ui measures frame times properly
+    result = page.evaluate(SCROLL_FRAMES_JS, [120, 1800])
     stats = frame_stats(result["times"])
     print(f"\n10,000 rows: at most {result['most']} row elements while scrolling; frame times {stats}")
-    assert result["most"] < 80, result["most"]  # the DOM holds the visible window plus overscan, not 10,000
+    assert result["most"] < 45, result["most"]  # the visible window (16 rows) plus 6 of overscan each side
     assert result["lastIndex"] > 5000  # and it did scroll deep into the data
     # Frame times are measured and kept (artifacts/browser/scroll-10k.json), not judged here: they depend on
     # the machine's load (make bench-ui reports them); only a stall of seconds per frame fails.
