@@ -30,6 +30,13 @@ def export_objects(api: LiveApi) -> list[str]:
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
+def one_account(api: LiveApi, resources: int) -> str:
+    """A fresh account with ``resources`` resources; its id."""
+    account = unique_accounts(1)[0]
+    api.seed([resource_item(n, account=account) for n in range(resources)], [Account(account, "Prod", True)])
+    return account
+
+
 def queued_requests(api: LiveApi) -> int:
     sqs = api.stack.clients.client("sqs")
     got = sqs.receive_message(
@@ -43,8 +50,7 @@ def test_the_450_kb_export_filter_probe_gets_no_export_and_no_silent_audit_gap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN an inventory and a viewer
-    a = unique_accounts(1)[0]
-    live.seed([resource_item(n, account=a) for n in range(5)], [Account(a, "Prod", True)])
+    a = one_account(live, 5)
     viewer = live.as_("vera")
     probe = {"filters": {"search": "x" * 450_000}}
 
@@ -73,8 +79,7 @@ def test_no_audit_table_no_export_url_and_no_scan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN an account and an audit table that refuses writes (it does not exist)
-    a = unique_accounts(1)[0]
-    live.seed([resource_item(n, account=a) for n in range(3)], [Account(a, "Prod", True)])
+    a = one_account(live, 3)
     good_table = live.stack.env["AUDIT_TABLE_NAME"]
     monkeypatch.setenv("AUDIT_TABLE_NAME", good_table + "-gone")
     deps.reset()
@@ -104,8 +109,7 @@ def test_under_lambda_the_audit_keeps_api_gateways_address_and_the_servers_reque
 ) -> None:
     from inventory_api.handler import lambda_handler
 
-    a = unique_accounts(1)[0]
-    live.seed([], [Account(a, "Prod", True)])
+    a = one_account(live, 0)
     token = live.as_("vera")["Authorization"]
     event = {
         "version": "2.0",

@@ -19,7 +19,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from inventory_api.audit import Actor, AuditService
 from inventory_api.ports import ExportStore, StoreError
-from inventory_api.schemas import ExportRequest, split_list
+from inventory_api.schemas import ExportRequest
 from inventory_api.service import InventoryQueryService, ResourceQuery
 
 logger = logging.getLogger(__name__)
@@ -119,16 +119,7 @@ class ExportService:
         return ExportResult(key=result.key, download_url=url, expires_at=expires_at, rows=result.rows)
 
     def _write(self, user_storage_id: str, request: ExportRequest) -> _Written:
-        f = request.filters
-        query = ResourceQuery(
-            account_ids=split_list(f.accountId),
-            resource_types=split_list(f.resourceType),
-            regions=split_list(f.region),
-            statuses=split_list(f.status),
-            search=f.search or None,
-            sort_by=request.sortBy,
-            sort_order=request.sortOrder,
-        )
+        query = ResourceQuery(**request.filters.query_fields(), sort_by=request.sortBy, sort_order=request.sortOrder)
         stamp = self._clock().strftime("%Y%m%dT%H%M%S%fZ")
         key = f"exports/{user_storage_id}/{stamp}/export.xlsx"
         with tempfile.TemporaryDirectory(prefix="inventory-export-") as tmp:

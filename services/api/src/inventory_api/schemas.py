@@ -175,6 +175,16 @@ class ResourceFilters(RequestModel):
     status: StatusList = Field(default=None, description="Comma list of active, missing")
     search: str | None = Field(default=None, max_length=256, description="Substring of name, id or ARN")
 
+    def query_fields(self) -> dict[str, Any]:
+        """The filters as service.ResourceQuery's fields (lists split, empty search dropped)."""
+        return {
+            "account_ids": split_list(self.accountId),
+            "resource_types": split_list(self.resourceType),
+            "regions": split_list(self.region),
+            "statuses": split_list(self.status),
+            "search": self.search or None,
+        }
+
 
 class ResourceListQuery(ResourceFilters):
     """The list endpoint's query: the filters plus paging and order (unknown parameters are ignored)."""

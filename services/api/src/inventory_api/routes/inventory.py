@@ -32,7 +32,6 @@ from inventory_api.schemas import (
     StatusResponse,
     SyncRequest,
     SyncResponse,
-    split_list,
 )
 from inventory_api.service import InventoryQueryService, ResourceQuery
 from inventory_api.sync import SyncService
@@ -70,11 +69,7 @@ def list_resources(
 ) -> ResourcesPage:
     return service.list_resources(
         ResourceQuery(
-            account_ids=split_list(query.accountId),
-            resource_types=split_list(query.resourceType),
-            regions=split_list(query.region),
-            statuses=split_list(query.status),
-            search=query.search or None,
+            **query.query_fields(),
             page=query.page,
             page_size=query.pageSize,
             sort_by=query.sortBy,
