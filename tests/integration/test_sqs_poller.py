@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -41,7 +43,7 @@ def test_a_batch_holding_the_same_message_twice_is_settled(moto_endpoint: str) -
 
     poller = SqsLambdaPoller(sqs, url, handler, wait_s=0, retry_delay_s=2)
     real_receive = poller._receive
-    poller._receive = lambda wait_s: [m for m in real_receive(wait_s) for _ in range(2)]  # type: ignore[method-assign]
+    poller._receive = lambda *args: [m for m in real_receive(*args) for _ in range(2)]  # type: ignore[method-assign]
     # WHEN it is polled
     received = poller.poll_once()
     # THEN the batch is settled without an error: "ok" deleted once, "bad" back on the queue after its backoff
@@ -61,12 +63,12 @@ def test_a_late_copy_of_a_deleted_message_is_settled(moto_endpoint: str) -> None
     poller = SqsLambdaPoller(sqs, url, lambda e, c: {"batchItemFailures": []}, wait_s=0)
     real_receive = poller._receive
 
-    def receive(wait_s: int) -> list[dict[str, Any]]:
-        got = real_receive(wait_s)
+    def receive(*args: Any) -> list[dict[str, Any]]:
+        got = real_receive(*args)
         copies.extend(dict(m) for m in got)
         return got
 
-    poller._receive = receive  # type: ignore[method-assign]
+    poller._receive = receive  # type: ignore[method-assign,assignment]
     assert poller.poll_once() == 1
     failing = SqsLambdaPoller(
         sqs,
@@ -74,9 +76,39 @@ def test_a_late_copy_of_a_deleted_message_is_settled(moto_endpoint: str) -> None
         lambda e, c: {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in e["Records"]]},
         wait_s=0,
     )
-    failing._receive = lambda wait_s: copies  # type: ignore[method-assign]
+    failing._receive = lambda *args: copies  # type: ignore[method-assign]
     # WHEN the copy is polled and fails
     assert failing.poll_once() == 1
     # THEN the refused visibility change is logged, not raised, and the queue stays empty
     assert failing.failed == 1
     assert visible_and_in_flight(sqs, url) == (0, 0)
+
+
+def test_a_batching_window_gathers_messages_that_arrive_while_it_is_open(moto_endpoint: str) -> None:
+    # GIVEN a lake-writer-like poller (100 per batch) and messages arriving in two bursts 1 s apart
+    sqs = boto3.client("sqs")
+    url = queue(sqs)
+    batches: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+        batches.append(len(event["Records"]))
+        return {"batchItemFailures": []}
+
+    poller = SqsLambdaPoller(sqs, url, handler, batch_size=100, wait_s=0)
+
+    def burst(tag: str) -> None:
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"{tag}{i}"} for i in range(3)])
+
+    burst("a")
+    timer = threading.Timer(1.0, burst, args=("b",))
+    timer.start()
+    # WHEN it polls without a window, then (for the second burst and a third) with a 3 s window
+    poller.poll_once()
+    timer.join()
+    burst("c")
+    started = time.monotonic()
+    poller.poll_once(batching_window_s=3)
+    # THEN the first batch closed at once with the first burst; the windowed one held both later bursts and
+    # closed when the window ended
+    assert batches == [3, 6]
+    assert 2.5 <= time.monotonic() - started < 10

@@ -33,7 +33,7 @@ from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
 from inventory_core.settings import RegionSettings
 from inventory_core.sqs import LambdaHandler, SqsLambdaPoller, drain
-from inventory_core.topology import CONSUMER_BATCH_SIZES
+from inventory_core.topology import CONSUMER_BATCH_SIZES, CONSUMER_BATCHING_WINDOWS_S
 from lake_writer.bootstrap import build_service as build_lake_writer
 from lake_writer.handler import handle_batch as lake_batch
 from lake_writer.settings import LakeWriterSettings
@@ -156,6 +156,7 @@ class Consumers:
                     handler,
                     name=name,
                     batch_size=CONSUMER_BATCH_SIZES[name],
+                    batching_window_s=CONSUMER_BATCHING_WINDOWS_S[name],  # applies while running, not to drain()
                     retry_delay_s=retry_delay_s,
                     wait_s=wait_s,
                 )

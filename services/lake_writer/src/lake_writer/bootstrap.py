@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from inventory_lake import load_catalog
+from inventory_lake.s3tables import S3TablesCatalog
 
 from lake_writer.adapters.iceberg_store import IcebergLakeStore
 from lake_writer.service import LakeWriterService
@@ -12,7 +13,10 @@ from lake_writer.settings import LakeWriterSettings
 
 
 def build_service(settings: LakeWriterSettings) -> LakeWriterService:
-    store = IcebergLakeStore(load_catalog(settings), settings.iceberg_namespace)
+    catalog = load_catalog(settings)
+    # S3 Tables expires snapshots itself (table maintenance); a local catalog has nobody else to.
+    keep = 0 if isinstance(catalog, S3TablesCatalog) else settings.keep_snapshots
+    store = IcebergLakeStore(catalog, settings.iceberg_namespace, keep_snapshots=keep)
     return LakeWriterService(store, commit_attempts=settings.commit_attempts)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -21,6 +22,7 @@ LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
 logger = logging.getLogger(__name__)
 _REMEMBERED_RECEIVES = 10_000
+_MAX_BATCH_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit caps an SQS batch
 
 
 def sqs_record(
@@ -99,6 +101,7 @@ class SqsLambdaPoller:
         *,
         name: str = "",
         batch_size: int = 10,
+        batching_window_s: float = 0.0,
         wait_s: int = 2,
         retry_delay_s: float = 1.0,
         max_retry_delay_s: float = 30.0,
@@ -109,6 +112,7 @@ class SqsLambdaPoller:
         self._queue_url = queue_url
         self._handler = handler
         self._batch_size = batch_size
+        self._batching_window_s = batching_window_s
         self._wait_s = wait_s
         self._retry_delay_s = retry_delay_s
         self._max_retry_delay_s = max_retry_delay_s
@@ -121,9 +125,14 @@ class SqsLambdaPoller:
         # shorten the backoff of a newer one (moto lets an old receipt handle change the visibility).
         self._receives: OrderedDict[str, int] = OrderedDict()
 
-    def poll_once(self, wait_s: int | None = None) -> int:
-        """Receive one batch, run the handler, settle the messages; return how many were received."""
-        messages = self._receive(self._wait_s if wait_s is None else wait_s)
+    def poll_once(self, wait_s: int | None = None, batching_window_s: float = 0.0) -> int:
+        """Receive one batch, run the handler, settle the messages; return how many were received.
+
+        With a batching window the batch closes when it is full, holds 6 MB, or the window that its first
+        message opened has passed (Lambda's MaximumBatchingWindowInSeconds); without one, when SQS hands out
+        fewer than 10 messages at once.
+        """
+        messages = self._receive(self._wait_s if wait_s is None else wait_s, batching_window_s)
         if not messages:
             return 0
         self._remember(messages)
@@ -151,20 +160,32 @@ class SqsLambdaPoller:
         self._settle(messages, failed_ids)
         return len(messages)
 
-    def _receive(self, wait_s: int) -> list[dict[str, Any]]:
+    def _receive(self, wait_s: int, window_s: float = 0.0) -> list[dict[str, Any]]:
         """Gather up to ``batch_size`` messages, as Lambda's batching does (SQS hands out 10 per call)."""
         messages: list[dict[str, Any]] = []
-        while len(messages) < self._batch_size:
+        size = 0
+        window_ends: float | None = None
+        while len(messages) < self._batch_size and size < _MAX_BATCH_BYTES:
+            if window_ends is None:
+                wait = wait_s if not messages else 0
+            else:
+                left = window_ends - time.monotonic()
+                if left <= 0:
+                    break
+                wait = min(20, math.ceil(left))
             response = self._sqs.receive_message(
                 QueueUrl=self._queue_url,
                 MaxNumberOfMessages=min(10, self._batch_size - len(messages)),
-                WaitTimeSeconds=wait_s if not messages else 0,
+                WaitTimeSeconds=wait,
                 MessageAttributeNames=["All"],
                 MessageSystemAttributeNames=["All"],
             )
             got = response.get("Messages", [])
             messages += got
-            if len(got) < 10:
+            size += sum(len(m["Body"]) for m in got)
+            if window_s and messages and window_ends is None:
+                window_ends = time.monotonic() + window_s
+            if not window_s and len(got) < 10:
                 break
         return messages
 
@@ -237,10 +258,10 @@ class SqsLambdaPoller:
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until ``stop`` is set; errors are logged and polling goes on."""
+        """Poll until ``stop`` is set, with the batching window; errors are logged and polling goes on."""
         while not stop.is_set():
             try:
-                self.poll_once()
+                self.poll_once(batching_window_s=self._batching_window_s)
             except Exception:
                 logger.exception("poll failed", extra={"queue": self.name})
                 stop.wait(1.0)

@@ -1,0 +1,60 @@
+"""The lake writer keeps a bounded number of Iceberg snapshots with a local catalog (S3 Tables expires its own)."""
+
+from __future__ import annotations
+
+import pytest
+from inventory_core.settings import IcebergSettings
+from inventory_lake import load_catalog
+from inventory_lake.duck import attach_views, connect
+from lake_writer.bootstrap import build_service
+from lake_writer.settings import LakeWriterSettings
+
+from tests.builders import later, page, resource, scope, scope_completed
+from tests.conftest import Stack
+
+pytestmark = pytest.mark.emulator
+
+
+def test_each_sweep_leaves_at_most_keep_snapshots_per_table_and_the_rows_intact(stack: Stack) -> None:
+    # GIVEN a lake writer keeping 4 snapshots per table, and three scans of five resources (one gone in the last)
+    service = build_service(LakeWriterSettings(keep_snapshots=4))
+    for n in range(1, 4):
+        at = later(60 * n)
+        ex = f"exec-{n}"
+        resources = [resource(i, at=at, state="stopped" if n == 3 else "running") for i in range(5 if n < 3 else 4)]
+        # WHEN each scan lands as two batches (a page, then the page again with its scope completion)
+        service.apply([page(resources, execution_id=ex, started=at)])
+        service.apply(
+            [
+                page(resources, execution_id=ex, started=at),
+                scope_completed(scope(), execution_id=ex, count=5, started=at),
+            ]
+        )
+    # THEN no table holds more than 4 snapshots, and the rows are those of every scan
+    catalog = load_catalog(IcebergSettings())
+    namespace = stack.env["ICEBERG_NAMESPACE"]
+    for name in ("resources", "resource_history", "scope_pages"):
+        assert 1 <= len(catalog.load_table(f"{namespace}.{name}").snapshots()) <= 4, name
+    con = connect()
+    attach_views(con, catalog, namespace)
+    states = con.execute("SELECT discovery_status, state, count(*) FROM resources GROUP BY ALL ORDER BY 1").fetchall()
+    assert states == [("active", "stopped", 4), ("missing", "running", 1)]
+    assert con.execute("SELECT count(*), count(DISTINCT execution_id) FROM resource_history").fetchall() == [(14, 3)]
+
+
+def test_keep_snapshots_zero_keeps_every_snapshot(stack: Stack) -> None:
+    # GIVEN the S3 Tables behaviour (the catalog's own maintenance expires snapshots): keep_snapshots=0
+    service = build_service(LakeWriterSettings(keep_snapshots=0))
+    for n in range(1, 4):
+        at = later(60 * n)
+        ex = f"exec-{n}"
+        # WHEN three scans land
+        service.apply(
+            [
+                page([resource(1, at=at)], execution_id=ex, started=at),
+                scope_completed(scope(), execution_id=ex, count=1, started=at),
+            ]
+        )
+    # THEN nothing is expired: each scan's commits are all there
+    table = load_catalog(IcebergSettings()).load_table(f"{stack.env['ICEBERG_NAMESPACE']}.resources")
+    assert len(table.snapshots()) > 4  # more than the other test keeps
