@@ -22,6 +22,31 @@ TESTS = Path(__file__).parent
 OFFLINE_TIERS = (TESTS / "unit", TESTS / "contract")
 
 
+#: Folders whose tests share one expensive session or package fixture (a CDK synth, a strict IAM emulator, a
+#: browser with its API process, a seeded chaos fleet): under pytest-xdist each runs whole on one worker.
+SHARED_SETUP = {
+    TESTS.parent / "infra" / "tests": "infra",
+    TESTS / "integration" / "iam": "iam",
+    TESTS / "browser": "browser",
+    TESTS / "chaos": "chaos",
+}
+
+
+def xdist_group(path: Path) -> str:
+    """The worker group of a test file: its shared-setup folder, else the file (module fixtures stay single)."""
+    for folder, group in SHARED_SETUP.items():
+        if path.is_relative_to(folder):
+            return group
+    return path.relative_to(TESTS.parent).as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``-n 2 --dist loadgroup`` (make test) sends each group to one worker; a plain run ignores the marks."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group(Path(str(item.path)))))
+
+
 @pytest.fixture(autouse=True)
 def _network_rules(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit and contract tests run with sockets disabled (pytest-socket); the other tiers may talk to moto."""
