@@ -3,8 +3,8 @@
 - ``spec``: the spec types and the field-driven normalizers;
 - ``generated.json`` + ``generated``: the types generated from the AWS models (CloudFormation schemas,
   botocore paginators, IAM ARN formats) by ``services/scanner/tools/gen_catalog.py``;
-- ``overrides``: hand-written specs that replace the generated entry of their CloudFormation type where
-  the data is wrong or a type needs enrichment (the eight TRD types keep their normalizers);
+- ``overrides``: small overrides of a generated entry where the data is wrong or a type needs enrichment
+  (the eight TRD types keep their normalizers), and full specs only for the few types the data lacks;
 - ``normalizers``: the hand-written normalizers those overrides use.
 
 Adding a type means regenerating the data file; nothing else.
@@ -12,14 +12,23 @@ Adding a type means regenerating the data file; nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from difflib import get_close_matches
+from typing import Any
 
 from inventory_events import GLOBAL_REGION
 
 from scanner.catalog import overrides
-from scanner.catalog.generated import PARENT_KEY, STRING_KEY, Unsupported, generated_specs, unsupported_types
+from scanner.catalog.generated import (
+    PARENT_KEY,
+    STRING_KEY,
+    Unsupported,
+    generated_specs,
+    load_data,
+    spec_from_entry,
+    unsupported_types,
+)
 from scanner.catalog.normalizers import (
     normalize_dynamodb_table,
     normalize_ec2_instance,
@@ -45,15 +54,6 @@ from scanner.catalog.spec import (
 )
 
 
-def _tag_service(spec: ResourceSpec, entry: ResourceSpec | None) -> str:
-    """The ARN service of a hand-written type: its own, the generated entry's, else the API's (es: OpenSearch)."""
-    return (
-        spec.tag_service
-        or (entry.tag_service if entry else None)
-        or {"opensearch": "es"}.get(spec.service, spec.service)
-    )
-
-
 def tagging_filters(specs: Iterable[ResourceSpec]) -> tuple[str, ...] | None:
     """ResourceTypeFilters for the Tagging API pass of a scan of ``specs``: the services of its ``api`` types.
 
@@ -70,21 +70,28 @@ def tagging_filters(specs: Iterable[ResourceSpec]) -> tuple[str, ...] | None:
     return tuple(sorted(services)) if len(services) <= _MAX_TYPE_FILTERS else None
 
 
+def apply_override(override: overrides.Override, entry: Mapping[str, Any]) -> ResourceSpec:
+    """The generated ``entry`` with the override's changes: a hand-written type that is still data."""
+    patched = {**entry, **override.entry, "slug": override.slug}
+    patched["paths"] = {**entry["paths"], **override.entry.get("paths", {})}
+    spec = replace(spec_from_entry(patched), **override.spec)
+    # every hand-written type is seeded and found on the emulator (tests/integration/scanner)
+    return replace(spec, normalize=override.normalize or spec.normalize, emulator=True, generated=False)
+
+
 def _compose() -> tuple[tuple[ResourceSpec, ...], tuple[ResourceSpec, ...]]:
-    generated = {spec.cfn_type: spec for spec in generated_specs()}
+    entries = {str(e["cfn_type"]): e for e in load_data()["types"]}
     hand: list[ResourceSpec] = []
-    for spec in overrides.TRD_CATALOG + overrides.EXTENDED_CATALOG:
-        hand.append(
-            replace(
-                spec,
-                tagging=overrides.TAGGING.get(spec.slug, spec.tagging),
-                tag_service=_tag_service(spec, generated.get(spec.cfn_type)),
-                # every hand-written type is seeded and found on the emulator (tests/integration/scanner)
-                emulator=True,
-            )
-        )
+    for item in overrides.TRD_CATALOG + overrides.EXTENDED_CATALOG:
+        if isinstance(item, overrides.Override):
+            hand.append(apply_override(item, entries[item.cfn_type]))
+            continue
+        if item.cfn_type in entries:  # a type the data lists is changed by an Override, never written out again
+            raise RuntimeError(f"{item.cfn_type} is generated: write an Override of its entry, not a full spec")
+        # types the generator cannot produce: their ARN service is their own (OpenSearch's is es)
+        hand.append(replace(item, tag_service=item.tag_service or item.service, emulator=True))
     overridden = {spec.cfn_type for spec in hand}
-    rest = tuple(spec for cfn, spec in sorted(generated.items()) if cfn not in overridden)
+    rest = tuple(spec for spec in generated_specs() if spec.cfn_type not in overridden)
     slugs = [spec.slug for spec in hand] + [spec.slug for spec in rest]
     duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
     if duplicates:
@@ -193,6 +200,7 @@ __all__ = [
     "ScopeContext",
     "Unsupported",
     "all_scalars",
+    "apply_override",
     "dig",
     "field_normalizer",
     "generic_normalizer",

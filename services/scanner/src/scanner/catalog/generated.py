@@ -26,6 +26,7 @@ from scanner.catalog.spec import (
     _resource,
     all_scalars,
     dig,
+    scalar_metadata,
     tag_map,
 )
 
@@ -72,8 +73,14 @@ def data_normalizer(
     *,
     arn_template: str | None = None,
     arn_vars: Mapping[str, str] | None = None,
+    default_state: str = "",
+    metadata: tuple[str, ...] = (),
 ) -> Normalizer:
-    """A normalizer driven by item paths; the ARN is read, or built from the IAM format and the item."""
+    """A normalizer driven by item paths; the ARN is read, or built from the IAM format and the item.
+
+    ``default_state`` is the state of types whose API has none (``available``); ``metadata`` names dotted
+    paths kept besides the item's top-level scalars (nested values such as ``Config.PrivateZone``).
+    """
     id_path = _path(paths.get("id")) or STRING_KEY
     arn_path = _path(paths.get("arn"))
     name_path = _path(paths.get("name"))
@@ -95,10 +102,11 @@ def data_normalizer(
             arn = _build_arn(arn_template, sources, raw, resource_id, parent, ctx)
         name = dig(raw, name_path) if name_path else None
         state = dig(raw, state_path) if state_path else None
-        metadata = all_scalars(raw, limit=20)
-        metadata["CloudFormationType"] = cfn_type
+        meta = all_scalars(raw, limit=20)
+        meta.update(scalar_metadata(raw, metadata))
+        meta["CloudFormationType"] = cfn_type
         if parent is not None:
-            metadata["parent"] = str(parent)
+            meta["parent"] = str(parent)
         return _resource(
             ctx,
             raw,
@@ -107,9 +115,9 @@ def data_normalizer(
             resource_type=slug,
             region=ctx.region,
             name=str(name) if name not in (None, "") else None,
-            state="" if state is None or isinstance(state, (dict, list)) else str(state),
+            state=default_state if state is None or isinstance(state, (dict, list)) else str(state),
             tags=tag_map(dig(raw, tags_path)) if tags_path else {},
-            metadata=metadata,
+            metadata=meta,
         )
 
     return normalize
@@ -136,12 +144,15 @@ def _build_arn(
             if parent is None:
                 raise InvalidResourceError(f"no parent value for {var} of {template}")
             return str(parent).rsplit("/", 1)[-1] if str(parent).startswith("arn:") else str(parent)
+        if source == "id-last":  # an id that is a path (Route 53's /hostedzone/Z1): its last segment
+            return resource_id.rsplit("/", 1)[-1]
         if source.startswith("item:"):
             found = dig(item, source[5:])
             if found is None:
                 raise InvalidResourceError(f"item has no {source[5:]} for {var} of {template}")
             return str(found)
-        return resource_id
+        # IAM's variable name says it: SSM's parameter/{ParameterNameWithoutLeadingSlash} of /app/x is app/x
+        return resource_id.lstrip("/") if var.endswith("WithoutLeadingSlash") else resource_id
 
     return _VAR.sub(value, template)
 
@@ -172,6 +183,8 @@ def spec_from_entry(entry: Mapping[str, Any]) -> ResourceSpec:
             paths,
             arn_template=entry.get("arn_template"),
             arn_vars=entry.get("arn_vars"),
+            default_state=str(entry.get("default_state", "")),
+            metadata=tuple(entry.get("metadata", ())),
         ),
         is_global=bool(entry.get("global")),
         tagging=tagging,
