@@ -3,7 +3,7 @@
 Between scans 5% of the resources are deleted (buckets), 5% created (buckets) and 10% changed (instance tags,
 half of them also stopped or started). After every scan the same checks as the chaos tests run; measured: the
 time from scan start until all three stores equal the truth, as a ratio to the scan's own time, and the
-resident memory of the long-running processes (this process: scanner + the three consumers; the moto server).
+resident memory of each long-running process (the scanner in this one, each consumer in its own, the moto server).
 
     python -m tests.chaos.soak --scans 20 --resources 10000
 """
@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
+import signal
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +93,88 @@ class Churn:
         return {"deleted": len(delete), "created": create, "changed": len(change)}
 
 
-def run(scans: int, resources: int, timeout_s: float = 900) -> dict[str, Any]:
+CONSUMER_NAMES = ("ddb-projector", "lake-writer", "archiver")
+#: Concurrent invocations of each function: the stack caps the lake writer at 2 (LAKE_WRITER_CONCURRENCY); the
+#: projector and the archiver scale out with the queue in AWS, here to a few pollers.
+CONCURRENCY = {"ddb-projector": 4, "lake-writer": 2, "archiver": 2}
+
+
+def start_consumers(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """Each consumer in its own process (its own Lambda function in AWS), logging to ``log_dir``/NAME.log."""
+    processes = {}
+    for name in CONSUMER_NAMES:
+        log = (log_dir / f"{name}.log").open("ab")
+        processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "tests.chaos.consumer", name, str(CONCURRENCY[name])],
+            stdout=log,
+            stderr=log,
+            env=dict(os.environ),
+        )
+    return processes
+
+
+def wait_until_ready(log_dir: Path, processes: dict[str, subprocess.Popen[bytes]], timeout_s: float = 600) -> None:
+    """Wait until every consumer process has built its services and polls (imports take a while under load)."""
+    deadline = time.monotonic() + timeout_s
+    waiting = set(processes)
+    while waiting:
+        for name in list(waiting):
+            if processes[name].poll() is not None:
+                code = processes[name].returncode
+                raise RuntimeError(f"consumer {name} exited with {code}: see {log_dir}/{name}.log")
+            if '"ready": true' in (log_dir / f"{name}.log").read_text(errors="replace"):
+                waiting.discard(name)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"consumers not ready after {timeout_s:.0f}s: {sorted(waiting)}")
+        time.sleep(0.5)
+
+
+def batch_profile(log_dir: Path, since: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Per consumer, the batches its process handled since the offsets in ``since`` (updated): count, records, s."""
+    profile: dict[str, dict[str, float]] = {}
+    for name in CONSUMER_NAMES:
+        path = log_dir / f"{name}.log"
+        with path.open("rb") as log:
+            log.seek(since.get(name, 0))
+            text = log.read()
+            since[name] = log.tell()
+        batches = records = seconds = 0.0
+        for line in text.decode(errors="replace").splitlines():
+            if line.startswith('{"consumer"') and '"records"' in line:
+                entry = json.loads(line)
+                batches += 1
+                records += entry["records"]
+                seconds += entry["s"]
+        profile[name] = {"batches": batches, "records": records, "busy_s": round(seconds, 1)}
+    return profile
+
+
+def wait_until_drained(
+    pipeline: Pipeline, scan_done: float, deadline: float, interval_s: float = 0.25
+) -> dict[str, float]:
+    """Per queue, the monotonic time from which it stayed empty (nothing visible or in flight) after the scan."""
+    sqs = pipeline.stack.clients.client("sqs")
+    urls = {name: pipeline.queue_url(name) for name in CONSUMER_NAMES}
+    empty_since: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        for name, url in urls.items():
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            if int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]):
+                empty_since.pop(name, None)
+            else:
+                empty_since.setdefault(name, max(now, scan_done))
+        if len(empty_since) == len(urls) and now - max(empty_since.values()) >= 2 * interval_s:
+            return empty_since
+        time.sleep(interval_s)
+    return empty_since
+
+
+def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float | None = None,
+        on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    began = time.monotonic()
     server = MotoServer.start()
     os.environ.update(LOCAL_CREDENTIALS)
     os.environ.update(
@@ -98,6 +182,7 @@ def run(scans: int, resources: int, timeout_s: float = 900) -> dict[str, Any]:
     )
     os.environ.update({"SCAN_TYPES": "ec2,s3,vpc", "INVENTORY_REGIONS": ",".join(REGIONS)})
     state_dir = Path(f"/tmp/soak-{uuid.uuid4().hex[:8]}")
+    state_dir.mkdir(parents=True)
     prefix = f"s{uuid.uuid4().hex[:6]}-"
     clients = AwsClientFactory(HOME_REGION)
     topology = build_topology(HOME_ACCOUNT, HOME_REGION, prefix=prefix)
@@ -113,13 +198,18 @@ def run(scans: int, resources: int, timeout_s: float = 900) -> dict[str, Any]:
     print(f"seeded {len(fleet.arns_of('ec2', 's3', 'vpc'))} resources in {time.monotonic() - started:.0f}s", flush=True)
     pipeline = Pipeline(stack, fleet, ("ec2", "s3", "vpc"))
     churn = Churn(fleet, prefix)
-    stop = threading.Event()
-    consumers = pipeline.consumers()
-    threads = consumers.start(stop)  # running the whole time, as the event source mappings do in AWS
+    # Running the whole time, each in its own process, as the event source mappings run the functions in AWS.
+    processes = start_consumers(state_dir)
+    wait_until_ready(state_dir, processes)
+    offsets: dict[str, int] = {}
     rows: list[dict[str, Any]] = []
     history: dict[str, int] = {}
+    stopped_early = ""
     try:
         for n in range(1, scans + 1):
+            if max_minutes is not None and n > 1 and (time.monotonic() - began) / 60 > max_minutes:
+                stopped_early = f"stopped after {n - 1} scans: the {max_minutes:.0f}-minute budget was spent"
+                break
             changes = churn.apply() if n > 1 else {"deleted": 0, "created": 0, "changed": 0}
             truth = churn.truth()
             execution = f"soak-{n}"
@@ -129,21 +219,28 @@ def run(scans: int, resources: int, timeout_s: float = 900) -> dict[str, Any]:
             )
             t0 = time.monotonic()
             pipeline.scan(execution)
-            scan_s = time.monotonic() - t0
+            scan_done = time.monotonic()
+            scan_s = scan_done - t0
             problems: list[str] = ["not checked"]
             lost = false_missing = -1
             last_report = time.monotonic()
             deadline = t0 + timeout_s
+            drained: dict[str, float] = {}
+            check_s = 0.0
             while time.monotonic() < deadline:
-                if all(p.backlog() == 0 for p in consumers.pollers):
-                    lost, false_missing, problems = check(pipeline.observe(), expected)
-                    if not problems:
-                        break
-                    if time.monotonic() - last_report > 60:
-                        print(f"scan {n}: queues empty but not consistent yet: {problems[:2]}", flush=True)
-                        last_report = time.monotonic()
+                drained = wait_until_drained(pipeline, scan_done, deadline)
+                check_started = time.monotonic()
+                lost, false_missing, problems = check(pipeline.observe(), expected)
+                check_s = time.monotonic() - check_started
+                if not problems:
+                    break
+                if time.monotonic() - last_report > 60:
+                    print(f"scan {n}: queues empty but not consistent yet: {problems[:2]}", flush=True)
+                    last_report = time.monotonic()
                 time.sleep(1)
-            consistent_s = time.monotonic() - t0
+            # The stores were final when the last queue became empty (a consumer deletes a message only after its
+            # writes); the check that follows confirms it and its own duration is reported apart.
+            consistent_s = (max(drained.values()) if len(drained) == len(CONSUMER_NAMES) else time.monotonic()) - t0
             row = {
                 "scan": n,
                 "resources": len(truth),
@@ -151,8 +248,15 @@ def run(scans: int, resources: int, timeout_s: float = 900) -> dict[str, Any]:
                 "scan_s": round(scan_s, 1),
                 "consistent_s": round(consistent_s, 1),
                 "ratio": round(consistent_s / scan_s, 2),
-                "rss_services_mb": round(rss_mb(os.getpid())),
-                "rss_moto_mb": round(rss_mb(server.process.pid)) if server.process else None,
+                "drained_s": {k: round(v - t0, 1) for k, v in drained.items()},
+                "check_s": round(check_s, 1),
+                "batches": batch_profile(state_dir, offsets),
+                "rss_mb": {
+                    "scanner": round(rss_mb(os.getpid())),
+                    **{name: round(rss_mb(p.pid)) for name, p in processes.items()},
+                    "moto": round(rss_mb(server.process.pid)) if server.process else 0,
+                },
+                "load": round(os.getloadavg()[0], 1),
                 "lost": lost,
                 "false_missing": false_missing,
                 "ok": not problems,
@@ -160,14 +264,20 @@ def run(scans: int, resources: int, timeout_s: float = 900) -> dict[str, Any]:
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
+            if on_row:
+                on_row({"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early})
             if problems:
                 break
     finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
         server.stop()
-    return {"scans": scans, "resources": resources, "rows": rows}
+    return {"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -175,22 +285,52 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         SOAK_SECTION,
         "",
-        f"`python -m tests.chaos.soak --scans {result['scans']} --resources {result['resources']}` (consumers polling",
-        "concurrently with the scanner; churn between scans: 5% buckets deleted, 5% buckets created, 10% instances",
-        "re-tagged, half of those stopped or started). consistent = from scan start until DynamoDB, Iceberg, the raw",
-        "archive, the history and the DLQs all equal the truth; ratio = consistent / scan time (target <= 1.3). RSS:",
-        "this process (scanner + 3 consumers) and the moto server.",
+        f"`python -m tests.chaos.soak --scans {result['scans']} --resources {result['resources']}`: the scanner in the",
+        "soak's process and each consumer in a process of its own (as each is its own Lambda function in AWS), polling",
+        "while the scanner runs; churn between scans: 5% buckets deleted, 5% buckets created, 10% instances re-tagged,",
+        "half of those stopped or started. consistent = from scan start until the last consumer queue was empty for",
+        "good (nothing visible or in flight: a consumer deletes a message only after its writes), confirmed by the",
+        "check that follows (DynamoDB, Iceberg, the raw archive, the history and the DLQs equal the truth; its own",
+        "duration is the check column); ratio = consistent / scan time (target <= 1.3). Per consumer: seconds from",
+        "scan start until its queue was empty. RSS in MB of each long-running process. load = 1-minute load average",
+        "of the 2-vCPU machine, shared with other work.",
         "",
-        "| scan | resources | deleted | created | changed | scan (s) | consistent (s) | ratio | RSS services (MB) |"
-        " RSS moto (MB) | result |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| scan | resources | deleted / created / changed | scan (s) | consistent (s) | ratio |"
+        " projector / lake writer / archiver empty (s) | check (s) | RSS scanner / projector / lake writer / archiver /"
+        " moto (MB) | load | result |",
+        "|---:|---:|---|---:|---:|---:|---|---:|---|---:|---|",
     ]
     for r in rows:
         result_text = "equal to the truth" if r["ok"] else f"**FAILED**: {'; '.join(r['problems'])}"
+        drained = " / ".join(str(r["drained_s"].get(name, "-")) for name in CONSUMER_NAMES)
+        rss = " / ".join(str(r["rss_mb"][k]) for k in ("scanner", *CONSUMER_NAMES, "moto"))
         lines.append(
-            f"| {r['scan']} | {r['resources']} | {r['deleted']} | {r['created']} | {r['changed']} | {r['scan_s']} | "
-            f"{r['consistent_s']} | {r['ratio']} | {r['rss_services_mb']} | {r['rss_moto_mb']} | {result_text} |"
+            f"| {r['scan']} | {r['resources']} | {r['deleted']} / {r['created']} / {r['changed']} | {r['scan_s']} | "
+            f"{r['consistent_s']} | {r['ratio']} | {drained} | {r['check_s']} | {rss} | {r['load']} | {result_text} |"
         )
+    if rows:
+        ratios = [r["ratio"] for r in rows]
+        lines += ["", f"Ratio over {len(rows)} scans: min {min(ratios)}, max {max(ratios)}, "
+                  f"median {sorted(ratios)[len(ratios) // 2]} (target <= 1.3)."]  # fmt: skip
+        busy = {name: sum(r["batches"][name]["busy_s"] for r in rows) for name in CONSUMER_NAMES}
+        batches = {name: int(sum(r["batches"][name]["batches"] for r in rows)) for name in CONSUMER_NAMES}
+        records = {name: int(sum(r["batches"][name]["records"] for r in rows)) for name in CONSUMER_NAMES}
+        lines.append(
+            "Handler time over the soak: "
+            + "; ".join(
+                f"{name} {busy[name]:.0f} s in {batches[name]} batches ({records[name]} records)"
+                for name in CONSUMER_NAMES
+            )
+            + "."
+        )
+        first, last = rows[0]["rss_mb"], rows[-1]["rss_mb"]
+        lines.append(
+            "RSS first -> last scan (MB): "
+            + ", ".join(f"{k} {first[k]} -> {last[k]}" for k in ("scanner", *CONSUMER_NAMES, "moto"))
+            + "."
+        )
+    if result.get("stopped_early"):
+        lines += ["", f"Not the full run: {result['stopped_early']}."]
     return "\n".join(lines) + "\n"
 
 
@@ -204,8 +344,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scans", type=int, default=20)
     parser.add_argument("--resources", type=int, default=10_000)
+    parser.add_argument("--max-minutes", type=float, default=None, help="start no new scan after this many minutes")
     args = parser.parse_args()
-    result = run(args.scans, args.resources)
+    # SIGTERM ends the soak through its finally: consumers and the moto server stop with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # The report is rewritten after every scan, so a soak stopped part-way keeps what it measured.
+    result = run(args.scans, args.resources, max_minutes=args.max_minutes, on_row=lambda r: write_section(render(r)))
     write_section(render(result))
     print(f"wrote {REPORT_PATH}")
     if not all(r["ok"] for r in result["rows"]) or len(result["rows"]) < args.scans:

@@ -1,0 +1,59 @@
+"""One consumer in a process of its own, as each is its own Lambda function in AWS (the soak starts three).
+
+    python -m tests.chaos.consumer lake-writer 2
+
+It reads the local stack's environment and runs that many concurrent pollers (the function's concurrent
+invocations: the stack caps the lake writer at 2, the others scale out), each with its own service instance,
+calling the service's own batch handler until SIGTERM. One JSON line per batch (records, seconds) goes to stdout
+for the soak's profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from inventory_cli.runtime import Consumers
+from inventory_core.aws import AwsClientFactory
+from inventory_core.sqs import SqsLambdaPoller
+
+
+def poller(name: str) -> SqsLambdaPoller:
+    consumers = Consumers.build(AwsClientFactory(os.environ["AWS_DEFAULT_REGION"]), retry_delay_s=1, wait_s=1)
+    (chosen,) = [p for p in consumers.pollers if p.name == name]
+    handler = chosen._handler
+
+    def timed(event: dict[str, Any], context: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return handler(event, context)
+        finally:
+            line = {"consumer": name, "records": len(event["Records"]), "s": round(time.monotonic() - started, 3)}
+            print(json.dumps(line), flush=True)
+
+    chosen._handler = timed
+    return chosen
+
+
+def main(name: str, concurrency: int) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threads = [threading.Thread(target=poller(name).run, args=(stop,), daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    print(json.dumps({"consumer": name, "ready": True, "concurrency": concurrency}), flush=True)
+    parent = os.getppid()
+    while not stop.wait(1):
+        if os.getppid() != parent:  # the soak died without stopping us
+            stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)
