@@ -164,6 +164,41 @@ def test_tags_of_api_types_come_from_the_tagging_api_joined_by_arn() -> None:
     assert session.filters == {("dynamodb", "elasticloadbalancing", "lambda", "s3")}
 
 
+def test_a_failed_tag_prefetch_is_asked_again_by_the_scope_that_needs_it() -> None:
+    arn = "arn:aws:lambda:eu-west-1:111111111111:function:f1"
+
+    @dataclass
+    class FlakySession(TaggedSession):
+        def resource_tags(self, region: str, services: Sequence[str] | None = None) -> Mapping[str, Mapping[str, str]]:
+            if not self.passes:
+                self.passes.append("refused")
+                raise RuntimeError("throttled")
+            return super().resource_tags(region, services)
+
+    session = FlakySession(
+        {("lambda", "eu-west-1"): [{"FunctionName": "f1", "FunctionArn": arn}]},
+        tags={"eu-west-1": {arn: {"team": "web"}}},
+    )
+    publisher = InMemoryEventPublisher()
+
+    class Provider:
+        def open(self, account: Account, execution_id: str) -> TaggedSession:
+            return session
+
+    ScanService(
+        InMemoryAccountDirectory([Account("111111111111", "prod", True)]),
+        Provider(),
+        publisher,
+        ScanOptions(regions=["eu-west-1"], specs=[spec_by_slug("lambda")], max_workers=1),
+        clock=lambda: T0,
+    ).scan(ScanRequested(execution_id="x"))
+    # one worker: the prefetch ran (and failed) first, then the lambda scope asked again
+    assert session.passes == ["refused", "eu-west-1"]
+    found = [r for e in publisher.of_type("ResourcesDiscovered") for r in e.resources]
+    assert [r.tags for r in found] == [{"team": "web"}]
+    assert [s.status for s in publisher.of_type("ScopeCompleted")] == ["complete"]
+
+
 def test_tagging_filters_name_the_arn_services_of_api_types_or_ask_for_all() -> None:
     assert tagging_filters([spec_by_slug("rds"), spec_by_slug("ec2")]) == ()  # inline tags only: no pass at all
     assert tagging_filters([spec_by_slug("opensearch-domain"), spec_by_slug("elbv2")]) == ("elasticloadbalancing", "es")

@@ -14,6 +14,7 @@ from threading import Lock
 
 from inventory_core.items import Account
 from inventory_events import (
+    GLOBAL_REGION,
     AccountScanCompleted,
     AccountStatus,
     AccountSummary,
@@ -541,6 +542,7 @@ class ScanService:
             for region in scope_regions(spec, regions)
         ]
         run.counters.add(scopes_total=len(jobs))
+        self._prefetch_tags(run, session, [scope for spec, scope in jobs if spec.tagging == "api"])
         futures = [run.scope_pool.submit(self._scan_scope, run, session, spec, scope) for spec, scope in jobs]
         scopes = [f.result() for f in futures]
         failed = [s.scope for s in scopes if s.status == "failed"]
@@ -575,6 +577,26 @@ class ScanService:
             },
         )
         return AccountSummary(account_id=account.account_id, status=status, resource_count=total)
+
+    def _prefetch_tags(self, run: _Run, session: AccountSession, scopes: list[Scope]) -> None:
+        """Start each region's Tagging API pass before the listings, so it runs beside them, not after.
+
+        A scope of an ``api`` type waits for its region's pass at its first resource; queued first, the passes
+        overlap the listings of the types that carry their own tags. A failed pass is only logged here: the
+        scope that needs it asks again and fails alone.
+        """
+        if not isinstance(session, TagSource):
+            return
+        regions = {scope.region for scope in scopes if scope.region != GLOBAL_REGION}
+
+        def fetch(region: str) -> None:
+            try:
+                session.resource_tags(region, run.tag_filters)
+            except Exception as exc:  # the scope that needs the tags retries and reports the failure
+                logger.warning("tag prefetch failed", extra={"region": region, "error": str(exc)})
+
+        for region in sorted(regions):
+            run.scope_pool.submit(fetch, region)
 
     def _normalized(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> Iterator[Resource]:
         # Tags of `api` types come from one Resource Groups Tagging API pass per account and region, joined by ARN.
