@@ -6,13 +6,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 from inventory_api import deps
-from inventory_api.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, AuthError, LocalTokenVerifier, mint_local_token
+from inventory_api.auth import (
+    LOCAL_AUDIENCE,
+    LOCAL_ISSUER,
+    AuthError,
+    LocalTokenVerifier,
+    load_or_create_local_key,
+    mint_local_token,
+)
 from inventory_api.edge import client_address
 from inventory_api.settings import ApiAuthSettings
 
@@ -266,3 +274,17 @@ def test_the_openapi_still_documents_the_bodies_read_after_the_role_check(api: A
     sync = schema["paths"][SYNC]["post"]["requestBody"]
     assert sync["required"] is False
     assert "413" in schema["paths"][SYNC]["post"]["responses"]
+
+
+def test_inventory_local_token_issues_within_the_lifetime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory_cli.main import app
+    from typer.testing import CliRunner
+
+    key_file = tmp_path / "auth.key"
+    monkeypatch.setenv("AUTH_LOCAL_KEY_FILE", str(key_file))
+    issued = CliRunner().invoke(app, ["local", "token", "--user", "alice", "--hours", "12"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip().splitlines()[-1]
+    assert LocalTokenVerifier(load_or_create_local_key(key_file)).verify(token).user_id == "alice"
+    too_long = CliRunner().invoke(app, ["local", "token", "--hours", "13"])
+    assert too_long.exit_code != 0 and "12" in too_long.output
