@@ -10,7 +10,10 @@ the built UI, and measures with Debian's chromium:
   in API pages of 5,000 rows), and until every row is in the page;
 - filter-to-rows: a type checkbox clicked until the new rows are painted (median and p95 over 16 changes);
 - search-to-rows after the 300 ms debounce (median and p95 over 10 terms);
-- scroll frame times with every resource loaded, and the most row elements the DOM held;
+  both split into the API request (Resource Timing: request start to response end) and the rest (browser);
+- scroll at 10,000 and 100,000 rows in one page, 240 px a frame (a wheel) and 2,000 px a frame (a fling):
+  frame times, chromium's CPU per frame (every chromium process, from /proc: less load-dependent than wall
+  time on a shared machine), and the most row elements the DOM held;
 - the JS and CSS bundle size, gzip.
 
 Run: ``make bench-ui`` (or ``.venv/bin/python benchmarks/ui.py [--resources N] [--runs N]``).
@@ -85,8 +88,45 @@ CHANGE_JS = """async ([kind, value]) => {
     started = performance.now();
     box.dispatchEvent(new Event('input', { bubbles: true }));
   }
-  return (await settled) - started;
+  const done = await settled;
+  const request = performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/api/inventory/resources?') && e.startTime >= started).pop();
+  return { total: done - started, api: request ? request.responseEnd - request.requestStart : null };
 }"""
+
+
+def chromium_pids(root: int) -> list[int]:
+    """The chromium processes below root (browser, renderers, GPU, utilities; not the API or moto)."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                names[int(entry.name)] = (entry / "comm").read_text()
+            except (OSError, ValueError, IndexError):
+                continue
+
+    def below_root(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == root:
+                return True
+        return False
+
+    return [pid for pid, name in names.items() if name.startswith("chrom") and below_root(pid)]
+
+
+def cpu_ms(pids: list[int]) -> float:
+    """User + system CPU of the processes so far, in ms (clock ticks of /proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -96,6 +136,13 @@ def pct(samples: list[float], p: float) -> float:
 
 def summary(samples: list[float]) -> dict[str, float]:
     return {"n": len(samples), "median_ms": round(statistics.median(samples), 1), "p95_ms": pct(samples, 0.95)}
+
+
+def split(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Change-to-rows figures, and how much of it was the API request and how much the browser."""
+    api = [x["api"] for x in samples if x["api"] is not None]
+    rest = [x["total"] - x["api"] for x in samples if x["api"] is not None]
+    return {**summary([x["total"] for x in samples]), "api_request": summary(api), "browser_rest": summary(rest)}
 
 
 def bundle_sizes() -> dict[str, float]:
@@ -152,23 +199,39 @@ def measure(stack: UiStack, browser: Browser, n: int, runs: int) -> dict[str, An
     page.wait_for_selector("[role=row][data-index]")
     page.wait_for_selector(".inventory-page[data-loading=false]")
     page.locator("details[data-filter=type] summary").click()
-    filter_ms = []
+    filters = []
     for rtype in BULK_TYPES:
-        filter_ms.append(page.evaluate(CHANGE_JS, ["type", rtype]))  # on
-        filter_ms.append(page.evaluate(CHANGE_JS, ["type", rtype]))  # off again
-    report["filter_to_rows"] = summary(filter_ms)
+        filters.append(page.evaluate(CHANGE_JS, ["type", rtype]))  # on
+        filters.append(page.evaluate(CHANGE_JS, ["type", rtype]))  # off again
+    report["filter_to_rows"] = split(filters)
     print(f"filter to rows: {report['filter_to_rows']}", flush=True)
     page.keyboard.press("Escape")
-    search_ms = [page.evaluate(CHANGE_JS, ["search", f"-{i:03d}"]) - 300 for i in range(10, 20)]
-    report["search_to_rows_after_debounce"] = summary(search_ms)
+    searches = [page.evaluate(CHANGE_JS, ["search", f"-{i:03d}"]) for i in range(10, 20)]
+    for each in searches:
+        each["total"] -= 300  # the debounce
+    report["search_to_rows_after_debounce"] = split(searches)
     print(f"search to rows after the 300 ms debounce: {report['search_to_rows_after_debounce']}", flush=True)
-
-    page.goto(stack.url(f"/?pageSize={n}"), timeout=600_000)
-    page.wait_for_selector(".inventory-page[data-loading=false] [role=row][data-index]", timeout=600_000)
-    scroll = page.evaluate(SCROLL_FRAMES_JS, [240, 2000])
-    report["scroll_whole_estate"] = {"rows": n, "most_row_elements": scroll["most"], **frame_stats(scroll["times"])}
-    print(f"scroll through {n:,} rows: {report['scroll_whole_estate']}", flush=True)
     context.close()
+
+    report["scroll"] = []
+    for rows in sorted({min(10_000, n), n}):
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        page = context.new_page()
+        page.goto(stack.url(f"/?pageSize={rows}"), timeout=600_000)
+        page.wait_for_selector(".inventory-page[data-loading=false] [role=row][data-index]", timeout=600_000)
+        chromium = chromium_pids(os.getpid())  # with this page's renderer
+        for step in (240, 2000):
+            page.evaluate("document.querySelector('[data-testid=grid]').scrollTop = 0")
+            page.wait_for_timeout(300)
+            before = cpu_ms(chromium)
+            scroll = page.evaluate(SCROLL_FRAMES_JS, [240, step])
+            per_frame = (cpu_ms(chromium) - before) / 240
+            figure = {"rows": rows, "px_per_frame": step, "most_row_elements": scroll["most"]}
+            figure |= frame_stats(scroll["times"]) | {"chromium_cpu_ms_per_frame": round(per_frame, 1)}
+            figure["load_avg_1m"] = round(os.getloadavg()[0], 1)
+            report["scroll"].append(figure)
+            print(f"scroll: {figure}", flush=True)
+        context.close()
     return report
 
 
