@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from inventory_core.items import ALL_ACCOUNTS_GSI1PK, Account, account_id_of, account_id_of_item, is_account_key
+from inventory_core.items import Account, account_id_of, account_id_of_item, account_index_keys, is_account_key
 from inventory_core.retry import THROTTLE_CODES
 from inventory_core.timefmt import iso
 
@@ -300,7 +300,7 @@ class AccountService:
             if not (is_account_key(pk) and account_id.isdigit() and len(account_id) == 12):
                 skipped.append((pk, "the key is not ACCOUNT#<12-digit account id>"))
                 continue
-            sets = {"gsi1pk": ALL_ACCOUNTS_GSI1PK, "gsi1sk": account_id, "accountId": account_id, "source": "nucleus"}
+            sets = {**account_index_keys(account_id), "accountId": account_id, "source": "nucleus"}
             if dry_run:
                 adopted.append(self.public({**item, **sets}))
                 continue

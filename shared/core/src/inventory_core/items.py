@@ -98,6 +98,11 @@ def account_key(account_id: str) -> dict[str, str]:
     return {"pk": account_pk(account_id), "sk": ACCOUNT_SK}
 
 
+def account_index_keys(account_id: str) -> dict[str, str]:
+    """GSI1 keys that list an Account item among all accounts (no table scan)."""
+    return {"gsi1pk": ALL_ACCOUNTS_GSI1PK, "gsi1sk": account_id}
+
+
 def resource_sk(resource_type: str, resource_arn: str) -> str:
     """Sort key of a resource item."""
     return f"{RESOURCE_SK_PREFIX}{resource_type}#{resource_arn}"
@@ -253,8 +258,7 @@ class Account:
         """The Account item, with its GSI1 entry so accounts can be listed without a table scan."""
         item: dict[str, Any] = {
             **account_key(self.account_id),
-            "gsi1pk": ALL_ACCOUNTS_GSI1PK,
-            "gsi1sk": self.account_id,
+            **account_index_keys(self.account_id),
             "accountId": self.account_id,
             "accountName": self.account_name,
             "syncEnabled": self.sync_enabled,
