@@ -40,6 +40,7 @@ def resource(**overrides: object) -> Resource:
 def test_key_formats_are_the_stored_layout() -> None:
     # these strings are what deployed tables hold: changing one orphans every existing item
     assert items.account_key(ACCOUNT) == {"pk": "ACCOUNT#111122223333", "sk": "METADATA"}
+    assert items.account_index_keys(ACCOUNT) == {"gsi1pk": "TYPE#ACCOUNT", "gsi1sk": ACCOUNT}
     assert items.resource_key(ACCOUNT, "ec2", ARN) == {"pk": "ACCOUNT#111122223333", "sk": f"INVENTORY#ec2#{ARN}"}
     assert items.resource_sk_prefix() == "INVENTORY#"
     assert items.resource_sk_prefix("s3") == "INVENTORY#s3#"
