@@ -21,7 +21,7 @@ from inventory_core.settings import IcebergSettings
 from pydantic import Field, ValidationError
 
 from inventory_api.deps import Viewer
-from inventory_api.routes.inventory import COMMON_ERRORS
+from inventory_api.routes.inventory import COMMON_ERRORS, NOT_FOUND
 from inventory_api.schemas import ApiModel
 
 MAX_LIMIT = 100
@@ -116,7 +116,11 @@ def resource_history_service() -> ResourceHistoryService:
 router = APIRouter(prefix="/api/inventory", tags=["inventory"], responses=COMMON_ERRORS)
 
 
-@router.get("/resource-history/{resourceArn:path}", response_model=ResourceHistoryPage)
+@router.get(
+    "/resource-history/{resourceArn:path}",
+    response_model=ResourceHistoryPage,
+    responses=NOT_FOUND,  # a path no route matches (an ARN with a line break), as for /resources/{arn}
+)
 def resource_history(
     _who: Viewer,
     service: Annotated[ResourceHistoryService, Depends(resource_history_service)],
