@@ -13,7 +13,7 @@ DynamoDB delete a lock its holder died with. Each lock keeps the attribute names
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,28 +98,29 @@ class ItemLock:
 
     def take_over(self, key: Mapping[str, str], stale_holder: str, holder: str, *, expires_at: int) -> bool:
         """Take the lock from ``stale_holder`` (known to be done) whether or not it expired; False if it moved on."""
-        try:
-            self._table.put_item(
-                Item={**key, self._holder: holder, self._expires: expires_at, "ttl": expires_at},
-                ConditionExpression="attribute_not_exists(pk) OR #h = :stale",
-                ExpressionAttributeNames={"#h": self._holder},
-                ExpressionAttributeValues={":stale": stale_holder},
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._if_condition_holds(
+            self._table.put_item,
+            Item={**key, self._holder: holder, self._expires: expires_at, "ttl": expires_at},
+            ConditionExpression="attribute_not_exists(pk) OR #h = :stale",
+            ExpressionAttributeNames={"#h": self._holder},
+            ExpressionAttributeValues={":stale": stale_holder},
+        )
 
     def release(self, key: Mapping[str, str], holder: str) -> bool:
         """Delete the lock if ``holder`` still holds it; False if it had passed to another (or was gone)."""
+        return self._if_condition_holds(
+            self._table.delete_item,
+            Key=dict(key),
+            ConditionExpression="#h = :me",
+            ExpressionAttributeNames={"#h": self._holder},
+            ExpressionAttributeValues={":me": holder},
+        )
+
+    @staticmethod
+    def _if_condition_holds(write: Callable[..., Any], **request: Any) -> bool:
+        """Make a conditional write; False when its condition failed, any other error raised."""
         try:
-            self._table.delete_item(
-                Key=dict(key),
-                ConditionExpression="#h = :me",
-                ExpressionAttributeNames={"#h": self._holder},
-                ExpressionAttributeValues={":me": holder},
-            )
+            write(**request)
         except ClientError as exc:
             if condition_failed(exc):
                 return False
