@@ -17,7 +17,7 @@ WORKSPACE_PACKAGES := shared/events shared/core shared/lake services/scanner ser
                       services/archiver services/api cli infra
 # Benchmarks run ahead of other work on the machine (benchmarks/quiet.sh: as root, autogroup nice -20).
 QUIET := benchmarks/quiet.sh
-ISOLATED_TEST := tests/integration/test_dlq_redrive.py::test_poison_in_every_dlq_is_redriven_after_the_fix_and_the_stores_converge
+TEST_WORKERS ?= 2
 LOCALSTACK := docker compose -f docker-compose.localstack.yml
 # The client environment for LocalStack, read from the compose file's x-client-environment (one source).
 LOCALSTACK_ENV := import yaml; env = yaml.safe_load(open("docker-compose.localstack.yml"))["x-client-environment"]; \
@@ -57,10 +57,9 @@ chromium: ## Debian's chromium for the browser tests (apt-get when missing; Play
 	@chromium --version
 
 test: install test-ui chromium ## The whole suite: UI component tests, then unit, contract, integration, e2e and browser (moto), infra synth, per-package installs
-	$(BIN)/python -m pytest -p no:cacheprovider --deselect $(ISOLATED_TEST)
-	@# In its own process: after the rest of the suite it found 0 of 3 seeded VPCs (passes alone and beside its
-	@# neighbours; a client cached with state from an earlier test is suspected and not yet found).
-	$(BIN)/python -m pytest -p no:cacheprovider $(ISOLATED_TEST)
+	@# Both cores: TEST_WORKERS pytest-xdist workers, each with its own moto server; a test file (or a folder
+	@# sharing one costly fixture, tests/conftest.py) runs whole on one worker, the longest first.
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 	$(MAKE) --no-print-directory check-packages
 
 test-fast: install ## Unit and contract tests only (no network)

@@ -8,6 +8,7 @@ and checks the raw counts per type that `inventory local status` prints.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,14 +52,25 @@ def drain_archiver(stack: Stack) -> None:
 
 
 def cli_scan(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
-    """`inventory scan ...`; the options it writes into this process's environment are undone afterwards."""
-    for name in ("INVENTORY_REGIONS", "SCAN_TYPES", "INVENTORY_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
+    """`inventory scan ...`; the options it writes into this process's environment are undone afterwards.
+
+    Not with ``monkeypatch.delenv`` after the command: monkeypatch records the value it deletes and puts it
+    back at teardown, so an INVENTORY_CONFIG the command set outlived the test (the DLQ redrive test's scan
+    then read this test's YAML, which lists key pairs only, and found 0 of its VPCs).
+    """
+    monkeypatch.delenv("INVENTORY_CONFIG", raising=False)
     monkeypatch.setenv("INVENTORY_REGIONS", ",".join(REGIONS))
     monkeypatch.setenv("SCAN_TYPES", ",".join(TYPES))
-    result = CliRunner().invoke(app, ["scan", *args, "--no-progress"])
-    for name in ("INVENTORY_REGIONS", "SCAN_TYPES", "INVENTORY_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
+    written = ("INVENTORY_REGIONS", "SCAN_TYPES", "INVENTORY_CONFIG")
+    before = {name: os.environ.get(name) for name in written}
+    try:
+        result = CliRunner().invoke(app, ["scan", *args, "--no-progress"])
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     assert result.exit_code == 0, result.output
 
 
