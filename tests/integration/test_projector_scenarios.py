@@ -144,7 +144,9 @@ def test_every_message_delivered_twice_through_sns_and_sqs_gives_the_truth(stack
     assert poller.processed == 2 * len(s1 + s2)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+# One seed on the emulator (about 15-40 s on the loaded 2-vCPU machine): the unit tests run 40 seeds against
+# the fake, and test_projector_contract.py shows the fake and this store take the same decisions (rules.py).
+@pytest.mark.parametrize("seed", [1])
 def test_all_messages_of_two_scans_shuffled_and_repeated_give_the_truth(stack: Stack, seed: int) -> None:
     # GIVEN two scans over two accounts and two regions, resources coming and going, some messages doubled
     rng = random.Random(seed)
