@@ -50,8 +50,9 @@ class DuckDbResourceHistory:
                 if after is not None:
                     where += f" AND ({_KEY} < ? OR ({_KEY} = ? AND execution_id < ?))"
                     params += [after[0], after[0], after[1]]
+                # Only constants, an escaped literal and an int are formatted in; the ARN and cursor are bound.
                 sql = (
-                    f"SELECT DISTINCT {', '.join(_COLUMNS)}, {_KEY} AS k "
+                    f"SELECT DISTINCT {', '.join(_COLUMNS)}, {_KEY} AS k "  # nosec B608
                     f"FROM iceberg_scan({_literal(table.metadata_location)}) WHERE {where} "
                     f"ORDER BY k DESC, execution_id DESC LIMIT {int(limit)}"
                 )
