@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -104,3 +106,12 @@ def test_a_scan_fails_only_if_every_account_failed() -> None:
     assert rules.scan_outcome(scan("failed", "failed")) == "failed"
     assert rules.scan_outcome(scan("failed", "success")) == "completed"
     assert rules.scan_outcome(scan()) == "completed"
+
+
+def test_the_rules_module_loads_no_aws_sdk() -> None:
+    # a fresh interpreter: what importing the rules alone brings in (the test process has boto3 loaded already)
+    probe = (
+        "import sys, ddb_projector.rules; print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
