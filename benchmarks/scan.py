@@ -37,22 +37,17 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import boto3
-import moto
 from botocore.config import Config
-from inventory_cli.fleet import TRD_TYPES, seed_fleet
-from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
-from inventory_cli.provision import provision
-from inventory_cli.runtime import register_accounts
 from inventory_core.aws import AwsClientFactory
-from inventory_core.items import Account
 from inventory_core.publisher import EventPublisher, SnsEventPublisher
-from inventory_core.topology import build_topology
 from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested
 from scanner.bootstrap import build_service
+from scanner.catalog import TRD_TYPES
 from scanner.service import ScanProgress
 from scanner.settings import ScannerSettings
 
@@ -255,6 +250,8 @@ def phase_floor(manifest: dict[str, list[str]], *, tag_calls: bool = False) -> d
 
 def seed(resources: int) -> tuple[dict[str, list[str]], float]:
     """Seed the fleet; RDS is capped at RDS_PER_CELL per account and region (the emulator's quota)."""
+    from inventory_cli.fleet import seed_fleet
+
     t0 = time.monotonic()
     cells = len(ACCOUNTS) * len(REGIONS)
     rds = min(resources // len(TRD_TYPES), RDS_PER_CELL * cells)
@@ -295,7 +292,7 @@ def rss_report(args: argparse.Namespace, manifest: dict[str, list[str]], seed_s:
     report = {
         "benchmark": "scan-rss",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "moto": moto.__version__},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "moto": version("moto")},
         "fleet": {"resources": seeded, "by_type": {s: len(a) for s, a in manifest.items()}, "seed_s": round(seed_s, 1)},
         "scan": scan,
         "complete": scan["missing"] == 0 and scan["invented"] == 0,
@@ -333,6 +330,14 @@ def main(argv: list[str] | None = None) -> int:
             outcome = phase_floor(json.loads(args.manifest.read_text()), tag_calls=args.phase == "pertag")
         print(json.dumps(outcome))
         return 0
+
+    # The harness's own imports (the moto server, the local stack's provisioning: pyiceberg, pyarrow, SQLAlchemy; about
+    # 110 MB) stay in this process: the phase processes import only what they run, so their peak RSS is theirs.
+    from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
+    from inventory_cli.provision import provision
+    from inventory_cli.runtime import register_accounts
+    from inventory_core.items import Account
+    from inventory_core.topology import build_topology
 
     server = MotoServer.start()
     try:
@@ -387,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
-            "moto": moto.__version__,
+            "moto": version("moto"),
             "boto3": boto3.__version__,
         },
         "fleet": {
