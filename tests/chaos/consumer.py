@@ -1,11 +1,12 @@
 """One consumer in a process of its own, as each is its own Lambda function in AWS (the soak starts three).
 
-    python -m tests.chaos.consumer lake-writer 2
+    python -m tests.chaos.consumer lake-writer 2 5
 
 It reads the local stack's environment and runs that many concurrent pollers (the function's concurrent
 invocations: the stack caps the lake writer at 2, the others scale out), each with its own service instance,
-calling the service's own batch handler until SIGTERM. One JSON line per batch (records, seconds) goes to stdout
-for the soak's profile.
+calling the service's own batch handler until SIGTERM; a failed record comes back after 5, 10, 20, 30 s (the
+third argument; in AWS it comes back after the queue's 120 s visibility timeout). One JSON line per batch
+(records, seconds) goes to stdout for the soak's profile.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from inventory_core.aws import AwsClientFactory
 from inventory_core.sqs import SqsLambdaPoller
 
 
-def poller(name: str) -> SqsLambdaPoller:
-    consumers = Consumers.build(AwsClientFactory(os.environ["AWS_DEFAULT_REGION"]), retry_delay_s=1, wait_s=1)
+def poller(name: str, retry_delay_s: float) -> SqsLambdaPoller:
+    consumers = Consumers.build(
+        AwsClientFactory(os.environ["AWS_DEFAULT_REGION"]), retry_delay_s=retry_delay_s, wait_s=1
+    )
     (chosen,) = [p for p in consumers.pollers if p.name == name]
     handler = chosen._handler
 
@@ -40,10 +43,11 @@ def poller(name: str) -> SqsLambdaPoller:
     return chosen
 
 
-def main(name: str, concurrency: int) -> None:
+def main(name: str, concurrency: int, retry_delay_s: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    threads = [threading.Thread(target=poller(name).run, args=(stop,), daemon=True) for _ in range(concurrency)]
+    pollers = [poller(name, retry_delay_s) for _ in range(concurrency)]
+    threads = [threading.Thread(target=p.run, args=(stop,), daemon=True) for p in pollers]
     for thread in threads:
         thread.start()
     print(json.dumps({"consumer": name, "ready": True, "concurrency": concurrency}), flush=True)
@@ -56,4 +60,4 @@ def main(name: str, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1, float(sys.argv[3]) if len(sys.argv) > 3 else 5.0)

@@ -97,6 +97,11 @@ CONSUMER_NAMES = ("ddb-projector", "lake-writer", "archiver")
 #: Concurrent invocations of each function: the stack caps the lake writer at 2 (LAKE_WRITER_CONCURRENCY); the
 #: projector and the archiver scale out with the queue in AWS, here to a few pollers.
 CONCURRENCY = {"ddb-projector": 4, "lake-writer": 2, "archiver": 2}
+#: A failed record comes back after 5, 10, 20, 30 s (65 s before its 5th and last receive; in AWS each comes back
+#: after the 120 s visibility timeout). With 1 s (1+2+4+8 = 15 s) a projector scope completion that arrived before
+#: its pages reached the DLQ in scan 3 of a 2,000-resource soak at load 26-30: its pages were still queued behind
+#: other pages of the four pollers.
+RETRY_DELAY_S = 5
 
 
 def start_consumers(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
@@ -105,7 +110,7 @@ def start_consumers(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
     for name in CONSUMER_NAMES:
         log = (log_dir / f"{name}.log").open("ab")
         processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "tests.chaos.consumer", name, str(CONCURRENCY[name])],
+            [sys.executable, "-m", "tests.chaos.consumer", name, str(CONCURRENCY[name]), str(RETRY_DELAY_S)],
             stdout=log,
             stderr=log,
             env=dict(os.environ),
