@@ -120,7 +120,9 @@ def moto_endpoint() -> Iterator[str]:
     AWS instead (LocalStack), with the credentials of the environment; no moto is started.
     """
     external = os.environ.get("E2E_AWS_ENDPOINT_URL")
-    server = None if external else MotoServer.start()
+    # 180 s, not the CLI's 30: at load 25-35 on 2 cores importing moto.server alone took 45 s (1.3 s of CPU),
+    # and a whole run errored at setup.
+    server = None if external else MotoServer.start(timeout_s=180)
     endpoint = external or (server.endpoint if server else "")
     saved = {k: os.environ.get(k) for k in (*LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION")}
     if not external:

@@ -74,7 +74,9 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, port: int | None = None, *, log_path: Path | None = None, detach: bool = False) -> MotoServer:
+    def start(
+        cls, port: int | None = None, *, log_path: Path | None = None, detach: bool = False, timeout_s: float = 30.0
+    ) -> MotoServer:
         require_moto()
         port = port or free_port()
         server = cls(port)
@@ -89,7 +91,7 @@ class MotoServer:
             env=env,
             start_new_session=detach,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout_s
         while not is_up(server.endpoint, 0.5):
             if server.process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
