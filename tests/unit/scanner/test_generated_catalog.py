@@ -131,6 +131,25 @@ class TaggedSession(InMemoryAccountSession):
         yield from super().pages(spec, region)
 
 
+def _scan_one_account(
+    session: TaggedSession, specs: Sequence[ResourceSpec], max_workers: int = 8
+) -> InMemoryEventPublisher:
+    publisher = InMemoryEventPublisher()
+
+    class Provider:
+        def open(self, account: Account, execution_id: str) -> TaggedSession:
+            return session
+
+    ScanService(
+        InMemoryAccountDirectory([Account("111111111111", "prod", True)]),
+        Provider(),
+        publisher,
+        ScanOptions(regions=["eu-west-1"], specs=specs, max_workers=max_workers),
+        clock=lambda: T0,
+    ).scan(ScanRequested(execution_id="x"))
+    return publisher
+
+
 def test_tags_of_api_types_come_from_the_tagging_api_joined_by_arn() -> None:
     lambda_spec, rds_spec = spec_by_slug("lambda"), spec_by_slug("rds")
     assert (lambda_spec.tagging, rds_spec.tagging) == ("api", "inline")
@@ -142,19 +161,7 @@ def test_tags_of_api_types_come_from_the_tagging_api_joined_by_arn() -> None:
         },
         tags={"eu-west-1": {arn: {"team": "web", "Name": "front"}}},
     )
-    publisher = InMemoryEventPublisher()
-
-    class Provider:
-        def open(self, account: Account, execution_id: str) -> TaggedSession:
-            return session
-
-    ScanService(
-        InMemoryAccountDirectory([Account("111111111111", "prod", True)]),
-        Provider(),
-        publisher,
-        ScanOptions(regions=["eu-west-1"], specs=TRD_CATALOG),
-        clock=lambda: T0,
-    ).scan(ScanRequested(execution_id="x"))
+    publisher = _scan_one_account(session, TRD_CATALOG)
     found = {r.resource_id: r for e in publisher.of_type("ResourcesDiscovered") for r in e.resources}
     assert found["f1"].tags == {"team": "web", "Name": "front"} and found["f1"].name == "f1"
     assert found["f2"].tags == {}  # untagged: the tagging API does not know it
@@ -179,19 +186,7 @@ def test_a_failed_tag_prefetch_is_asked_again_by_the_scope_that_needs_it() -> No
         {("lambda", "eu-west-1"): [{"FunctionName": "f1", "FunctionArn": arn}]},
         tags={"eu-west-1": {arn: {"team": "web"}}},
     )
-    publisher = InMemoryEventPublisher()
-
-    class Provider:
-        def open(self, account: Account, execution_id: str) -> TaggedSession:
-            return session
-
-    ScanService(
-        InMemoryAccountDirectory([Account("111111111111", "prod", True)]),
-        Provider(),
-        publisher,
-        ScanOptions(regions=["eu-west-1"], specs=[spec_by_slug("lambda")], max_workers=1),
-        clock=lambda: T0,
-    ).scan(ScanRequested(execution_id="x"))
+    publisher = _scan_one_account(session, [spec_by_slug("lambda")], max_workers=1)
     # one worker: the prefetch ran (and failed) first, then the lambda scope asked again
     assert session.passes == ["refused", "eu-west-1"]
     found = [r for e in publisher.of_type("ResourcesDiscovered") for r in e.resources]
