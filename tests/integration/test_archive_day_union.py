@@ -8,7 +8,6 @@ and checks the raw counts per type that `inventory local status` prints.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from typer.testing import CliRunner
 
 from tests.builders import http_headers
 from tests.conftest import Stack, unique_accounts
+from tests.integration.iam.harness import environment
 
 pytestmark = pytest.mark.emulator
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -51,26 +51,15 @@ def drain_archiver(stack: Stack) -> None:
     drain([poller], timeout_s=120)
 
 
-def cli_scan(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
+def cli_scan(*args: str) -> None:
     """`inventory scan ...`; the options it writes into this process's environment are undone afterwards.
 
     Not with ``monkeypatch.delenv`` after the command: monkeypatch records the value it deletes and puts it
     back at teardown, so an INVENTORY_CONFIG the command set outlived the test (the DLQ redrive test's scan
     then read this test's YAML, which lists key pairs only, and found 0 of its VPCs).
     """
-    monkeypatch.delenv("INVENTORY_CONFIG", raising=False)
-    monkeypatch.setenv("INVENTORY_REGIONS", ",".join(REGIONS))
-    monkeypatch.setenv("SCAN_TYPES", ",".join(TYPES))
-    written = ("INVENTORY_REGIONS", "SCAN_TYPES", "INVENTORY_CONFIG")
-    before = {name: os.environ.get(name) for name in written}
-    try:
+    with environment({"INVENTORY_CONFIG": None, "INVENTORY_REGIONS": ",".join(REGIONS), "SCAN_TYPES": ",".join(TYPES)}):
         result = CliRunner().invoke(app, ["scan", *args, "--no-progress"])
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     assert result.exit_code == 0, result.output
 
 
@@ -96,19 +85,17 @@ def truth(fleet: Fleet) -> dict[str, int]:
     return {slug: len(arns) for slug, arns in fleet.arns.items() if arns}
 
 
-def test_a_full_scan_then_a_one_type_one_region_scan_keeps_every_type(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_full_scan_then_a_one_type_one_region_scan_keeps_every_type(stack: Stack) -> None:
     # GIVEN a full scan of the day archived
     account, fleet = seeded(stack)
     bucket = stack.env["INVENTORY_BUCKET"]
-    cli_scan(monkeypatch, "--account", account)
+    cli_scan("--account", account)
     drain_archiver(stack)
     assert raw_counts(stack.clients, bucket) == (truth(fleet), 1)
     first = scope_sources(day_document(stack, account))
     assert len(first) == 7  # ec2, vpc, lambda in 2 regions, s3 once (global)
     # WHEN `inventory scan --type ec2 --region us-east-1` runs the same day
-    cli_scan(monkeypatch, "--account", account, "--type", "ec2", "--region", "us-east-1")
+    cli_scan("--account", account, "--type", "ec2", "--region", "us-east-1")
     drain_archiver(stack)
     # THEN every type and region is still archived; only that scope comes from the second scan
     assert raw_counts(stack.clients, bucket) == (truth(fleet), 1)
@@ -127,9 +114,7 @@ def test_a_full_scan_then_a_one_type_one_region_scan_keeps_every_type(
     }
 
 
-def test_a_config_scan_of_an_extra_sheet_then_the_daily_scan_keeps_both(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_config_scan_of_an_extra_sheet_then_the_daily_scan_keeps_both(stack: Stack, tmp_path: Path) -> None:
     # GIVEN key pairs in the account, and a YAML with one extra sheet for them
     account, fleet = seeded(stack, ("ec2", "vpc"))
     for region in REGIONS:
@@ -153,13 +138,13 @@ def test_a_config_scan_of_an_extra_sheet_then_the_daily_scan_keeps_both(
     )
     bucket = stack.env["INVENTORY_BUCKET"]
     # WHEN the config scan runs, then the daily scan of the default types
-    cli_scan(monkeypatch, "--account", account, "--config", str(config))
+    cli_scan("--account", account, "--config", str(config))
     drain_archiver(stack)
     after_config = raw_counts(stack.clients, bucket)[0]
     ((key_type, keys),) = after_config.items()
     assert keys == 4
     config_scopes = scope_sources(day_document(stack, account))
-    cli_scan(monkeypatch, "--account", account)
+    cli_scan("--account", account)
     drain_archiver(stack)
     # THEN the day's document holds both: the key pairs of the config scan and the daily scan's types
     document = day_document(stack, account)
@@ -180,13 +165,11 @@ def refuse_describe_instances(request: Any, **_: Any) -> AWSResponse | None:
     return AWSResponse(request.url, 403, http_headers(), Body())
 
 
-def test_a_scan_that_failed_a_scope_keeps_the_earlier_complete_items_of_that_scope(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_scan_that_failed_a_scope_keeps_the_earlier_complete_items_of_that_scope(stack: Stack) -> None:
     # GIVEN a complete scan of the day archived
     account, fleet = seeded(stack, ("ec2", "vpc"))
     bucket = stack.env["INVENTORY_BUCKET"]
-    cli_scan(monkeypatch, "--account", account)
+    cli_scan("--account", account)
     drain_archiver(stack)
     first = scope_sources(day_document(stack, account))
     east_ec2 = day_document(stack, account)["regions"]["us-east-1"]["ec2"]
