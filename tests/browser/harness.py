@@ -131,7 +131,9 @@ class UiStack:
         return f"{self.base_url}{path}#token={self.token(role, user)}"
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+# 180 s: at load 20-35 on 2 cores (eight sessions at once) the API's imports took over 60 s and every browser
+# test errored at setup with "did not answer /healthz in time".
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
