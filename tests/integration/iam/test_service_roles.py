@@ -225,6 +225,9 @@ def test_every_api_route_works_under_the_api_role(iam_world: World, tmp_path: Pa
                 ("post", "/api/inventory/resources/export"): lambda: client.post(
                     "/api/inventory/resources/export", json={}, headers=admin
                 ),
+                ("get", "/api/inventory/resource-history/{resourceArn}"): lambda: client.get(
+                    f"/api/inventory/resource-history/{instance_arn}", headers=admin
+                ),
                 ("get", "/api/inventory/status"): lambda: client.get("/api/inventory/status", headers=admin),
                 ("get", "/api/inventory/analytics/summary"): lambda: client.get(
                     "/api/inventory/analytics/summary", headers=admin
