@@ -17,6 +17,7 @@ from inventory_core.aws import AwsClientFactory
 from inventory_core.items import Account
 from inventory_core.retry import THROTTLE_CODES, RetryPolicy, error_code, is_throttling
 from inventory_events import GLOBAL_REGION
+
 from scanner.catalog import PARENT_KEY, STRING_KEY, InvalidResourceError, ResourceSpec, ScopeContext, dig
 from scanner.catalog import spec_by_cfn_type as _spec_by_cfn_type
 from scanner.catalog import tag_map as _tag_map
@@ -228,18 +229,24 @@ class AwsAccountSession:
                 else:
                     yield resource.resource_id
 
-    def resource_tags(self, region: str) -> dict[str, dict[str, str]]:
-        """Tags of every resource the Resource Groups Tagging API knows in ``region``, by ARN (fetched once)."""
-        key = GLOBAL_REGION if region == GLOBAL_REGION else region
+    def resource_tags(self, region: str, services: Sequence[str] | None = None) -> dict[str, dict[str, str]]:
+        """Tags of the resources the Resource Groups Tagging API knows in ``region``, by ARN (fetched once).
+
+        ``services`` (ARN service namespaces) become its ResourceTypeFilters: a scan of four tagged types
+        does not page through every tagged subnet, volume and instance of the region.
+        """
+        key = region if services is None else f"{region}?{','.join(services)}"
         with self._tags_lock:
             lock = self._region_tag_locks.setdefault(key, threading.Lock())
         with lock:
             cached = self._tags.get(key)
             if cached is not None:
                 return cached
-            client = self._clients.client("resourcegroupstaggingapi", None if key == GLOBAL_REGION else key)
+            client = self._clients.client("resourcegroupstaggingapi", None if region == GLOBAL_REGION else region)
             found: dict[str, dict[str, str]] = {}
-            params = {"ResourcesPerPage": _TAGGING_PAGE}
+            params: dict[str, Any] = {"ResourcesPerPage": _TAGGING_PAGE}
+            if services:
+                params["ResourceTypeFilters"] = list(services)
             for page in self._raw_pages(client, "get_resources", params, None):
                 for mapping in page.get("ResourceTagMappingList", []):
                     if mapping.get("ResourceARN"):
