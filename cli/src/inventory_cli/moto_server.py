@@ -85,7 +85,7 @@ class MotoServer:
         env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}  # it would override AssumeRole accounts
         log = log_path.open("ab") if log_path else subprocess.DEVNULL
         server.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "inventory_cli.moto_fast", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=log,
             env=env,

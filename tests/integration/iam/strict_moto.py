@@ -32,6 +32,7 @@ import sys
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from inventory_cli import moto_fast
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.iam import access_control, policy_conditions
 
@@ -227,6 +228,7 @@ def main() -> None:
     _patch_trust()
     _patch_resources()
     _patch_table_storage()
+    moto_fast.apply()
     from moto.server import main as serve
 
     serve(sys.argv[1:])
