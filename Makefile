@@ -147,7 +147,7 @@ chaos: install ## Every fault of tests/chaos on the real pipeline (moto), ~1,000
 	CHAOS_FULL=1 CHAOS_RESOURCES=$${CHAOS_RESOURCES:-1000} $(BIN)/python -m pytest -p no:cacheprovider -s tests/chaos/test_faults.py
 
 soak: install ## Consecutive scans with consumers running concurrently, churn between scans; ratios and memory in docs/reliability.md
-	$(BIN)/python -m tests.chaos.soak $(SOAK_ARGS)
+	$(QUIET) $(BIN)/python -m tests.chaos.soak $(SOAK_ARGS)
 
 bench: bench-scan bench-projector bench-api bench-ui bench-operators ## Run every benchmark (figures printed, JSON in benchmarks/results/)
 
