@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
+import moto
+from inventory_cli import moto_fast
+from moto import backends
 
 from tests.conftest import unique_accounts
 
@@ -49,3 +54,12 @@ def test_instance_tags_equal_describe_tags_by_resource_id(moto_endpoint: str) ->
     # a tag filter goes through the patched lookup as well
     tagged = ec2.describe_instances(Filters=[{"Name": "tag:k1", "Values": ["v4"]}])["Reservations"]
     assert [i["InstanceId"] for r in tagged for i in r["Instances"]] == [ids[4]]
+
+
+def test_module_listing_is_listed_once_with_the_same_modules() -> None:
+    root = Path(moto.__file__).parent
+    expected = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("__"))
+    moto_fast.patch_module_listing()
+    moto_fast.patch_module_listing()  # idempotent
+    assert list(backends.list_of_moto_modules()) == expected
+    assert "ec2" in expected and "dynamodb" in expected
