@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -186,6 +187,10 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
         {"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION}
     )
     os.environ.update({"SCAN_TYPES": "ec2,s3,vpc", "INVENTORY_REGIONS": ",".join(REGIONS)})
+    # One moto process serves every call on a shared 2-core machine: a describe_instances of 1,333 instances
+    # took 70 s at load 16 (2.3 s idle), past the scanner's 30 s default read timeout, and whole EC2 scopes
+    # failed. The soak measures the pipeline's convergence, not the emulator's latency.
+    os.environ.setdefault("API_CALL_TIMEOUT_S", "180")
     state_dir = Path(f"/tmp/soak-{uuid.uuid4().hex[:8]}")
     state_dir.mkdir(parents=True)
     prefix = f"s{uuid.uuid4().hex[:6]}-"
@@ -345,7 +350,21 @@ def write_section(text: str, path: Path = REPORT_PATH) -> None:
     path.write_text(head + text)
 
 
+class _ExtrasFormatter(logging.Formatter):
+    """Message plus the structured fields a module logged with it (``extra=``), e.g. a failed scope's error."""
+
+    _standard = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = {k: v for k, v in record.__dict__.items() if k not in self._standard}
+        text = super().format(record)
+        return f"{text} {json.dumps(extras, default=str)}" if extras else text
+
+
 def main() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_ExtrasFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scans", type=int, default=20)
     parser.add_argument("--resources", type=int, default=10_000)
