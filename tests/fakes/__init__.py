@@ -10,7 +10,7 @@ from uuid import UUID
 
 from ddb_projector import rules
 from ddb_projector.adapters.dynamodb_store import missing_attributes, resource_item, stored_of
-from ddb_projector.ports import AccountSyncRecorded
+from ddb_projector.ports import AccountSyncRecorded, PageApplied, ScopeMarker
 from inventory_core.items import Account
 from inventory_core.timefmt import iso
 from inventory_events import (
@@ -126,13 +126,18 @@ class InMemoryResourceStore:
     scan_status: dict[str, dict[str, Any]] = field(default_factory=dict)
     scan_accounts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     sweeps: dict[str, set[str]] = field(default_factory=dict)
+    parked: dict[tuple[str, str], ScopeCompleted] = field(default_factory=dict)
     retention: timedelta = timedelta(days=30)
     sweep_memory: timedelta = timedelta(days=30)
 
     def register_account(self, account_id: str) -> None:
         self.accounts.setdefault(account_id, {})
 
-    def apply_page(self, event: ResourcesDiscovered) -> int:
+    def _marker(self, execution_id: str, scope: Scope) -> ScopeMarker:
+        key = (execution_id, scope.key)
+        return ScopeMarker(pages=len(self.pages.get(key, set())), parked=self.parked.get(key))
+
+    def apply_page(self, event: ResourcesDiscovered) -> PageApplied:
         stored = {
             r.resource_arn: stored_of(self.items[r.resource_arn])
             for r in event.resources
@@ -146,10 +151,14 @@ class InMemoryResourceStore:
         for lower in plan.lower_first:
             self.items[lower.resource_arn]["firstDiscoveredAt"] = lower.first_discovered_at
         self.pages.setdefault((event.execution_id, event.scope.key), set()).add(event.page)
-        return len(plan.writes)
+        return PageApplied(written=len(plan.writes), marker=self._marker(event.execution_id, event.scope))
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
-        return len(self.pages.get((execution_id, scope.key), set()))
+        return self._marker(execution_id, scope).pages
+
+    def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
+        self.parked[(event.execution_id, event.scope.key)] = event
+        return self._marker(event.execution_id, event.scope)
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         cutoff = iso(scan_started_at)
@@ -175,10 +184,10 @@ class InMemoryResourceStore:
         progress = self.scan_accounts.setdefault((event.execution_id, event.scope.account_id), {})
         progress.setdefault("status", "in_progress")
         keys: set[str] = progress.setdefault("scopeKeys", set())
-        if event.scope.key not in keys:
-            keys.add(event.scope.key)
-            counter = rules.scope_counter(event)
-            progress[counter] = progress.get(counter, 0) + 1
+        counted = rules.scope_progress(keys, event)
+        if counted is not None:
+            keys.add(counted.scope_key)
+            progress[counted.counter] = progress.get(counted.counter, 0) + 1
 
     def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
         self._touch_scan(event.execution_id, event.scan_started_at)

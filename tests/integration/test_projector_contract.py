@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Key
 from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore
 from inventory_cli.provision import create_table
 from inventory_core.aws import AwsClientFactory
-from inventory_core.items import Account, account_pk, resource_sk_prefix
+from inventory_core.items import Account, account_pk, resource_sk_prefix, scan_account_key
 from inventory_core.timefmt import iso
 from inventory_core.topology import build_topology
 
@@ -53,6 +53,15 @@ class Subject:
     def item(self, account: str, n: int) -> dict[str, Any]:
         return self.items(account)[resource(n, account_id=account).resource_arn]
 
+    def progress(self, execution_id: str, account: str) -> dict[str, Any]:
+        """The scan's per-account progress: counters and the counted scope keys."""
+        if self._table is None:
+            assert isinstance(self.store, InMemoryResourceStore)
+            found = self.store.scan_accounts.get((execution_id, account), {})
+        else:
+            found = self._table.get_item(Key=scan_account_key(execution_id, account), ConsistentRead=True)["Item"]
+        return {k: found[k] for k in ("scopesDone", "scopesFailed", "scopeKeys") if k in found}
+
     def register(self, account: str) -> None:
         if self._table is None:
             assert isinstance(self.store, InMemoryResourceStore)
@@ -70,7 +79,8 @@ def table(moto_endpoint: str) -> Any:
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
-def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
+def subject(request: pytest.FixtureRequest, moto_endpoint: str) -> Iterator[Subject]:
+    # moto_endpoint (session: it sets the AWS_* variables) is set up before the test's environment snapshot
     if request.param == "fake":
         yield Subject(InMemoryResourceStore(retention=RETENTION), None)
     else:
@@ -99,7 +109,7 @@ def test_the_newer_sighting_wins_and_first_discovered_keeps_the_oldest(subject: 
     (acct,) = unique_accounts(1)
     old = page([resource(1, account_id=acct, at=T0)], execution_id="s1")
     new = page([resource(1, account_id=acct, at=later(60), state="stopped")], execution_id="s2", started=later(59))
-    written = [subject.store.apply_page(e) for e in ((old, new) if older_first else (new, old))]
+    written = [subject.store.apply_page(e).written for e in ((old, new) if older_first else (new, old))]
     assert written == ([1, 1] if older_first else [1, 0])  # an older sighting rewrites nothing
     assert subject.item(acct, 1) == expected("stopped", later(60), T0, "s2")
 
@@ -116,11 +126,11 @@ def test_duplicate_pages_and_sweeps_change_nothing_the_second_time(subject: Subj
     (acct,) = unique_accounts(1)
     first = page([resource(n, account_id=acct) for n in (1, 2)], execution_id="s1")
     second = page([resource(1, account_id=acct, at=later(60))], execution_id="s2", started=later(59))
-    assert [subject.store.apply_page(first), subject.store.apply_page(first)] == [2, 0]
+    assert [subject.store.apply_page(first).written, subject.store.apply_page(first).written] == [2, 0]
     subject.store.apply_page(second)
     before = subject.items(acct)
     assert [sweep(subject, acct, later(59), "s2"), sweep(subject, acct, later(59), "s2")] == [1, 0]
-    assert subject.store.apply_page(second) == 0
+    assert subject.store.apply_page(second).written == 0
     gone, seen = (resource(n, account_id=acct).resource_arn for n in (2, 1))
     assert subject.items(acct) == {gone: before[gone] | missing(later(59)), seen: before[seen]}
     assert subject.store.pages_applied("s1", scope(acct)) == 1
@@ -149,7 +159,7 @@ def test_a_late_page_of_an_older_scan_cannot_revive_or_bring_in_as_active(subjec
     sweep(subject, acct, later(90), "s3")
     # WHEN a late page of s2 (started before s3) carries resource 1 and a resource 2 never seen before
     late = [resource(n, account_id=acct, at=later(30)) for n in (1, 2)]
-    assert subject.store.apply_page(page(late, execution_id="s2", started=later(29))) == 2
+    assert subject.store.apply_page(page(late, execution_id="s2", started=later(29))).written == 2
     # THEN both are written with s2's sighting, missing since s3's start
     assert subject.item(acct, 1) == expected("running", later(30), T0, "s2", later(90))
     assert subject.item(acct, 2) == expected("running", later(30), later(30), "s2", later(90))
@@ -180,6 +190,37 @@ def test_a_failed_scope_sweeps_nothing_through_the_store(subject: Subject) -> No
     subject.store.record_scope_progress(failed)
     subject.store.record_scope_progress(failed)
     assert subject.item(acct, 1)["discoveryStatus"] == "active"
+    assert subject.progress("s2", acct) == {"scopesFailed": 1, "scopeKeys": {scope(acct).key}}
+
+
+def test_a_redelivered_completion_counts_its_scope_once(subject: Subject) -> None:
+    # GIVEN two scopes of one account completing in scan s1, the first one delivered three times
+    (acct,) = unique_accounts(1)
+    east = scope_completed(scope(acct), execution_id="s1", pages=0)
+    west = scope_completed(scope(acct, region="us-west-2"), execution_id="s1", pages=0, status="failed")
+    # WHEN the store records them (a redelivery as the same event and as a new message of the same scope)
+    for event in (east, east, west, scope_completed(scope(acct), execution_id="s1", pages=0)):
+        subject.store.record_scope_progress(event)
+    # THEN each scope counted once
+    assert subject.progress("s1", acct) == {
+        "scopesDone": 1,
+        "scopesFailed": 1,
+        "scopeKeys": {scope(acct).key, scope(acct, region="us-west-2").key},
+    }
+
+
+def test_a_parked_completion_is_returned_to_the_writer_of_its_pages(subject: Subject) -> None:
+    # GIVEN a completion of a two-page scope parked before any page
+    (acct,) = unique_accounts(1)
+    done = scope_completed(scope(acct), execution_id="s1", pages=2)
+    parked = subject.store.park_completion(done)
+    assert (parked.pages, parked.parked) == (0, done)
+    # WHEN its pages are applied, THEN each write returns the marker with the parked completion
+    first = subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
+    last = subject.store.apply_page(page([resource(2, account_id=acct)], execution_id="s1", page_no=2))
+    assert [(m.marker.pages, m.marker.parked) for m in (first, last)] == [(1, done), (2, done)]
+    # and parking again (a redelivered completion) sees both pages
+    assert subject.store.park_completion(done).pages == subject.store.pages_applied("s1", scope(acct)) == 2
 
 
 def test_an_account_takes_the_status_of_its_latest_scan_only(subject: Subject) -> None:

@@ -1,19 +1,20 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from ddb_projector.ports import ScopeMarker
 from ddb_projector.service import (
     InvalidPageError,
-    PagesPendingError,
     ProjectorOptions,
     ProjectorService,
     UnexpectedEventError,
     count_change_pct,
 )
 from inventory_core.timefmt import iso
-from inventory_events import AnyEvent, ScanRequested
+from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested, Scope, ScopeCompleted
 
 from tests.builders import (
     T0,
@@ -55,12 +56,71 @@ class Projector:
         return {arn: {k: v for k, v in item.items() if k not in KEYS} for arn, item in self.store.items.items()}
 
 
-def test_scope_completed_before_its_pages_is_retried_and_leaves_no_marker() -> None:
+def test_scope_completed_before_its_pages_is_parked_and_the_last_page_sweeps_at_once() -> None:
+    # GIVEN resource 2 seen by an older scan, and the new scan's completion arriving before its two pages
     p = Projector()
-    done = scope_completed(scope(), pages=2)
-    with pytest.raises(PagesPendingError, match="0 of 2"):
-        p.handle(done)
-    assert done.event_id not in p.processed.markers
+    p.handle(page([resource(1), resource(2)], execution_id="old", started=T0))
+    done = scope_completed(scope(), execution_id="new", pages=2, started=later(59))
+    p.handle(done)  # no error: the message is done, nothing waits for a retry delay
+    assert done.event_id in p.processed.markers
+    assert p.store.parked[("new", scope().key)] == done
+    # WHEN the first page lands nothing is swept yet; the second (last) page sweeps
+    p.handle(page([resource(1, at=later(60))], execution_id="new", started=later(59)))
+    assert p.store.items[resource(2).resource_arn]["discoveryStatus"] == "active"
+    p.handle(page([resource(3, at=later(60))], execution_id="new", page_no=2, started=later(59)))
+    gone = p.store.items[resource(2).resource_arn]
+    assert (gone["discoveryStatus"], gone["missingSince"]) == ("missing", iso(later(59)))
+    assert p.store.scan_accounts[("new", ACCOUNT)]["scopesDone"] == 1
+
+
+class PageLandsDuring(InMemoryResourceStore):
+    """The fake, with the scope's last page applied by another writer at a chosen point of a completion's
+    handling: before its first check, between that check and its park, or right after the park."""
+
+    def __init__(self, when: str, last_page: ResourcesDiscovered, writer: Callable[[ResourcesDiscovered], None]):
+        super().__init__()
+        self.when, self.last_page, self.writer = when, last_page, writer
+
+    def pages_applied(self, execution_id: str, scope: Scope) -> int:
+        if self.when == "before check":
+            self.writer(self.last_page)
+        applied = super().pages_applied(execution_id, scope)
+        if self.when == "between check and park":
+            self.writer(self.last_page)
+        return applied
+
+    def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
+        marker = super().park_completion(event)
+        if self.when == "after park":
+            self.writer(self.last_page)
+        return marker
+
+
+@pytest.mark.parametrize("when", ["before check", "between check and park", "after park"])
+def test_a_completion_racing_its_last_page_is_swept_whichever_comes_first(when: str) -> None:
+    # GIVEN resource 2 seen by an older scan; the new scan's page 1 applied, its last page applied by another
+    # writer (another service on the same store) at a point of the completion's handling
+    first, last = (
+        page([resource(n, at=later(60))], execution_id="new", page_no=no, started=later(59))
+        for n, no in ((1, 1), (3, 2))
+    )
+    other: list[ProjectorService] = []
+    store = PageLandsDuring(when, last, lambda e: other[0].handle(e))
+    store.register_account(ACCOUNT)
+    mine, theirs = (
+        ProjectorService(store, processed=InMemoryProcessedEvents(), metrics=InMemoryProjectorMetrics())
+        for _ in range(2)
+    )
+    other.append(theirs)
+    mine.handle(page([resource(1), resource(2)], execution_id="old", started=T0))
+    mine.handle(first)
+    # WHEN the completion is handled while the last page lands
+    mine.handle(scope_completed(scope(), execution_id="new", pages=2, started=later(59)))
+    # THEN the scope was swept (by one of the two writers) and counted once
+    gone = store.items[resource(2).resource_arn]
+    assert (gone["discoveryStatus"], gone["missingSince"]) == ("missing", iso(later(59)))
+    assert store.items[resource(3).resource_arn]["discoveryStatus"] == "active"
+    assert store.scan_accounts[("new", ACCOUNT)]["scopesDone"] == 1
 
 
 def test_complete_scope_marks_unseen_resources_missing_since_the_scan_start() -> None:
@@ -190,14 +250,9 @@ def test_any_order_and_repetition_of_three_scans_gives_the_truth(seed: int) -> N
     events = s1 + s2 + s3
     deliveries = events + rng.sample(events, k=len(events) // 2)  # some delivered twice
     rng.shuffle(deliveries)
-    # WHEN they are delivered in that order, a ScopeCompleted retried until its pages are in
+    # WHEN they are delivered in that order, each once (an early ScopeCompleted is parked, never retried)
     p = Projector()
-    pending = list(deliveries)
-    while pending:
-        event = pending.pop(0)
-        try:
-            p.handle(event)
-        except PagesPendingError:
-            pending.append(event)
+    for event in deliveries:
+        p.handle(event)
     # THEN the store holds the truth of the fleet
     assert p.state() == expected_inventory(events)

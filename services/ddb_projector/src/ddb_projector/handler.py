@@ -36,8 +36,8 @@ def handle_batch(event: dict[str, Any], context: Any, service: ProjectorService)
             logger.exception("record failed", extra={"message_id": record.message_id})
             raise
 
-    # A batch that fails whole is usually one early ScopeCompleted waiting for its pages: report the
-    # records as failures (retried, then DLQ) instead of failing the invocation.
+    # A batch that fails whole (e.g. the table throttling every record) reports the records as failures
+    # (retried, then DLQ) instead of failing the invocation.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 

@@ -17,6 +17,26 @@ class AccountSyncRecorded:
     previous_success_count: int | None
 
 
+@dataclass(frozen=True)
+class ScopeMarker:
+    """A scan's marker of one scope as the write that returned it left it (read in the same atomic write).
+
+    ``pages``: distinct pages of the scope applied; ``parked``: a complete ScopeCompleted that arrived before
+    its pages and waits for them.
+    """
+
+    pages: int
+    parked: ScopeCompleted | None = None
+
+
+@dataclass(frozen=True)
+class PageApplied:
+    """What applying a page did: items (re)written, and the scope's marker right after the page was recorded."""
+
+    written: int
+    marker: ScopeMarker
+
+
 class ResourceStore(Protocol):
     """The inventory table as the projector sees it.
 
@@ -28,14 +48,21 @@ class ResourceStore(Protocol):
     Implementations take these decisions from ``ddb_projector.rules`` and only store their outcome.
     """
 
-    def apply_page(self, event: ResourcesDiscovered) -> int:
-        """Apply one page of a scope's resources and remember the page as applied; return items (re)written.
+    def apply_page(self, event: ResourcesDiscovered) -> PageApplied:
+        """Apply one page of a scope's resources and remember the page as applied.
 
-        The page counts as applied only once its items are in, so a sweep never runs ahead of them.
+        The page counts as applied only once its items are in, so a sweep never runs ahead of them. The
+        returned marker is read in the same write that records the page (write, then check): with
+        ``park_completion`` doing the same in the other order, one of a racing page and completion always
+        sees both.
         """
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         """How many distinct pages of this execution's scope are in the table."""
+
+    def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
+        """Record a complete ScopeCompleted that arrived before its pages on the scope's marker (it expires
+        with the marker); return the marker as this write left it (pages applied so far included)."""
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         """Sweep a completely listed scope: what was last seen before the scan start is missing since then.

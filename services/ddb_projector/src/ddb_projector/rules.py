@@ -152,6 +152,28 @@ def scope_counter(event: ScopeCompleted) -> Literal["scopesDone", "scopesFailed"
     return "scopesDone" if event.status == "complete" else "scopesFailed"
 
 
+@dataclass(frozen=True)
+class ScopeProgress:
+    """What a scope's completion adds to its account's progress: its key to the counted set, one to a counter."""
+
+    scope_key: str
+    counter: Literal["scopesDone", "scopesFailed"]
+
+
+def scope_progress(counted: Collection[str], event: ScopeCompleted) -> ScopeProgress | None:
+    """Count each scope once: nothing if its key is among the ``counted`` ones already (a redelivered or
+    repeated completion, or one a page writer swept as well), else its key and counter."""
+    if event.scope.key in counted:
+        return None
+    return ScopeProgress(event.scope.key, scope_counter(event))
+
+
+def sweep_due(pages_applied: int, completion: ScopeCompleted | None) -> bool:
+    """A complete scope is swept once all its pages are applied; a completion that arrives earlier is parked
+    and swept by the writer of its last page (or by itself, if that page landed while it parked)."""
+    return completion is not None and completion.status == "complete" and pages_applied >= completion.page_count
+
+
 def scan_outcome(event: ScanCompleted) -> Literal["failed", "completed"]:
     """A scan failed only if every account of it failed."""
     failed = sum(1 for a in event.accounts if a.status == "failed")

@@ -19,14 +19,10 @@ from inventory_events import (
 )
 
 from ddb_projector.ports import ProcessedEvents, ProjectorMetrics, ResourceStore
-from ddb_projector.rules import in_scope
+from ddb_projector.rules import in_scope, sweep_due
 from ddb_projector.snapshot import SnapshotPublisher
 
 logger = logging.getLogger(__name__)
-
-
-class PagesPendingError(RuntimeError):
-    """A ScopeCompleted arrived before all its pages were applied; the message is retried later."""
 
 
 class UnexpectedEventError(ValueError):
@@ -119,7 +115,7 @@ class ProjectorService:
 
     def _apply_page(self, event: ResourcesDiscovered) -> None:
         check_page(event)
-        written = self._store.apply_page(event)
+        applied = self._store.apply_page(event)
         logger.info(
             "page applied",
             extra={
@@ -127,23 +123,44 @@ class ProjectorService:
                 "scope": event.scope.key,
                 "page": event.page,
                 "resources": len(event.resources),
-                "written": written,
+                "written": applied.written,
             },
         )
+        parked = applied.marker.parked
+        if parked is not None and sweep_due(applied.marker.pages, parked):
+            # the scope's completion came first and was parked: its last page sweeps at once
+            self._sweep(parked, by="page")
 
     def _complete_scope(self, event: ScopeCompleted) -> None:
         if event.status != "complete":
             logger.warning("failed scope marks nothing missing", extra={"scope": event.scope.key, "error": event.error})
             self._store.record_scope_progress(event)
             return
-        applied = self._store.pages_applied(event.execution_id, event.scope)
-        if applied < event.page_count:
-            raise PagesPendingError(f"{event.scope.key}: {applied} of {event.page_count} pages applied")
+        if not sweep_due(self._store.pages_applied(event.execution_id, event.scope), event):
+            # Earlier than its pages: park it instead of failing the message (a retry would wait for the
+            # visibility timeout and spend one of its receives). Write, then check: a page recorded while we
+            # parked shows in the marker the park returns, and a page recorded after it finds the parked one.
+            marker = self._store.park_completion(event)
+            if not sweep_due(marker.pages, event):
+                logger.info(
+                    "scope completion parked until its pages are applied",
+                    extra={
+                        "execution_id": event.execution_id,
+                        "scope": event.scope.key,
+                        "pages_applied": marker.pages,
+                        "page_count": event.page_count,
+                    },
+                )
+                return
+        self._sweep(event, by="completion")
+
+    def _sweep(self, event: ScopeCompleted, *, by: str) -> None:
+        """Sweep a completely listed scope and count it; idempotent, so two racing writers may both do it."""
         missing = self._store.mark_missing(event.scope, event.scan_started_at, event.execution_id)
         self._store.record_scope_progress(event)
         logger.info(
             "scope swept",
-            extra={"execution_id": event.execution_id, "scope": event.scope.key, "marked_missing": missing},
+            extra={"execution_id": event.execution_id, "scope": event.scope.key, "marked_missing": missing, "by": by},
         )
 
     def _complete_account(self, event: AccountScanCompleted) -> None:

@@ -48,9 +48,10 @@ from inventory_events import (
     ScanCompleted,
     Scope,
     ScopeCompleted,
+    parse_event,
 )
 
-from ddb_projector.ports import AccountSyncRecorded
+from ddb_projector.ports import AccountSyncRecorded, PageApplied, ScopeMarker
 from ddb_projector.rules import (
     ACTIVE,
     MISSING,
@@ -64,7 +65,7 @@ from ddb_projector.rules import (
     plan_page,
     remembered_sweeps,
     scan_outcome,
-    scope_counter,
+    scope_progress,
 )
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,15 @@ def stored_of(item: Mapping[str, Any]) -> Stored:
     )
 
 
+def scope_marker_of(item: Mapping[str, Any]) -> ScopeMarker:
+    """The scan's scope marker (``SCAN#{executionId}``/``SCOPE#{scope}``): pages applied, a parked completion."""
+    parked = item.get("parkedCompletion")
+    completion = parse_event(str(parked)) if parked else None
+    if completion is not None and not isinstance(completion, ScopeCompleted):
+        raise StoreError(f"the parked completion of {item.get('sk')} is a {completion.event_type}")
+    return ScopeMarker(pages=len(item.get("pages") or ()), parked=completion)
+
+
 class _Lease:
     def __init__(self, scope: Scope, ttl_s: float) -> None:
         self.scope = scope
@@ -159,6 +169,8 @@ class DynamoDbResourceStore:
             attempts=1 + int(lease_wait_s / 0.01), base_s=0.02, max_s=0.5, logger=logger, sleep=sleep
         )
         self._threads = threads
+        # the account's progress item changed between the read and the write (its other scopes completing)
+        self._progress_retry = RetryPolicy(attempts=10, base_s=0.02, max_s=0.5, logger=logger, sleep=sleep)
 
     # -- scope lease ---------------------------------------------------------------------------------
 
@@ -242,7 +254,7 @@ class DynamoDbResourceStore:
 
     # -- resources -----------------------------------------------------------------------------------
 
-    def apply_page(self, event: ResourcesDiscovered) -> int:
+    def apply_page(self, event: ResourcesDiscovered) -> PageApplied:
         scope, cutoff = event.scope, iso(event.scan_started_at)
         resources = newest_per_arn(event.resources)
         with self._scope_lease(scope) as lease:
@@ -278,8 +290,9 @@ class DynamoDbResourceStore:
                 self._lower_first_discovered(
                     resource_key_of(by_arn[lower.resource_arn]), was, lower.first_discovered_at
                 )
-            # after the write: a crash can only leave freshItems too low, which costs a query
-            self._table.update_item(
+            # after the write: a crash can only leave freshItems too low, which costs a query. ALL_NEW: the
+            # marker as this write left it, so a completion parked before it is seen (write, then check)
+            marker = self._table.update_item(
                 Key=scan_scope_key(event.execution_id, scope.key),
                 UpdateExpression="ADD pages :p, freshItems :fresh SET #ttl = if_not_exists(#ttl, :ttl)",
                 ExpressionAttributeNames={"#ttl": "ttl"},
@@ -288,8 +301,9 @@ class DynamoDbResourceStore:
                     ":fresh": fresh,
                     ":ttl": int(time.time()) + SCOPE_MARKER_TTL_S,
                 },
-            )
-        return len(writes)
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        return PageApplied(written=len(writes), marker=scope_marker_of(marker))
 
     def _journal(self, items: list[dict[str, Any]], lease: _Lease) -> None:
         """Append the grid rows of these items to the grid's change journal (inventory_core.grid)."""
@@ -312,8 +326,27 @@ class DynamoDbResourceStore:
                 raise StoreError(f"firstDiscoveredAt of {key['sk']} failed: {exc}") from exc
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
-        item = self._table.get_item(Key=scan_scope_key(execution_id, scope.key), ConsistentRead=True).get("Item")
+        item = self._table.get_item(
+            Key=scan_scope_key(execution_id, scope.key), ConsistentRead=True, ProjectionExpression="pages"
+        ).get("Item")
         return len(item.get("pages", set())) if item else 0
+
+    def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
+        try:
+            marker = self._table.update_item(
+                Key=scan_scope_key(event.execution_id, event.scope.key),
+                # the marker's ttl: a completion whose pages never come expires with it
+                UpdateExpression="SET parkedCompletion = :c, #ttl = if_not_exists(#ttl, :ttl)",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":c": event.model_dump_json(),
+                    ":ttl": int(time.time()) + SCOPE_MARKER_TTL_S,
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            raise StoreError(f"parking the completion of {event.scope.key} failed: {exc}") from exc
+        return scope_marker_of(marker)
 
     def _scope_item(self, scope: Scope) -> dict[str, Any]:
         item: dict[str, Any] = (
@@ -405,26 +438,37 @@ class DynamoDbResourceStore:
 
     def record_scope_progress(self, event: ScopeCompleted) -> None:
         self._touch_scan(event.execution_id, event.scan_started_at)
-        counter = scope_counter(event)
-        try:
-            self._table.update_item(
-                Key=scan_account_key(event.execution_id, event.scope.account_id),
-                UpdateExpression="SET accountId = :a, #st = if_not_exists(#st, :running) "
-                f"ADD scopeKeys :keys, {counter} :one",
-                # the set makes the counter count each scope once, whatever SQS redelivers
-                ConditionExpression="attribute_not_exists(scopeKeys) OR NOT contains(scopeKeys, :key)",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={
-                    ":a": event.scope.account_id,
-                    ":running": "in_progress",
-                    ":keys": {event.scope.key},
-                    ":key": event.scope.key,
-                    ":one": 1,
-                },
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise StoreError(f"scope progress of {event.scope.key} failed: {exc}") from exc
+        key = scan_account_key(event.execution_id, event.scope.account_id)
+        for _ in self._progress_retry.rounds(
+            "scope progress", reason="another scope was counted", scope=event.scope.key
+        ):
+            item = self._table.get_item(Key=key, ConsistentRead=True, ProjectionExpression="scopeKeys").get("Item")
+            counted: set[str] = set((item or {}).get("scopeKeys") or ())
+            progress = scope_progress(counted, event)  # the rule: each scope counts once
+            if progress is None:
+                return
+            try:
+                self._table.update_item(
+                    Key=key,
+                    UpdateExpression="SET accountId = :a, #st = if_not_exists(#st, :running) "
+                    f"ADD scopeKeys :keys, {progress.counter} :one",
+                    # only over the set the rule read (it only grows, so the same size is the same set)
+                    ConditionExpression="size(scopeKeys) = :n" if counted else "attribute_not_exists(scopeKeys)",
+                    ExpressionAttributeNames={"#st": "status"},
+                    ExpressionAttributeValues={
+                        ":a": event.scope.account_id,
+                        ":running": "in_progress",
+                        ":keys": {progress.scope_key},
+                        ":one": 1,
+                    }
+                    | ({":n": len(counted)} if counted else {}),
+                )
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise StoreError(f"scope progress of {event.scope.key} failed: {exc}") from exc
+                continue  # another scope of the account was counted in between: read and decide again
+            return
+        raise StoreError(f"scope progress of {event.scope.key}: the account's progress kept changing; retried")
 
     def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
         self._touch_scan(event.execution_id, event.scan_started_at)
