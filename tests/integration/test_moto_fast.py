@@ -63,3 +63,57 @@ def test_module_listing_is_listed_once_with_the_same_modules() -> None:
     moto_fast.patch_module_listing()  # idempotent
     assert list(backends.list_of_moto_modules()) == expected
     assert "ec2" in expected and "dynamodb" in expected
+
+
+def test_queue_counts_equal_moto_message_by_message() -> None:
+    from moto.sqs.models import SQSBackend
+
+    moto_fast.patch_sqs_queue_counts()
+    moto_fast.patch_sqs_queue_counts()  # idempotent
+    backend = SQSBackend("us-east-1", "123456789012")
+    queue = backend.create_queue("counts")
+    for n in range(6):
+        backend.send_message("counts", f"m{n}", delay_seconds=60 if n < 2 else 0)
+    assert len(backend.receive_message("counts", 3, wait_seconds_timeout=0, visibility_timeout=60)) == 3
+
+    attributes = queue.attributes
+    counted = tuple(
+        attributes[f"ApproximateNumberOf{name}"] for name in ("Messages", "MessagesDelayed", "MessagesNotVisible")
+    )
+    # moto's own definitions, message by message
+    by_message = (
+        len([m for m in queue._messages if m.visible and not m.delayed]),
+        len([m for m in queue._messages if m.delayed]),
+        len([m for m in queue._messages if not m.visible]),
+    )
+    assert counted == by_message == (1, 2, 3)
+    # outside an attributes() call the properties still count message by message
+    assert queue.approximate_number_of_messages == 1
+    assert queue.approximate_number_of_messages_not_visible == 3
+    fifo = backend.create_queue("counts.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    assert fifo.attributes["ContentBasedDeduplication"] == "true"
+    assert queue.attributes.get("ContentBasedDeduplication") is None
+
+
+def test_backend_lookup_is_remembered_with_the_same_answers() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    moto_fast.patch_backend_lookup()
+    moto_fast.patch_backend_lookup()  # idempotent
+    patched = DomainDispatcherApplication.get_backend_for_host
+    app = DomainDispatcherApplication(create_backend_app)
+    hosts = [
+        None,
+        "moto_api",
+        "sqs.us-east-1.amazonaws.com",
+        "sns.eu-west-1.amazonaws.com",
+        "s3.amazonaws.com",
+        "some-bucket.s3.us-west-2.amazonaws.com",
+        "ec2.ap-south-1.amazonaws.com",
+        "dynamodb.us-east-1.amazonaws.com",
+        "tagging.us-east-1.amazonaws.com",
+        "example.org",
+    ]
+    for _ in range(2):  # the second round answers from the remembered hosts
+        assert [patched(app, h) for h in hosts] == [patched.__wrapped__(app, h) for h in hosts]  # type: ignore[attr-defined]
+    assert patched(app, "sqs.us-east-1.amazonaws.com") == "sqs"
