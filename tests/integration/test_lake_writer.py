@@ -65,20 +65,18 @@ def test_unexpected_event_fails_alone(stack: Stack) -> None:
     assert rows("SELECT count(*) FROM resources") == [(1,)]
 
 
-def test_scope_completed_before_its_pages_waits_then_marks_the_unseen_missing(stack: Stack) -> None:
+def test_scope_completed_before_its_pages_is_parked_and_the_last_page_sweeps(stack: Stack) -> None:
     # GIVEN scan 1 saw resources 1 and 2
     service = build_service(LakeWriterSettings())
     handle_batch(sqs_event(page([resource(1), resource(2)], execution_id="s1"), queue="lake-writer"), None, service)
     # WHEN scan 2's completion (1 page) arrives before its page, which no longer contains resource 2
     done = scope_completed(scope(), execution_id="s2", pages=1, count=1, started=later(59))
-    early = sqs_event(done, queue="lake-writer")
-    response = handle_batch(early, None, service)
-    # THEN it is sent back for a retry and nothing is marked yet
-    assert response["batchItemFailures"] == [{"itemIdentifier": early["Records"][0]["messageId"]}]
+    response = handle_batch(sqs_event(done, queue="lake-writer"), None, service)
+    # THEN it is accepted (parked in the lake, not sent back to wait out a retry delay) and nothing is marked yet
+    assert response == {"batchItemFailures": []}
     assert rows("SELECT count(*) FROM resources WHERE discovery_status = 'missing'") == [(0,)]
-    # WHEN the page and then the retried completion arrive
+    # WHEN its page arrives, and nothing else
     handle_batch(sqs_event(page([resource(1, at=later(60))], execution_id="s2"), queue="lake-writer"), None, service)
-    assert handle_batch(sqs_event(done, queue="lake-writer"), None, service) == {"batchItemFailures": []}
     # THEN resource 2 is missing, resource 1 active
     assert rows("SELECT resource_arn, discovery_status, missing_since IS NOT NULL FROM resources ORDER BY 1") == [
         (resource(1).resource_arn, "active", False),

@@ -56,18 +56,11 @@ def handle_batch(event: dict[str, Any], context: Any, service: LakeWriterService
             "events": len(events),
             "rows": result.rows_written,
             "missing": result.marked_missing,
-            "pending_scopes": len(result.pending),
+            "swept_scopes": result.swept,
+            "parked_scopes": result.parked,
         },
     )
-    response = processor.response()
-    # A scope completion that arrived before its pages goes back to the queue and is retried later.
-    response["batchItemFailures"] += [{"itemIdentifier": message_ids[event_id]} for event_id in result.pending]
-    for event_id in result.pending:
-        logger.warning(
-            "scope completion waits for its pages; back to the queue",
-            extra={"message_id": message_ids[event_id], "event_id": event_id},
-        )
-    return response
+    return processor.response()
 
 
 def _handle_with_default_service(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:

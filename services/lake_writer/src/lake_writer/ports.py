@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from inventory_events import Scope
+from inventory_events import Resource, Scope
 
 
 class CommitConflictError(RuntimeError):
@@ -31,11 +31,30 @@ class AppliedPage:
     page: int
 
 
+@dataclass(frozen=True)
+class ParkedCompletion:
+    """A complete ScopeCompleted recorded in the lake to wait there for its pages (not in the queue)."""
+
+    execution_id: str
+    scope: Scope
+    page_count: int
+    scan_started_at: datetime
+
+
+@dataclass(frozen=True)
+class ScopeProgress:
+    """What the lake holds for one execution's scope: its applied pages, its parked completion, its sweep."""
+
+    pages: int = 0
+    completion: ParkedCompletion | None = None
+    swept: bool = False
+
+
 class LakeStore(Protocol):
     """The Iceberg tables as the lake writer sees them. Writes raise CommitConflictError on a lost race."""
 
-    def known(self, arns: Sequence[str]) -> dict[str, KnownRow]:
-        """Current rows of ``resources`` for these ARNs, read from the latest snapshot."""
+    def known(self, resources: Sequence[Resource]) -> dict[str, KnownRow]:
+        """Current rows of ``resources`` for these resources' ARNs, read from the latest snapshot."""
 
     def write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
         """Replace these ARNs' rows in ``resources`` and these (execution, ARN) rows in ``resource_history``.
@@ -43,11 +62,11 @@ class LakeStore(Protocol):
         One commit per table.
         """
 
-    def record_pages(self, pages: Sequence[AppliedPage]) -> None:
-        """Remember that these pages are applied (one commit; recording a page twice is harmless)."""
+    def record_pages(self, pages: Sequence[AppliedPage], parked: Sequence[ParkedCompletion] = ()) -> None:
+        """Remember that these pages are applied and these completions wait (one commit; twice is harmless)."""
 
-    def pages_applied(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], int]:
-        """(execution id, scope key) -> how many distinct pages of that execution's scope are applied."""
+    def progress(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], ScopeProgress]:
+        """(execution id, scope key) -> its applied pages, parked completion and sweep (absent: nothing yet)."""
 
     def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]]) -> int:
         """For each (scope, scan start): its rows last seen before the start are missing since that start.

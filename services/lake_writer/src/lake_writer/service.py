@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar, assert_never
 
 from inventory_core.retry import RetryPolicy
@@ -21,10 +21,11 @@ from inventory_events import (
 )
 from inventory_lake import to_naive_utc
 
-from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow, LakeStore
+from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow, LakeStore, ParkedCompletion, ScopeProgress
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+_NOTHING = ScopeProgress()
 
 
 class UnexpectedEventError(ValueError):
@@ -33,12 +34,17 @@ class UnexpectedEventError(ValueError):
 
 @dataclass
 class BatchResult:
-    """What one batch did; ``pending`` are ScopeCompleted events whose pages are not all applied yet."""
+    """What one batch did; ``parked`` counts complete ScopeCompleted events left in the lake for their pages.
+
+    A completion that arrives before its pages is not sent back to the queue (where it would wait out the
+    retry delay, 120 s in AWS): it is parked in ``scope_pages`` and swept by the writer that applies its last page.
+    """
 
     rows_written: int = 0
     history_rows: int = 0
     marked_missing: int = 0
-    pending: list[str] = field(default_factory=list)
+    swept: int = 0
+    parked: int = 0
 
 
 def _columns(resource: Resource) -> dict[str, Any]:
@@ -120,15 +126,11 @@ class LakeWriterService:
         result = BatchResult(history_rows=len(history))
         if latest:
             result.rows_written = self._retry(lambda: self._write(latest, list(history.values())))
-        if pages:
-            # Recorded only after the rows are committed: a crash in between replays the (idempotent) write.
-            self._retry(lambda: self._store.record_pages(pages))
-        if completions:
-            self._complete_scopes(completions, result)
+        self._complete_scopes(pages, completions, result)
         return result
 
     def _write(self, latest: dict[str, tuple[Resource, str, Scope]], history: list[dict[str, Any]]) -> int:
-        known = self._store.known(list(latest))
+        known = self._store.known([resource for resource, _, _ in latest.values()])
         sweeps = self._store.sweep_starts(list({s.key: s for _, _, s in latest.values()}.values()))
         rows = []
         for arn, (resource, execution_id, scope) in latest.items():
@@ -144,32 +146,52 @@ class LakeWriterService:
         self._store.write(rows, history)
         return len(rows)
 
-    def _complete_scopes(self, completions: list[ScopeCompleted], result: BatchResult) -> None:
-        """Sweep every complete scope whose pages are all applied, in one commit; the rest wait."""
+    def _complete_scopes(
+        self, pages: list[AppliedPage], completions: list[ScopeCompleted], result: BatchResult
+    ) -> None:
+        """Record the pages and park the completions (one commit), then sweep every scope now complete.
+
+        Write, then check: the pages and the completions are recorded before the writer reads what the lake
+        holds, so of two writers racing (one with a scope's last page, one with its completion) the one that
+        commits second sees both and sweeps; both may, and a sweep is idempotent. Pages are recorded only after
+        their rows are committed: a crash in between replays the (idempotent) write.
+        """
         for event in completions:
             if event.status != "complete":
                 logger.warning(
                     "failed scope marks nothing missing", extra={"scope": event.scope.key, "error": event.error}
                 )
         complete = [e for e in completions if e.status == "complete"]
-        applied = self._store.pages_applied([(e.execution_id, e.scope) for e in complete]) if complete else {}
-        ready: list[ScopeCompleted] = []
-        for event in complete:
-            if applied.get((event.execution_id, event.scope.key), 0) >= event.page_count:
-                ready.append(event)
-            else:
-                result.pending.append(str(event.event_id))
-                logger.info(
-                    "scope completion waits for its pages",
-                    extra={"scope": event.scope.key, "page_count": event.page_count},
-                )
+        parked = [
+            ParkedCompletion(e.execution_id, e.scope, e.page_count, e.scan_started_at)
+            for e in complete
+            if e.page_count > 0  # a scope of no pages is complete on arrival
+        ]
+        if pages or parked:
+            self._retry(lambda: self._store.record_pages(pages, parked))
+        touched = {(p.execution_id, p.scope.key): (p.execution_id, p.scope) for p in pages}
+        touched |= {(e.execution_id, e.scope.key): (e.execution_id, e.scope) for e in complete}
+        if not touched:
+            return
+        progress = self._store.progress(list(touched.values()))
+        ready: dict[tuple[str, str], tuple[str, Scope, Any]] = {}
+        for e in complete:
+            if e.page_count == 0 and not progress.get((e.execution_id, e.scope.key), _NOTHING).swept:
+                ready[(e.execution_id, e.scope.key)] = (e.execution_id, e.scope, e.scan_started_at)
+        for key, state in progress.items():
+            if state.completion and not state.swept and state.pages >= state.completion.page_count:
+                ready[key] = (state.completion.execution_id, state.completion.scope, state.completion.scan_started_at)
+        waiting = {(e.execution_id, e.scope.key) for e in complete} - ready.keys()
+        result.parked = sum(1 for key in waiting if not progress.get(key, _NOTHING).swept)
+        if result.parked:
+            logger.info("scope completions wait in the lake for their pages", extra={"scopes": result.parked})
         if not ready:
             return
-        result.marked_missing += self._retry(
-            lambda: self._store.mark_missing([(e.scope, e.scan_started_at) for e in ready])
-        )
-        self._retry(lambda: self._store.record_sweeps([(e.execution_id, e.scope, e.scan_started_at) for e in ready]))
-        logger.info("scopes swept", extra={"scopes": len(ready), "marked_missing": result.marked_missing})
+        sweeps = list(ready.values())
+        result.marked_missing += self._retry(lambda: self._store.mark_missing([(s, at) for _, s, at in sweeps]))
+        self._retry(lambda: self._store.record_sweeps(sweeps))
+        result.swept = len(sweeps)
+        logger.info("scopes swept", extra={"scopes": len(sweeps), "marked_missing": result.marked_missing})
 
     def _retry(self, action: Callable[[], T]) -> T:
         try:

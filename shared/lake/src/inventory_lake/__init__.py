@@ -17,11 +17,16 @@ import pyarrow as pa
 from inventory_core.settings import IcebergSettings
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NamespaceAlreadyExistsError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
-from pyiceberg.transforms import DayTransform
+from pyiceberg.transforms import DayTransform, IdentityTransform
 from pyiceberg.types import (
     IntegerType,
     MapType,
@@ -102,6 +107,22 @@ HISTORY_SPEC = PartitionSpec(
     PartitionField(source_id=11, field_id=1000, transform=DayTransform(), name="discovered_day")
 )
 
+RESOURCES_PARTITIONS = ("account_id", "region", "resource_type")
+"""``resources`` is partitioned by scope: a page replaces rows of one partition, so a commit rewrites the files
+of the scopes in its batch only, not the whole table (row-level bounds cannot prune by ARN: every ARN of a type
+and region shares the 16-character prefix Parquet statistics keep)."""
+RESOURCES_SPEC = PartitionSpec(
+    *(
+        PartitionField(
+            source_id=RESOURCES_SCHEMA.find_field(name).field_id,
+            field_id=1000 + i,
+            transform=IdentityTransform(),
+            name=name,
+        )
+        for i, name in enumerate(RESOURCES_PARTITIONS)
+    )
+)
+
 
 def s3_properties() -> dict[str, str]:
     """FileIO properties for S3: the endpoint of ``AWS_ENDPOINT_URL`` when set, and the region."""
@@ -164,7 +185,7 @@ def ensure_tables(catalog: Catalog, namespace: str) -> LakeTables:
         catalog.create_namespace(namespace)
     tables = []
     for name, schema, spec in (
-        (RESOURCES_TABLE, RESOURCES_SCHEMA, PartitionSpec()),
+        (RESOURCES_TABLE, RESOURCES_SCHEMA, RESOURCES_SPEC),
         (HISTORY_TABLE, HISTORY_SCHEMA, HISTORY_SPEC),
         (SCOPE_PAGES_TABLE, SCOPE_PAGES_SCHEMA, PartitionSpec()),
     ):
@@ -172,7 +193,23 @@ def ensure_tables(catalog: Catalog, namespace: str) -> LakeTables:
             tables.append(catalog.create_table(f"{namespace}.{name}", schema=schema, partition_spec=spec))
         except TableAlreadyExistsError:
             tables.append(catalog.load_table(f"{namespace}.{name}"))
+    _partition_by_scope(tables[0])
     return LakeTables(*tables)
+
+
+def _partition_by_scope(resources: Table) -> None:
+    """Evolve a ``resources`` table created unpartitioned (before RESOURCES_SPEC) to it; new rows use it.
+
+    Idempotent, and a writer that loses the race to another doing the same finds the spec already evolved.
+    """
+    if resources.spec().fields:
+        return
+    try:
+        with resources.update_spec() as update:
+            for name in RESOURCES_PARTITIONS:
+                update.add_identity(name)
+    except CommitFailedException:
+        resources.refresh()
 
 
 def load_table(catalog: Catalog, namespace: str, name: str) -> Table | None:

@@ -8,16 +8,18 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from inventory_events import GLOBAL_REGION, Scope
-from inventory_lake import arrow_table, ensure_tables, to_naive_utc
+from inventory_events import GLOBAL_REGION, Resource, Scope
+from inventory_lake import RESOURCES_PARTITIONS, arrow_table, ensure_tables, to_naive_utc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import And, EqualTo, GreaterThan, In, Or
 from pyiceberg.table import Table
 
-from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow
+from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow, ParkedCompletion, ScopeProgress
 
 SWEEP_PAGE = 0
+"""``scope_pages`` rows: page > 0 an applied page; 0 a sweep by a complete scan started at ``applied_at``;
+-n a complete scope completion of n pages parked until they are all applied (``applied_at``: its scan start)."""
 logger = logging.getLogger(__name__)
 
 
@@ -37,6 +39,34 @@ def _any_of(parts: list[Any]) -> Any:
     for part in parts[1:]:
         expr = Or(expr, part)
     return expr
+
+
+PartitionKey = tuple[str, str, str]  # account_id, region, resource_type: the partition of a ``resources`` row
+
+
+def _by_partition(rows: Sequence[Any]) -> dict[PartitionKey, set[str]]:
+    """ARNs grouped by their ``resources`` partition; ``rows`` are resources or row dicts."""
+    groups: dict[PartitionKey, set[str]] = {}
+    for row in rows:
+        get = row.get if isinstance(row, dict) else lambda name, r=row: getattr(r, name)
+        key = (get("account_id"), get("region"), get("resource_type"))
+        groups.setdefault(key, set()).add(get("resource_arn"))
+    return groups
+
+
+def _partition_filter(key: PartitionKey) -> Any:
+    account_id, region, resource_type = (
+        EqualTo(name, value) for name, value in zip(RESOURCES_PARTITIONS, key, strict=True)
+    )
+    return And(account_id, And(region, resource_type))
+
+
+def _arns_filter(groups: dict[PartitionKey, set[str]]) -> Any:
+    """These ARNs, each under its partition's values so a scan or delete opens those partitions' files only.
+
+    A resource's account, region and type are fixed by its ARN, so the partition terms select nothing less.
+    """
+    return _any_of([And(_partition_filter(key), In("resource_arn", arns)) for key, arns in groups.items()])
 
 
 class IcebergLakeStore:
@@ -73,12 +103,12 @@ class IcebergLakeStore:
             # filter; the rows must be recomputed from the new snapshot, so it is a conflict like any other.
             raise CommitConflictError(str(exc)) from exc
 
-    def known(self, arns: Sequence[str]) -> dict[str, KnownRow]:
+    def known(self, resources: Sequence[Resource]) -> dict[str, KnownRow]:
         self._resources.refresh()
-        if not arns or self._resources.current_snapshot() is None:
+        if not resources or self._resources.current_snapshot() is None:
             return {}
         found = self._resources.scan(
-            row_filter=In("resource_arn", set(arns)),
+            row_filter=_arns_filter(_by_partition(resources)),
             selected_fields=("resource_arn", "first_discovered_at", "last_discovered_at"),
         ).to_arrow()
         return {
@@ -88,11 +118,11 @@ class IcebergLakeStore:
 
     def write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
         if resource_rows:
-            arns = {r["resource_arn"] for r in resource_rows}
+            replaced = _arns_filter(_by_partition(resource_rows))
             data = arrow_table(resource_rows, self._resources.schema().as_arrow())
 
             def replace_rows(tx: Any) -> None:
-                tx.delete(In("resource_arn", arns))
+                tx.delete(replaced)
                 tx.append(data)
 
             self._commit(self._resources, replace_rows)
@@ -113,9 +143,12 @@ class IcebergLakeStore:
         data = arrow_table(rows, self._pages.schema().as_arrow())
         self._commit(self._pages, lambda tx: tx.append(data))
 
-    def record_pages(self, pages: Sequence[AppliedPage]) -> None:
+    def record_pages(self, pages: Sequence[AppliedPage], parked: Sequence[ParkedCompletion] = ()) -> None:
         now = to_naive_utc(datetime.now().astimezone())
-        self._append_pages([_page_row(p.execution_id, p.scope, p.page, now) for p in pages])
+        rows = [_page_row(p.execution_id, p.scope, p.page, now) for p in pages]
+        rows += [_page_row(c.execution_id, c.scope, -c.page_count, to_naive_utc(c.scan_started_at)) for c in parked]
+        if rows:
+            self._append_pages(rows)
 
     def record_sweeps(self, sweeps: Sequence[tuple[str, Scope, datetime]]) -> None:
         # Page 0 never names a real page: it marks the scope swept by a complete scan started at applied_at.
@@ -123,15 +156,19 @@ class IcebergLakeStore:
         self.expire_snapshots()
 
     def expire_snapshots(self) -> int:
-        """Expire all but the newest ``keep_snapshots`` snapshots of each table; return how many were expired.
+        """Expire all but the newest ``keep_snapshots`` snapshots of a table once it holds half as many more.
 
-        A writer that commits meanwhile only makes this table's expiry wait for the next sweep.
+        Returns how many were expired. Expiring in steps of half of ``keep_snapshots`` (not after every sweep)
+        makes expiry one commit per table every few dozen sweeps. A writer that commits meanwhile only makes
+        this table's expiry wait for a later sweep.
         """
         if not self._keep_snapshots:
             return 0
         expired = 0
         for table in (self._resources, self._history, self._pages):
             table.refresh()
+            if len(table.metadata.snapshots) <= self._keep_snapshots + max(1, self._keep_snapshots // 2):
+                continue
             current = table.current_snapshot()
             newest_first = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms, reverse=True)
             old = [
@@ -168,33 +205,51 @@ class IcebergLakeStore:
                 starts.setdefault(key, set()).add(row["applied_at"].replace(tzinfo=UTC))
         return {key: sorted(at) for key, at in starts.items()}
 
-    def pages_applied(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], int]:
+    def progress(self, scopes: Sequence[tuple[str, Scope]]) -> dict[tuple[str, str], ScopeProgress]:
         self._pages.refresh()
         if not scopes or self._pages.current_snapshot() is None:
             return {}
+        wanted = {(ex, scope.key): scope for ex, scope in scopes}
         found = self._pages.scan(
             row_filter=In("execution_id", {ex for ex, _ in scopes}),
-            selected_fields=("execution_id", "account_id", "region", "resource_type", "page"),
+            selected_fields=("execution_id", "account_id", "region", "resource_type", "page", "applied_at"),
         ).to_arrow()
         pages: dict[tuple[str, str], set[int]] = {}
+        parked: dict[tuple[str, str], ParkedCompletion] = {}
+        swept: set[tuple[str, str]] = set()
         for row in found.to_pylist():
-            if row["page"] != SWEEP_PAGE:
-                key = (row["execution_id"], f"{row['account_id']}#{row['region']}#{row['resource_type']}")
+            key = (row["execution_id"], f"{row['account_id']}#{row['region']}#{row['resource_type']}")
+            if key not in wanted:
+                continue
+            if row["page"] > SWEEP_PAGE:
                 pages.setdefault(key, set()).add(row["page"])
-        return {key: len(found_pages) for key, found_pages in pages.items()}
+            elif row["page"] == SWEEP_PAGE:
+                swept.add(key)
+            else:
+                started = row["applied_at"].replace(tzinfo=UTC)
+                parked[key] = ParkedCompletion(key[0], wanted[key], -row["page"], started)
+        return {
+            key: ScopeProgress(len(pages.get(key, ())), parked.get(key), key in swept)
+            for key in pages.keys() | parked.keys() | swept
+        }
 
     def mark_missing(self, sweeps: Sequence[tuple[Scope, datetime]]) -> int:
         self._resources.refresh()
         if not sweeps or self._resources.current_snapshot() is None:
             return 0
-        accounts = {scope.account_id for scope, _ in sweeps}
         earliest = min(to_naive_utc(started) for _, started in sweeps)
+        # the swept scopes' partitions (a global scope's rows may name any region)
+        scopes = _any_of(
+            [
+                And(EqualTo("account_id", s.account_id), EqualTo("resource_type", s.resource_type))
+                if s.region == GLOBAL_REGION
+                else _partition_filter((s.account_id, s.region, s.resource_type))
+                for s in {scope.key: scope for scope, _ in sweeps}.values()
+            ]
+        )
         # active rows, and rows missing since a later scan than one of these sweeps (it may move them back)
         candidates = self._resources.scan(
-            row_filter=And(
-                In("account_id", accounts),
-                Or(EqualTo("discovery_status", "active"), GreaterThan("missing_since", earliest)),
-            ),
+            row_filter=And(scopes, Or(EqualTo("discovery_status", "active"), GreaterThan("missing_since", earliest))),
             selected_fields=(
                 "resource_arn",
                 "account_id",
@@ -210,6 +265,7 @@ class IcebergLakeStore:
             cutoffs.setdefault(scope.key, []).append(to_naive_utc(started))
         global_types = {(s.account_id, s.resource_type): s.key for s, _ in sweeps if s.region == GLOBAL_REGION}
         since: dict[str, datetime] = {}  # arn -> start of the earliest sweeping scan that did not find it
+        partitions: dict[PartitionKey, set[str]] = {}
         for row in candidates.to_pylist():
             key = f"{row['account_id']}#{row['region']}#{row['resource_type']}"
             key = key if key in cutoffs else global_types.get((row["account_id"], row["resource_type"]), key)
@@ -219,10 +275,12 @@ class IcebergLakeStore:
             was = row["missing_since"]
             if missed_by and (row["discovery_status"] == "active" or was is None or was > min(missed_by)):
                 since[row["resource_arn"]] = min(missed_by)
+                partition = (row["account_id"], row["region"], row["resource_type"])
+                partitions.setdefault(partition, set()).add(row["resource_arn"])
         if not since:
             return 0
-        stale = set(since)
-        rows = self._resources.scan(row_filter=In("resource_arn", stale)).to_arrow()
+        stale = _arns_filter(partitions)
+        rows = self._resources.scan(row_filter=stale).to_arrow()
         rows = rows.set_column(
             rows.schema.get_field_index("discovery_status"),
             "discovery_status",
@@ -238,7 +296,7 @@ class IcebergLakeStore:
         )
 
         def replace(tx: Any) -> None:
-            tx.delete(In("resource_arn", stale))
+            tx.delete(stale)
             tx.append(rows)
 
         self._commit(self._resources, replace)
