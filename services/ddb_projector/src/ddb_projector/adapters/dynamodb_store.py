@@ -393,7 +393,10 @@ class DynamoDbResourceStore:
                 ExpressionAttributeValues={":n": len(scoped)},
             )
             missed = [i for i in scoped if missed_by_sweep(stored_of(i), cutoff)]
-            marked = [item for i in missed if (item := self._mark_one_missing(i, cutoff, lease))]
+            # one conditional update each (a few in flight: at 10,000 resources a scan's churn marks hundreds
+            # in one scope, one round trip after another held the lease for most of its time)
+            with ThreadPoolExecutor(max(1, min(self._threads, len(missed)))) as pool:
+                marked = [item for item in pool.map(lambda i: self._mark_one_missing(i, cutoff, lease), missed) if item]
             # after the writes (their new values are known only then); a crash in between is repaired by the
             # next full snapshot, which reads the table
             self._journal(marked, lease)
@@ -403,7 +406,8 @@ class DynamoDbResourceStore:
         lease.check()
         values = missing_attributes(since, self._retention)
         try:
-            response = self._table.update_item(
+            response = self._client.update_item(  # the client: thread-safe, unlike the table object
+                TableName=self._table.name,
                 Key={"pk": item["pk"], "sk": item["sk"]},
                 UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
                 # only over the sighting the rules read (an item gone by ttl in between is not recreated)
