@@ -17,6 +17,7 @@ from scanner.adapters.dynamodb_lock import DynamoDbScanLedger, DynamoDbScanLock
 from scanner.adapters.emf_metrics import EmfScanMetrics
 from scanner.adapters.operations import operation_problem
 from scanner.adapters.organizations import DynamoDbAccountImporter, organization_accounts
+from scanner.adapters.query_body import encode_bodies_once
 from scanner.adapters.s3_claims import S3ClaimStore
 from scanner.adapters.shards import DynamoDbShardCoordinator, EcsShardLauncher, ProcessShardLauncher
 from scanner.catalog import ResourceSpec, select_specs
@@ -63,7 +64,7 @@ def build_service(
     return ScanService(
         DynamoDbAccountDirectory(table),
         sessions,
-        publisher or SnsEventPublisher(clients.client("sns"), settings.events_topic_arn),
+        publisher or event_publisher(settings, clients),
         ScanOptions(
             regions=regions,
             specs=specs,
@@ -86,6 +87,11 @@ def build_service(
         coordinator=DynamoDbShardCoordinator(table),
         launcher=shard_launcher(settings, clients),
     )
+
+
+def event_publisher(settings: ScannerSettings, clients: AwsClientFactory) -> SnsEventPublisher:
+    """PublishBatch to the events topic, each request body urlencoded once (``adapters.query_body``)."""
+    return SnsEventPublisher(encode_bodies_once(clients.client("sns")), settings.events_topic_arn)
 
 
 def shard_launcher(settings: ScannerSettings, clients: AwsClientFactory) -> ShardLauncher | None:
