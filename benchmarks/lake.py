@@ -24,10 +24,12 @@ from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
 from inventory_cli.provision import provision
 from inventory_core.aws import AwsClientFactory
 from inventory_core.topology import build_topology
-from inventory_events import AnyEvent, Resource, ResourcesDiscovered, Scope, ScopeCompleted
+from inventory_events import AnyEvent, Resource, ResourcesDiscovered, ScopeCompleted
 from lake_writer.bootstrap import build_service
 from lake_writer.service import LakeWriterService
 from lake_writer.settings import LakeWriterSettings
+
+from tests.builders import scan_events
 
 ACCOUNTS = ("210987654321", "310987654321", "410987654321")
 REGIONS = ("us-east-1", "eu-west-1")
@@ -90,26 +92,12 @@ class Fleet:
                     discovered_at=started + timedelta(seconds=1),
                 )
             )
-        events: list[AnyEvent] = []
-        for (account, region, rtype), found in by_scope.items():
-            scope = Scope(account_id=account, region=region, resource_type=rtype)
-            pages = [found[i : i + PAGE] for i in range(0, len(found), PAGE)]
-            for n, chunk in enumerate(pages, start=1):
-                events.append(
-                    ResourcesDiscovered(
-                        execution_id=execution_id, scope=scope, page=n, scan_started_at=started, resources=chunk
-                    )
-                )
-            events.append(
-                ScopeCompleted(
-                    execution_id=execution_id,
-                    scope=scope,
-                    status="complete",
-                    resource_count=len(found),
-                    page_count=len(pages),
-                    scan_started_at=started,
-                )
-            )
+        found = [r for scope_resources in by_scope.values() for r in scope_resources]
+        events = [
+            e
+            for e in scan_events(execution_id, started, found, page_size=PAGE)
+            if isinstance(e, ResourcesDiscovered | ScopeCompleted)  # what the lake writer consumes
+        ]
         # the scanner's scopes run concurrently: pages of different scopes interleave
         self.rng.shuffle(events)
         return events
@@ -212,7 +200,7 @@ def run(scans: int, resources: int, scan_s: float, writers: int) -> None:
     services = []
     for _ in range(writers):
         service = build_service(LakeWriterSettings())
-        service._store = Timed(service._store, totals, lock)  # type: ignore[assignment]
+        service._store = Timed(service._store, totals, lock)
         services.append(service)
     queue = Queue()
     stop = threading.Event()

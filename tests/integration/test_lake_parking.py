@@ -28,7 +28,7 @@ def statuses(account_id: str) -> dict[str, str]:
     found = con.execute(
         "SELECT resource_arn, discovery_status FROM resources WHERE account_id = ?", [account_id]
     ).fetchall()
-    return dict(found)  # type: ignore[arg-type]
+    return dict(found)
 
 
 class GatedProgress:
@@ -65,8 +65,8 @@ def race(page_writer: LakeWriterService, completion_writer: LakeWriterService, o
     page_writer.apply([first])
     gates = {name: (threading.Event(), threading.Event()) for name in ("page", "completion")}
     stores = {"page": page_writer._store, "completion": completion_writer._store}
-    page_writer._store = GatedProgress(stores["page"], *gates["page"])  # type: ignore[assignment]
-    completion_writer._store = GatedProgress(stores["completion"], *gates["completion"])  # type: ignore[assignment]
+    page_writer._store = GatedProgress(stores["page"], *gates["page"])
+    completion_writer._store = GatedProgress(stores["completion"], *gates["completion"])
     results: dict[str, Any] = {}
 
     def run(name: str, service: LakeWriterService, events: list[Any]) -> Callable[[], None]:
@@ -92,7 +92,7 @@ def race(page_writer: LakeWriterService, completion_writer: LakeWriterService, o
         threads[late].start()
     for t in threads.values():
         t.join(120)
-    page_writer._store, completion_writer._store = stores["page"], stores["completion"]  # type: ignore[assignment]
+    page_writer._store, completion_writer._store = stores["page"], stores["completion"]
     # THEN the scope was swept (by one or both, never by neither), with no completion sent back to the queue
     swept = {name: result.swept for name, result in results.items()}
     assert sum(swept.values()) >= 1, (order, swept)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,9 +48,9 @@ def _by_partition(rows: Sequence[Any]) -> dict[PartitionKey, set[str]]:
     """ARNs grouped by their ``resources`` partition; ``rows`` are resources or row dicts."""
     groups: dict[PartitionKey, set[str]] = {}
     for row in rows:
-        get = row.get if isinstance(row, dict) else lambda name, r=row: getattr(r, name)
-        key = (get("account_id"), get("region"), get("resource_type"))
-        groups.setdefault(key, set()).add(get("resource_arn"))
+        values = row if isinstance(row, dict) else vars(row)
+        key = (str(values["account_id"]), str(values["region"]), str(values["resource_type"]))
+        groups.setdefault(key, set()).add(str(values["resource_arn"]))
     return groups
 
 
@@ -59,14 +59,6 @@ def _partition_filter(key: PartitionKey) -> Any:
         EqualTo(name, value) for name, value in zip(RESOURCES_PARTITIONS, key, strict=True)
     )
     return And(account_id, And(region, resource_type))
-
-
-def _arns_filter(groups: dict[PartitionKey, set[str]]) -> Any:
-    """These ARNs, each under its partition's values so a scan or delete opens those partitions' files only.
-
-    A resource's account, region and type are fixed by its ARN, so the partition terms select nothing less.
-    """
-    return _any_of([And(_partition_filter(key), In("resource_arn", arns)) for key, arns in groups.items()])
 
 
 class IcebergLakeStore:
@@ -85,6 +77,8 @@ class IcebergLakeStore:
         self._history = tables.history
         self._pages = tables.scope_pages
         self._keep_snapshots = keep_snapshots
+        # known()'s read of the partitions (snapshot id, partitions, rows), which write() reuses on that snapshot
+        self._read: tuple[int | None, frozenset[PartitionKey], pa.Table] | None = None
 
     def _commit(self, table: Table, change: Callable[[Any], None]) -> None:
         """Run ``change`` in a transaction on the snapshot the caller read; a lost race is a CommitConflictError.
@@ -103,14 +97,33 @@ class IcebergLakeStore:
             # filter; the rows must be recomputed from the new snapshot, so it is a conflict like any other.
             raise CommitConflictError(str(exc)) from exc
 
+    def _read_partitions(self, keys: Iterable[PartitionKey]) -> pa.Table:
+        """Every row of these ``resources`` partitions (filters on partition columns only: a large ``In`` over
+        ARNs is bound again for every manifest entry a scan or delete evaluates, most of a batch's time)."""
+        return self._resources.scan(row_filter=_any_of([_partition_filter(k) for k in keys])).to_arrow()
+
+    def _replace_partitions(self, keys: Iterable[PartitionKey], data: pa.Table) -> None:
+        """Overwrite these partitions with ``data`` in one commit, on the snapshot they were read from.
+
+        Their files match the filter as a whole, so they are dropped, not rewritten; a writer that added a file
+        to one of them meanwhile makes the commit a conflict (pyiceberg validates the filter on retry).
+        """
+        where = _any_of([_partition_filter(k) for k in keys])
+        self._commit(self._resources, lambda tx: tx.overwrite(data, overwrite_filter=where))
+
     def known(self, resources: Sequence[Resource]) -> dict[str, KnownRow]:
         self._resources.refresh()
+        self._read = None
         if not resources or self._resources.current_snapshot() is None:
             return {}
-        found = self._resources.scan(
-            row_filter=_arns_filter(_by_partition(resources)),
-            selected_fields=("resource_arn", "first_discovered_at", "last_discovered_at"),
-        ).to_arrow()
+        keys = set(_by_partition(resources))
+        found = self._read_partitions(keys)
+        snapshot = self._resources.current_snapshot()
+        self._read = (snapshot.snapshot_id if snapshot else None, frozenset(keys), found)  # for write()
+        wanted = pa.array([r.resource_arn for r in resources], pa.string())
+        found = found.filter(pc.is_in(found.column("resource_arn"), value_set=wanted)).select(
+            ["resource_arn", "first_discovered_at", "last_discovered_at"]
+        )
         return {
             row["resource_arn"]: KnownRow(row["first_discovered_at"], row["last_discovered_at"])
             for row in found.to_pylist()
@@ -118,14 +131,20 @@ class IcebergLakeStore:
 
     def write(self, resource_rows: list[dict[str, Any]], history_rows: list[dict[str, Any]]) -> None:
         if resource_rows:
-            replaced = _arns_filter(_by_partition(resource_rows))
+            keys = set(_by_partition(resource_rows))
             data = arrow_table(resource_rows, self._resources.schema().as_arrow())
-
-            def replace_rows(tx: Any) -> None:
-                tx.delete(replaced)
-                tx.append(data)
-
-            self._commit(self._resources, replace_rows)
+            snapshot = self._resources.current_snapshot()
+            if snapshot is not None:
+                read = self._read
+                if read and read[0] == snapshot.snapshot_id and keys <= read[1]:
+                    existing = read[2]
+                else:
+                    existing = self._read_partitions(keys)
+                existing = existing.filter(
+                    pc.invert(pc.is_in(existing.column("resource_arn"), value_set=data.column("resource_arn")))
+                )
+                data = pa.concat_tables([existing.cast(data.schema), data])
+            self._replace_partitions(keys, data)
         if history_rows:
             by_execution: dict[str, set[str]] = {}
             for r in history_rows:
@@ -279,25 +298,20 @@ class IcebergLakeStore:
                 partitions.setdefault(partition, set()).add(row["resource_arn"])
         if not since:
             return 0
-        stale = _arns_filter(partitions)
-        rows = self._resources.scan(row_filter=stale).to_arrow()
-        rows = rows.set_column(
-            rows.schema.get_field_index("discovery_status"),
-            "discovery_status",
-            pa.array(["missing"] * rows.num_rows, pa.string()),
-        )
-        rows = rows.set_column(
-            rows.schema.get_field_index("missing_since"),
-            rows.schema.field("missing_since"),
+        rows = self._read_partitions(partitions)
+        stale = pc.is_in(rows.column("resource_arn"), value_set=pa.array(list(since), pa.string()))
+        status = pc.if_else(stale, pa.scalar("missing"), rows.column("discovery_status"))
+        missing_since = pc.if_else(
+            stale,
             pc.cast(
-                pa.array([since[arn] for arn in rows.column("resource_arn").to_pylist()]),
+                pa.array([since.get(arn) for arn in rows.column("resource_arn").to_pylist()]),
                 rows.schema.field("missing_since").type,
             ),
+            rows.column("missing_since"),
         )
-
-        def replace(tx: Any) -> None:
-            tx.delete(stale)
-            tx.append(rows)
-
-        self._commit(self._resources, replace)
-        return int(rows.num_rows)
+        rows = rows.set_column(rows.schema.get_field_index("discovery_status"), "discovery_status", status)
+        rows = rows.set_column(
+            rows.schema.get_field_index("missing_since"), rows.schema.field("missing_since"), missing_since
+        )
+        self._replace_partitions(partitions, rows.cast(self._resources.schema().as_arrow()))
+        return len(since)
