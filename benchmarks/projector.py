@@ -22,6 +22,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from ddb_projector.adapters.dynamodb_store import resource_item
 from ddb_projector.bootstrap import build_service
 from ddb_projector.handler import handle_batch
+from ddb_projector.service import ProjectorService
 from ddb_projector.settings import ProjectorSettings
 from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
 from inventory_cli.provision import create_table
@@ -129,8 +130,8 @@ def bare_loop(client: Any, table: str, resources: list[Resource], execution_id: 
     return len(items) / (time.perf_counter() - t0)
 
 
-def project(events: list[AnyEvent], resources: int) -> float:
-    service = build_service(ProjectorSettings())
+def project(events: list[AnyEvent], resources: int, service: ProjectorService | None = None) -> float:
+    service = service or build_service(ProjectorSettings())
     queue = list(events)
     t0 = time.perf_counter()
     for _ in range(len(events) * 5):
@@ -164,12 +165,71 @@ def count_active(table: Any) -> int:
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory(n: int, scans: int) -> int:
+    """Consecutive scans through one projector (snapshot publisher on, as in AWS), 5% of the fleet gone in each
+    and every other item changed: RSS and the Python heap (tracemalloc) after each, and what grew the most."""
+    import tracemalloc
+
+    server = MotoServer.start()
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": "us-east-1"})
+    try:
+        clients = AwsClientFactory("us-east-1")
+        spec = build_topology("123456789012", "us-east-1", prefix="mem-").table
+        create_table(clients, spec)
+        clients.client("s3").create_bucket(Bucket="mem-inventory")
+        os.environ.update({"APP_TABLE_NAME": spec.name, "INVENTORY_BUCKET": "mem-inventory"})
+        clients.dynamodb_table(spec.name).put_item(Item=Account(ACCOUNT, "bench", True).to_item())
+        service = build_service(ProjectorSettings())
+        tracemalloc.start(10)
+        first: tracemalloc.Snapshot | None = None
+        for k in range(scans):
+            started = datetime(2026, 11, 1, 2, 0, tzinfo=UTC) + timedelta(days=k)
+            everyone = fleet(n, started + timedelta(seconds=5), "running" if k % 2 else "stopped")
+            seen = [r for i, r in enumerate(everyone) if (i + k) % 20]  # 5% missing, a different 5% each scan
+            t0 = time.perf_counter()
+            project(scan(f"mem-{k}", started, seen), len(seen), service)
+            heap, _ = tracemalloc.get_traced_memory()
+            print(
+                json.dumps(
+                    {
+                        "scan": k + 1,
+                        "s": round(time.perf_counter() - t0, 1),
+                        "rss_mb": round(rss_mb()),
+                        "heap_mb": round(heap / 2**20, 1),
+                    }
+                ),
+                flush=True,
+            )
+            snapshot = tracemalloc.take_snapshot()
+            if k == 1:
+                first = snapshot  # after the warm-up scan (imports, pyarrow, first full publication)
+            elif first is not None and k == scans - 1:
+                for stat in snapshot.compare_to(first, "traceback")[:5]:
+                    print(
+                        f"  {stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks", stat.traceback.format()[-1]
+                    )
+    finally:
+        server.stop()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--check", action="store_true", help="exit 1 when a ratio is below the target")
+    parser.add_argument("--memory-scans", type=int, default=0, help="measure memory over this many scans instead")
     args = parser.parse_args()
     n = args.resources
+    if args.memory_scans:
+        return memory(n, args.memory_scans)
     load_before = os.getloadavg()
     server = MotoServer.start()
     os.environ.update(LOCAL_CREDENTIALS)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from ddb_projector import rules
 from ddb_projector.adapters.dynamodb_store import missing_attributes, resource_item, stored_of
-from ddb_projector.ports import AccountSyncRecorded, PageApplied, ScopeMarker
+from ddb_projector.ports import AccountSyncRecorded, PageApplied, ResourceStore, ScopeMarker
 from inventory_core.items import Account
 from inventory_core.timefmt import iso
 from inventory_events import (
@@ -230,3 +230,44 @@ class InMemoryProjectorMetrics:
 
     def resource_count_delta(self, account_id: str, previous: int, current: int, change_pct: float) -> None:
         self.count_deltas.append((account_id, previous, current, change_pct))
+
+
+@dataclass
+class LastPageLandsDuring:
+    """A projector store (the fake or the DynamoDB one) in which another consumer applies a scope's last page
+    at a chosen point of a completion's handling: ``before check`` (its first read of the pages), ``between check
+    and park``, or ``after park``; everything else is the inner store's."""
+
+    inner: ResourceStore
+    when: str
+    last_page: ResourcesDiscovered
+    writer: Callable[[ResourcesDiscovered], None] = lambda e: None
+
+    def apply_page(self, event: ResourcesDiscovered) -> PageApplied:
+        return self.inner.apply_page(event)
+
+    def pages_applied(self, execution_id: str, scope: Scope) -> int:
+        if self.when == "before check":
+            self.writer(self.last_page)
+        applied = self.inner.pages_applied(execution_id, scope)
+        if self.when == "between check and park":
+            self.writer(self.last_page)
+        return applied
+
+    def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
+        marker = self.inner.park_completion(event)
+        if self.when == "after park":
+            self.writer(self.last_page)
+        return marker
+
+    def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
+        return self.inner.mark_missing(scope, scan_started_at, execution_id)
+
+    def record_scope_progress(self, event: ScopeCompleted) -> None:
+        self.inner.record_scope_progress(event)
+
+    def record_account_scan(self, event: AccountScanCompleted) -> AccountSyncRecorded | None:
+        return self.inner.record_account_scan(event)
+
+    def record_scan(self, event: ScanCompleted) -> None:
+        self.inner.record_scan(event)

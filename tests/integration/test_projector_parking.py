@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,17 +18,17 @@ from boto3.dynamodb.conditions import Key
 from ddb_projector.adapters.dynamodb_markers import DynamoDbProcessedEvents
 from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore
 from ddb_projector.handler import handle_batch
-from ddb_projector.ports import ScopeMarker
+from ddb_projector.ports import ResourceStore
 from ddb_projector.service import ProjectorService
 from inventory_cli.provision import create_table
 from inventory_core.aws import AwsClientFactory
 from inventory_core.items import account_pk, resource_sk_prefix, scan_account_key, scan_scope_key
 from inventory_core.topology import build_topology
-from inventory_events import ResourcesDiscovered, Scope, ScopeCompleted
+from inventory_events import ResourcesDiscovered, ScopeCompleted
 
 from tests.builders import T0, later, page, resource, scope, scope_completed, sqs_event
 from tests.conftest import HOME_ACCOUNT, HOME_REGION, unique_accounts
-from tests.fakes import InMemoryProjectorMetrics
+from tests.fakes import InMemoryProjectorMetrics, LastPageLandsDuring
 
 pytestmark = pytest.mark.emulator
 
@@ -42,7 +41,7 @@ def table(moto_endpoint: str) -> Any:
     return clients.dynamodb_table(topology.table.name)
 
 
-def service(store: DynamoDbResourceStore, table: Any) -> ProjectorService:
+def service(store: ResourceStore, table: Any) -> ProjectorService:
     return ProjectorService(store, processed=DynamoDbProcessedEvents(table), metrics=InMemoryProjectorMetrics())
 
 
@@ -70,38 +69,13 @@ def assert_swept_once(table: Any, acct: str) -> None:
     assert (progress["scopesDone"], progress["scopeKeys"]) == (1, {scope(acct).key})
 
 
-class PageLandsDuring(DynamoDbResourceStore):
-    """The DynamoDB store, with the scope's last page applied by another consumer at a chosen point of a
-    completion's handling: before its first check, between that check and its park, or right after the park."""
-
-    def __init__(self, table: Any, when: str, last_page: ResourcesDiscovered) -> None:
-        super().__init__(table, threads=2)
-        self.when, self.last_page = when, last_page
-        self.writer: Callable[[ResourcesDiscovered], None] = lambda e: None
-
-    def pages_applied(self, execution_id: str, scope: Scope) -> int:
-        if self.when == "before check":
-            self.writer(self.last_page)
-        applied = super().pages_applied(execution_id, scope)
-        if self.when == "between check and park":
-            self.writer(self.last_page)
-        return applied
-
-    def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
-        marker = super().park_completion(event)
-        if self.when == "after park":
-            self.writer(self.last_page)
-        return marker
-
-
 @pytest.mark.parametrize("when", ["before check", "between check and park", "after park"])
 def test_a_completion_and_its_last_page_in_any_interleaving_sweep_the_scope(table: Any, when: str) -> None:
     # GIVEN resources 1 and 2 seen by an older scan, and page 1 of the new scan applied
     (acct,) = unique_accounts(1)
     first, last, done = two_page_scan(acct)
-    store = PageLandsDuring(table, when, last)
-    theirs = service(DynamoDbResourceStore(table, threads=2), table)
-    store.writer = theirs.handle
+    store = LastPageLandsDuring(DynamoDbResourceStore(table, threads=2), when, last)
+    store.writer = service(DynamoDbResourceStore(table, threads=2), table).handle
     mine = service(store, table)
     mine.handle(page([resource(n, account_id=acct) for n in (1, 2)], execution_id="old", started=T0))
     mine.handle(first)

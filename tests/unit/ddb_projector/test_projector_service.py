@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from ddb_projector.ports import ScopeMarker
 from ddb_projector.service import (
     InvalidPageError,
     ProjectorOptions,
@@ -14,7 +12,7 @@ from ddb_projector.service import (
     count_change_pct,
 )
 from inventory_core.timefmt import iso
-from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested, Scope, ScopeCompleted
+from inventory_events import AnyEvent, ScanRequested
 
 from tests.builders import (
     T0,
@@ -27,7 +25,12 @@ from tests.builders import (
     scope,
     scope_completed,
 )
-from tests.fakes import InMemoryProcessedEvents, InMemoryProjectorMetrics, InMemoryResourceStore
+from tests.fakes import (
+    InMemoryProcessedEvents,
+    InMemoryProjectorMetrics,
+    InMemoryResourceStore,
+    LastPageLandsDuring,
+)
 
 ACCOUNT = "111111111111"
 KEYS = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"}
@@ -73,29 +76,6 @@ def test_scope_completed_before_its_pages_is_parked_and_the_last_page_sweeps_at_
     assert p.store.scan_accounts[("new", ACCOUNT)]["scopesDone"] == 1
 
 
-class PageLandsDuring(InMemoryResourceStore):
-    """The fake, with the scope's last page applied by another writer at a chosen point of a completion's
-    handling: before its first check, between that check and its park, or right after the park."""
-
-    def __init__(self, when: str, last_page: ResourcesDiscovered, writer: Callable[[ResourcesDiscovered], None]):
-        super().__init__()
-        self.when, self.last_page, self.writer = when, last_page, writer
-
-    def pages_applied(self, execution_id: str, scope: Scope) -> int:
-        if self.when == "before check":
-            self.writer(self.last_page)
-        applied = super().pages_applied(execution_id, scope)
-        if self.when == "between check and park":
-            self.writer(self.last_page)
-        return applied
-
-    def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
-        marker = super().park_completion(event)
-        if self.when == "after park":
-            self.writer(self.last_page)
-        return marker
-
-
 @pytest.mark.parametrize("when", ["before check", "between check and park", "after park"])
 def test_a_completion_racing_its_last_page_is_swept_whichever_comes_first(when: str) -> None:
     # GIVEN resource 2 seen by an older scan; the new scan's page 1 applied, its last page applied by another
@@ -104,14 +84,13 @@ def test_a_completion_racing_its_last_page_is_swept_whichever_comes_first(when: 
         page([resource(n, at=later(60))], execution_id="new", page_no=no, started=later(59))
         for n, no in ((1, 1), (3, 2))
     )
-    other: list[ProjectorService] = []
-    store = PageLandsDuring(when, last, lambda e: other[0].handle(e))
+    store = InMemoryResourceStore()
     store.register_account(ACCOUNT)
-    mine, theirs = (
-        ProjectorService(store, processed=InMemoryProcessedEvents(), metrics=InMemoryProjectorMetrics())
-        for _ in range(2)
-    )
-    other.append(theirs)
+    racing = LastPageLandsDuring(store, when, last)
+    mine = ProjectorService(racing, processed=InMemoryProcessedEvents(), metrics=InMemoryProjectorMetrics())
+    racing.writer = ProjectorService(
+        store, processed=InMemoryProcessedEvents(), metrics=InMemoryProjectorMetrics()
+    ).handle
     mine.handle(page([resource(1), resource(2)], execution_id="old", started=T0))
     mine.handle(first)
     # WHEN the completion is handled while the last page lands
