@@ -321,8 +321,23 @@ def consumers_stand_in(env: dict[str, str], every_s: float = 1.0) -> Iterator[No
         thread.join()
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; 0 elsewhere)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+#: The emulator's process: each phase records the CPU the emulator spent on it (its own plus the scanner's is
+#: the work of the phase; on a loaded machine wall times also measure the run queue).
+EMULATOR_PID: list[int] = []
+
+
 def run_phase(phase: str, manifest_path: Path, env: dict[str, str]) -> dict[str, Any]:
     drains = consumers_stand_in(env) if phase in {"scan", "catalogue"} else contextlib.nullcontext()
+    emulator = EMULATOR_PID[0] if EMULATOR_PID else None
+    emulator_cpu0 = process_cpu_s(emulator)
     with drains:
         done = subprocess.run(
             [sys.executable, __file__, "--phase", phase, "--manifest", str(manifest_path)],
@@ -334,6 +349,7 @@ def run_phase(phase: str, manifest_path: Path, env: dict[str, str]) -> dict[str,
     if done.returncode != 0:
         raise SystemExit(f"{phase} failed:\n{done.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["emulator_cpu_s"] = round(process_cpu_s(emulator) - emulator_cpu0, 1)
     return result
 
 
@@ -393,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     # moto refuses a second PurgeQueue of a queue within 60 s (as AWS does), so the stand-in's purges every second
     # failed: until 2026-11-30 a scan's queues were drained once, at its start. The bench's own server allows them.
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"
-    server = MotoServer.start()
+    server = MotoServer.start(timeout_s=180)  # the tests' wait: at load 20 on 2 cores importing moto took over 30 s
+    if server.process:
+        EMULATOR_PID.append(server.process.pid)
     try:
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ.update(
@@ -422,7 +440,9 @@ def main(argv: list[str] | None = None) -> int:
                 pertags.append(run_phase("pertag", manifest_path, child_env))
                 print(
                     f"  run {run + 1}: floor {floors[-1]['wall_s']} s, scan {scans[-1]['wall_s']} s, "
-                    f"floor + per-resource tag calls {pertags[-1]['wall_s']} s"
+                    f"floor + per-resource tag calls {pertags[-1]['wall_s']} s; CPU with the emulator's: "
+                    f"floor {floors[-1]['cpu_s'] + floors[-1]['emulator_cpu_s']:.1f} s, "
+                    f"scan {scans[-1]['cpu_s'] + scans[-1]['emulator_cpu_s']:.1f} s"
                 )
             catalogue = None
             if not args.no_catalogue:
@@ -463,6 +483,14 @@ def main(argv: list[str] | None = None) -> int:
             "scan_s": [r["wall_s"] for r in scans],
             "floor_s": [r["wall_s"] for r in floors],
             "pertag_s": [r["wall_s"] for r in pertags],
+            "pair_ratios": [round(sc["wall_s"] / fl["wall_s"], 3) for sc, fl in zip(scans, floors, strict=True)],
+            # CPU of the phase's process plus the emulator's during it: the work, whatever the machine's load
+            "scan_cpu_s": [round(r["cpu_s"] + r["emulator_cpu_s"], 1) for r in scans],
+            "floor_cpu_s": [round(r["cpu_s"] + r["emulator_cpu_s"], 1) for r in floors],
+            "pair_cpu_ratios": [
+                round((sc["cpu_s"] + sc["emulator_cpu_s"]) / max(0.1, fl["cpu_s"] + fl["emulator_cpu_s"]), 3)
+                for sc, fl in zip(scans, floors, strict=True)
+            ],
         },
         "api_calls_per_resource": {
             "scan": round((scan["api_calls"] or 0) / max(1, scan["resources"]), 3),
