@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ from inventory_cli.provision import provision
 from inventory_core.aws import AwsClientFactory
 from inventory_core.topology import Topology, build_topology
 from pytest_socket import disable_socket, enable_socket
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 HOME_ACCOUNT = "123456789012"
 HOME_REGION = "us-east-1"
@@ -57,29 +58,47 @@ LONG_GROUPS = (
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``-n 2 --dist loadgroup`` (make test) sends each group to one worker; a plain run ignores the marks."""
-    groups = {item: xdist_group(Path(str(item.path))) for item in items}
-    for item, group in groups.items():
-        item.add_marker(pytest.mark.xdist_group(group))
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller schedules groups in this order
+    """On an xdist worker, the longest groups first: the controller hands out groups in collection order."""
+    if hasattr(config, "workerinput"):
         rank = {group: n for n, group in enumerate(LONG_GROUPS)}
-        items.sort(key=lambda item: rank.get(groups[item], len(LONG_GROUPS)))
+        items.sort(key=lambda item: rank.get(xdist_group(Path(str(item.path))), len(LONG_GROUPS)))
+
+
+class SharedSetupScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+    """xdist's scope scheduling with our groups as the scopes: each group runs whole on one worker, in order.
+
+    Not ``xdist_group`` marks: pytest-xdist 3.8 (the newest) tells the controller a test's group by appending
+    ``@group`` to ``item._nodeid`` on the worker, and since pytest 9.2 a node's id is ``item._id``, so the suffix
+    never arrived and ``--dist loadgroup`` made every test a group of its own. Two of the IAM proof's
+    order-dependent tests then ran on the other worker, and each worker built the shared fixtures again.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        return xdist_group(TESTS.parent / nodeid.split("::", 1)[0])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> SharedSetupScheduling | None:
+    """``-n 2 --dist loadgroup`` (make test) schedules by :func:`xdist_group`; other modes are xdist's own."""
+    return SharedSetupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 #: Variables pytest itself changes while a test runs.
 PYTEST_OWN = frozenset({"PYTEST_CURRENT_TEST"})
 
 
-class EnvironmentLeakWarning(UserWarning):
+class EnvironmentLeakError(AssertionError):
     """A test changed os.environ without monkeypatch (or in a way monkeypatch put back wrong)."""
 
 
 @pytest.fixture(autouse=True)
 def _environment_restored() -> Iterator[None]:
-    """Every test ends with the environment it started with, and a change it left behind is reported.
+    """Every test ends with the environment it started with; a test that leaves a change behind fails.
 
     Fixtures of a wider scope (the session's AWS_* variables, a module's stack) set theirs up before this
-    snapshot. An INVENTORY_CONFIG left by one test once made a later scan read that test's YAML.
+    snapshot. The change is put back first, so one leaking test fails alone (at teardown) and the tests after it
+    run in the environment they expect: an INVENTORY_CONFIG left by one test once made a later scan read that
+    test's YAML, and the failure showed far from its cause.
     """
     before = dict(os.environ)
     yield
@@ -93,10 +112,9 @@ def _environment_restored() -> Iterator[None]:
             os.environ[key] = before[key]
         else:
             os.environ.pop(key, None)
-    warnings.warn(
-        f"environment variables left changed by the test, restored: {', '.join(leaked)}",
-        EnvironmentLeakWarning,
-        stacklevel=1,
+    raise EnvironmentLeakError(
+        f"environment variables left changed by the test (restored): {', '.join(leaked)}; "
+        "set them with monkeypatch or put them back"
     )
 
 

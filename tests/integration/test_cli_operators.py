@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from boto3.dynamodb.conditions import Key
 from inventory_cli import target
 from inventory_cli.main import app
-from inventory_core.items import Account, account_key
+from inventory_core.dynamo import query_items
+from inventory_core.items import Account, account_key, account_pk, resource_sk_prefix
 from inventory_core.topology import build_topology
 from typer.testing import CliRunner
 
@@ -111,8 +113,12 @@ def test_a_cli_scan_is_in_the_scan_history(stack: Stack, monkeypatch: pytest.Mon
     (account,) = unique_accounts(1)
     stack.table.put_item(Item=Account(account, "Scanned", True).to_item())
     monkeypatch.setenv("SHARD_PROCESSES", "0")
+    # The options win over the environment's settings, for this scan only: the environment is left as it was.
+    monkeypatch.setenv("SCAN_TYPES", "s3")
+    monkeypatch.setenv("INVENTORY_REGIONS", "eu-west-1")
     code, out, err = run("scan", "--type", "vpc", "--region", "us-east-1", "--no-progress")
     assert code == 0, out + err
+    assert (os.environ["SCAN_TYPES"], os.environ["INVENTORY_REGIONS"]) == ("s3", "eu-west-1")
     code, out, _ = run("scans", "list")
     assert "in_progress" in out.splitlines()[1]  # the consumers have not run yet
     from inventory_cli.runtime import Consumers
@@ -126,6 +132,9 @@ def test_a_cli_scan_is_in_the_scan_history(stack: Stack, monkeypatch: pytest.Mon
     assert (trigger, by) == ("cli", "arn:aws:sts::123456789012:user/moto")
     code, out, _ = run("scans", "show", execution_id)
     assert code == 0 and account in out and "success" in out
+    mine = Key("pk").eq(account_pk(account)) & Key("sk").begins_with(resource_sk_prefix())
+    scanned = list(query_items(stack.table, KeyConditionExpression=mine))
+    assert scanned and {(i["resourceType"], i["region"]) for i in scanned} == {("vpc", "us-east-1")}
     assert run("scans", "show", "no-such-execution")[0] == 3
     assert run("scans", "list", "--next-token", "garbage")[0] == 2
 

@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from inventory_core.aws import AwsClientFactory
@@ -232,15 +232,17 @@ def scan(
 
     _setup_logging(verbose)
     identity = _require_env()
-    # The scanner reads its plan from its settings: the options become this process's environment.
+    # The options override the scanner's settings from the environment, for this scan only (the process
+    # environment is left as it was: a later scan in the same process must not inherit them).
+    overrides: dict[str, Any] = {}
     if region:
-        os.environ["INVENTORY_REGIONS"] = ",".join(region)
+        overrides["inventory_regions"] = ",".join(region)
     if type_:
-        os.environ["SCAN_TYPES"] = ",".join(type_)
+        overrides["scan_types"] = ",".join(type_)
     if config:
-        os.environ["INVENTORY_CONFIG"] = config
+        overrides["inventory_config"] = config
     try:
-        service = runtime.scan_service()
+        service = runtime.scan_service(**overrides)
     except (ValueError, KeyError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     request = ScanRequested(

@@ -126,8 +126,9 @@ def register_accounts(clients: AwsClientFactory, table_name: str, accounts: list
             batch.put_item(Item=account.to_item())
 
 
-def scan_service() -> ScanService:
-    return build_scanner(ScannerSettings())  # values come from the environment
+def scan_service(**overrides: Any) -> ScanService:
+    """The scanner with its settings from the environment; ``overrides`` (field names) take precedence over it."""
+    return build_scanner(ScannerSettings(**overrides))
 
 
 @dataclass
