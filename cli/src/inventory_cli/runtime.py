@@ -138,7 +138,9 @@ class Consumers:
     pollers: list[SqsLambdaPoller]
 
     @classmethod
-    def build(cls, clients: AwsClientFactory, *, retry_delay_s: float = 1.0, wait_s: int = 2) -> Consumers:
+    def build(
+        cls, clients: AwsClientFactory, *, retry_delay_s: float = 1.0, max_retry_delay_s: float = 30.0, wait_s: int = 2
+    ) -> Consumers:
         env = os.environ
         projector = build_projector(ProjectorSettings(), clients)
         lake = build_lake_writer(LakeWriterSettings())
@@ -159,6 +161,7 @@ class Consumers:
                     batch_size=CONSUMER_BATCH_SIZES[name],
                     batching_window_s=CONSUMER_BATCHING_WINDOWS_S[name],  # applies while running, not to drain()
                     retry_delay_s=retry_delay_s,
+                    max_retry_delay_s=max_retry_delay_s,
                     wait_s=wait_s,
                 )
                 for name, url, handler in wiring
