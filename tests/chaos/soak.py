@@ -99,9 +99,9 @@ CONSUMER_NAMES = ("ddb-projector", "lake-writer", "archiver")
 #: projector and the archiver scale out with the queue in AWS, here to a few pollers.
 CONCURRENCY = {"ddb-projector": 4, "lake-writer": 2, "archiver": 2}
 #: A failed record comes back after 5, 10, 20, 30 s (65 s before its 5th and last receive; in AWS each comes back
-#: after the 120 s visibility timeout). With 1 s (1+2+4+8 = 15 s) a projector scope completion that arrived before
-#: its pages reached the DLQ in scan 3 of a 2,000-resource soak at load 26-30: its pages were still queued behind
-#: other pages of the four pollers.
+#: after the 120 s visibility timeout). Scope completions that arrive before their pages no longer fail (both the
+#: projector and the lake writer park them and the writer of the last page sweeps), so only real failures (a
+#: throttled call past its retries, a lost commit race) wait for this delay.
 RETRY_DELAY_S = 5
 
 
