@@ -374,6 +374,64 @@ def rss_report(args: argparse.Namespace, manifest: dict[str, list[str]], seed_s:
     return 0 if report["complete"] else 1
 
 
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """``label:KEY=VALUE,KEY=VALUE`` -> (label, environment); a bare label is the scanner as configured."""
+    label, _, assignments = text.partition(":")
+    env: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in assignments.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--variant {text!r}: expected LABEL:KEY=VALUE,...")
+        env[key] = value
+    return label, env
+
+
+def variants_report(args: argparse.Namespace) -> int:
+    """Scan a served fleet once per variant, each in a fresh process (its own peak RSS), in the order given.
+
+    Seeding 100,000 resources takes about 18 minutes; ``--serve`` keeps the seeded emulator and this runs
+    as many scanner configurations against it as asked (``MALLOC_ARENA_MAX``, ``MAX_WORKERS``,
+    ``LIST_PAGE_SIZE_MAX`` ...). Written to scan-rss-<N>k.json unless --output says otherwise.
+    """
+    served = json.loads(args.against.read_text())
+    env: dict[str, str] = served["env"]
+    manifest_path = Path(served["manifest"])
+    manifest: dict[str, list[str]] = json.loads(manifest_path.read_text())
+    if served.get("emulator_pid"):
+        EMULATOR_PID.append(int(served["emulator_pid"]))
+    results = []
+    for label, overrides in map(parse_variant, args.variant or ["as configured"]):
+        scan = run_phase("scan", manifest_path, {**env, **overrides})
+        results.append({"label": label, "environment": overrides, **scan})
+        print(
+            f"  {label}: {scan['wall_s']} s, {scan['api_calls']} calls, peak RSS {scan['peak_rss_mb']} MB, "
+            f"missing {scan['missing']}, invented {scan['invented']}, failed scopes {scan['failed_scopes']}",
+            flush=True,
+        )
+    seeded = sum(len(v) for v in manifest.values())
+    complete = all(r["missing"] == 0 and r["invented"] == 0 for r in results)
+    report = {
+        "benchmark": "scan-rss",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "moto": version("moto")},
+        "fleet": {
+            "resources": seeded,
+            "by_type": {s: len(a) for s, a in manifest.items()},
+            "seed_s": served.get("seed_s"),
+        },
+        "variants": results,
+        "complete": complete,
+        "targets": {
+            "peak_rss_mb": TARGET_RSS_MB,
+            "rss_met": {r["label"]: r["peak_rss_mb"] <= TARGET_RSS_MB for r in results},
+        },
+    }
+    output = args.output if args.output != RESULTS else RESULTS.with_name(f"scan-rss-{seeded // 1000}k.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if complete else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resources", type=int, default=10_000)
@@ -386,8 +444,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss", action="store_true", help="seed, scan once and report the scanner's peak RSS only")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="the file of a running --serve: scan its seeded emulator once per --variant (no seeding), RSS per variant",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL[:KEY=VALUE,...]",
+        help="with --against: a scan in its own process with these environment settings (repeatable)",
+    )
     args = parser.parse_args(argv)
 
+    if args.against:
+        return variants_report(args)
     if args.phase != "all":
         if args.phase == "catalogue":  # one account, one region: ~300 types x 12 scopes is too long on moto
             outcome = phase_scan(args.manifest, [ACCOUNTS[0][0]])
@@ -426,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
             manifest_path.write_text(json.dumps(manifest))
             child_env = {**os.environ, **env, "INVENTORY_REGIONS": ",".join(REGIONS)}
             if args.serve:  # a seeded emulator kept for profiling: run phases against it until the file is gone
-                args.serve.write_text(json.dumps({"env": child_env, "manifest": str(manifest_path)}))
+                served = {"env": child_env, "manifest": str(manifest_path), "seed_s": round(seed_s, 1)}
+                args.serve.write_text(json.dumps({**served, "emulator_pid": EMULATOR_PID[0] if EMULATOR_PID else None}))
                 print(f"  serving; remove {args.serve} to stop", flush=True)
                 while args.serve.exists():
                     time.sleep(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -35,6 +36,13 @@ def plan(settings: ScannerSettings) -> tuple[list[str], tuple[ResourceSpec, ...]
     return list(settings.inventory_regions), select_specs(settings.scan_types)
 
 
+def capped_page_sizes(specs: Sequence[ResourceSpec], cap: int | None) -> tuple[ResourceSpec, ...]:
+    """The specs with no listing page larger than ``cap`` items (types that set no page size keep the API's)."""
+    if cap is None:
+        return tuple(specs)
+    return tuple(replace(s, page_size=cap) if s.page_size and s.page_size > cap else s for s in specs)
+
+
 def build_service(
     settings: ScannerSettings,
     clients: AwsClientFactory | None = None,
@@ -61,6 +69,7 @@ def build_service(
         retry=throttle_retry(settings.throttle_backoff_s),
     )
     regions, specs = plan(settings)
+    specs = capped_page_sizes(specs, settings.list_page_size_max)
     return ScanService(
         DynamoDbAccountDirectory(table),
         sessions,

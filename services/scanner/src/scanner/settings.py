@@ -22,6 +22,12 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
     region_concurrency: int = Field(default=4, ge=1, le=64, description="Concurrent scopes per account-region.")
     page_max_bytes: int = Field(default=200_000, ge=10_000, le=240_000, description="Max JSON bytes of one page.")
     page_max_items: int = Field(default=500, ge=1, description="Max resources in one page.")
+    list_page_size_max: int | None = Field(
+        default=None,
+        ge=5,
+        description="Upper bound of the page size a listing call asks for (LIST_PAGE_SIZE_MAX); types asking more "
+        "get this (a parsed page is the largest thing a scope holds).",
+    )
     scan_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["trd"],
         description="Types to scan (SCAN_TYPES): trd (the eight TRD sheets), all (whole catalogue), or slugs.",
