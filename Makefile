@@ -17,7 +17,6 @@ WORKSPACE_PACKAGES := shared/events shared/core shared/lake services/scanner ser
                       services/archiver services/api cli infra
 # Benchmarks run ahead of other work on the machine (benchmarks/quiet.sh: as root, autogroup nice -20).
 QUIET := benchmarks/quiet.sh
-SERIAL_TESTS := tests/integration/iam
 TEST_WORKERS ?= 2
 LOCALSTACK := docker compose -f docker-compose.localstack.yml
 # The client environment for LocalStack, read from the compose file's x-client-environment (one source).
@@ -59,11 +58,8 @@ chromium: ## Debian's chromium for the browser tests (apt-get when missing; Play
 
 test: install test-ui chromium ## The whole suite: UI component tests, then unit, contract, integration, e2e and browser (moto), infra synth, per-package installs
 	@# Both cores: TEST_WORKERS pytest-xdist workers, each with its own moto server; a test file (or a folder
-	@# sharing one costly fixture, tests/conftest.py) runs whole on one worker, the longest first.
-	$(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --ignore=$(SERIAL_TESTS)
-	@# The IAM proof's tests build on each other (the scanner's test fills the queues the consumers' tests drain);
-	@# under xdist two of them were sent to the other worker (group marks notwithstanding), so they run here, in order.
-	$(BIN)/python -m pytest -p no:cacheprovider $(SERIAL_TESTS)
+	@# sharing one costly fixture, tests/conftest.py's scheduler) runs whole on one worker, in order, the longest first.
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 	$(MAKE) --no-print-directory check-packages
 
 test-fast: install ## Unit and contract tests only (no network)
