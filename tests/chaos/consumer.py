@@ -23,6 +23,15 @@ from inventory_cli.runtime import Consumers
 from inventory_core.aws import AwsClientFactory
 from inventory_core.sqs import SqsLambdaPoller
 
+_PRINT = threading.Lock()
+
+
+def emit(line: dict[str, Any]) -> None:
+    """One JSON line to stdout; the pollers' threads print whole lines, never into each other's."""
+    with _PRINT:
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
 
 def poller(name: str, retry_delay_s: float) -> SqsLambdaPoller:
     consumers = Consumers.build(
@@ -36,8 +45,7 @@ def poller(name: str, retry_delay_s: float) -> SqsLambdaPoller:
         try:
             return handler(event, context)
         finally:
-            line = {"consumer": name, "records": len(event["Records"]), "s": round(time.monotonic() - started, 3)}
-            print(json.dumps(line), flush=True)
+            emit({"consumer": name, "records": len(event["Records"]), "s": round(time.monotonic() - started, 3)})
 
     chosen._handler = timed
     return chosen
@@ -50,7 +58,7 @@ def main(name: str, concurrency: int, retry_delay_s: float) -> None:
     threads = [threading.Thread(target=p.run, args=(stop,), daemon=True) for p in pollers]
     for thread in threads:
         thread.start()
-    print(json.dumps({"consumer": name, "ready": True, "concurrency": concurrency}), flush=True)
+    emit({"consumer": name, "ready": True, "concurrency": concurrency})
     parent = os.getppid()
     while not stop.wait(1):
         if os.getppid() != parent:  # the soak died without stopping us

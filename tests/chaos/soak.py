@@ -147,7 +147,10 @@ def batch_profile(log_dir: Path, since: dict[str, int]) -> dict[str, dict[str, f
         batches = records = seconds = 0.0
         for line in text.decode(errors="replace").splitlines():
             if line.startswith('{"consumer"') and '"records"' in line:
-                entry = json.loads(line)
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line a library wrote into ours (the consumer writes whole lines under a lock)
                 batches += 1
                 records += entry["records"]
                 seconds += entry["s"]
