@@ -18,6 +18,15 @@ scan published with the seeded manifest (every ARN found, none invented).
 
 Run: ``make bench-scan`` (or ``.venv/bin/python benchmarks/scan.py [--resources N]``).
 Writes benchmarks/results/scan.json.
+
+Peak RSS of scanner configurations on one large fleet (seeding 100,000 resources takes about 18 minutes)::
+
+    benchmarks/scan.py --resources 100000 --serve /tmp/served.json &   # seeds, then keeps the emulator
+    benchmarks/scan.py --against /tmp/served.json --variant 'as configured' \
+        --variant 'arenas 2:MALLOC_ARENA_MAX=2' --variant 'pages 200:LIST_PAGE_SIZE_MAX=200'
+    rm /tmp/served.json                                                # stops the served emulator
+
+writes benchmarks/results/scan-rss-<N>k.json (each variant's scan in its own process).
 """
 
 from __future__ import annotations
