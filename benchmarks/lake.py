@@ -93,7 +93,7 @@ class Fleet:
                 )
             )
         found = [r for scope_resources in by_scope.values() for r in scope_resources]
-        events = [
+        events: list[AnyEvent] = [
             e
             for e in scan_events(execution_id, started, found, page_size=PAGE)
             if isinstance(e, ResourcesDiscovered | ScopeCompleted)  # what the lake writer consumes
