@@ -61,6 +61,7 @@ def test_scanner_environment_comes_from_the_stacks_own_resources(template: Templ
     assert env["ECS_ASSIGN_PUBLIC_IP"] == "true"
     assert env["EMIT_METRICS"] == "true"
     assert env["METRICS_NAMESPACE"] == METRICS_NAMESPACE
+    assert env["MALLOC_ARENA_MAX"] == "2"  # the scanner's peak RSS at 100k resources (README Scanner)
     assert "SCAN_REQUESTS_QUEUE_URL" not in env  # a task is one scan; the launcher, not a worker, reads the queue
 
 

@@ -114,6 +114,10 @@ class ScannerTask(Construct):
             logging=ecs.LogDriver.aws_logs(log_group=self.log_group, stream_prefix="scanner"),
             environment={
                 **environment,
+                # glibc gives each thread that allocates its own malloc arena (up to 8 per core) and keeps their
+                # freed pages: with 8 scope threads parsing large pages, 2 arenas took the scanner's peak RSS at
+                # 100,000 resources from 402 to under 300 MB (README Scanner, benchmarks/results/scan-rss-100k.json).
+                "MALLOC_ARENA_MAX": "2",
                 # Shards of a large request run as tasks of this same definition (scanner SHARD_LAUNCHER=ecs).
                 "SHARD_LAUNCHER": "ecs",
                 "ECS_CLUSTER": self.cluster.cluster_arn,
