@@ -402,6 +402,8 @@ def variants_report(args: argparse.Namespace) -> int:
     as many scanner configurations against it as asked (``MALLOC_ARENA_MAX``, ``MAX_WORKERS``,
     ``LIST_PAGE_SIZE_MAX`` ...). Written to scan-rss-<N>k.json unless --output says otherwise.
     """
+    if not args.against.is_file():
+        raise SystemExit(f"--against {args.against}: no such file; start `benchmarks/scan.py --serve` first")
     served = json.loads(args.against.read_text())
     env: dict[str, str] = served["env"]
     manifest_path = Path(served["manifest"])
