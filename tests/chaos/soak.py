@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,17 @@ class Churn:
         self.gone: set[str] = set()
         self.created = 0
         self.round = 0
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     def truth(self) -> set[str]:
         return self.fleet.arns_of("ec2", "s3", "vpc")
+
+    def client(self, service: str, account: str, region: str) -> Any:
+        """One client per (service, account, region): a new one per call cost an STS-cached but slow client build."""
+        key = (service, account, region)
+        if key not in self._clients:
+            self._clients[key] = client_in_account(service, account, region)
+        return self._clients[key]
 
     def apply(
         self, delete_share: float = 0.05, create_share: float = 0.05, change_share: float = 0.10
@@ -64,19 +73,33 @@ class Churn:
         accounts = [a.account_id for a in self.fleet.accounts]
         buckets = sorted(self.fleet.arns["s3"])
         delete = buckets[: min(len(buckets) - 1, round(total * delete_share))]
-        for arn in delete:
+        create = round(total * create_share)
+        created = [
+            (accounts[i % len(accounts)], f"{self.prefix}bkt-r{self.round}x{i}-{accounts[i % len(accounts)]}-{i:04d}")
+            for i in range(create)
+        ]
+        for account in accounts:  # built before the threads share them
+            self.client("s3", account, "us-east-1")
+
+        def delete_one(arn: str) -> None:
             name = arn.rsplit(":", 1)[-1]
-            account = name.split("-")[-2]
-            client_in_account("s3", account, "us-east-1").delete_bucket(Bucket=name)
+            self.client("s3", name.split("-")[-2], "us-east-1").delete_bucket(Bucket=name)
+
+        def create_one(account_and_name: tuple[str, str]) -> None:
+            account, name = account_and_name
+            self.client("s3", account, "us-east-1").create_bucket(Bucket=name)
+
+        # A few calls at a time (boto3 clients are thread-safe): ~1,000 single bucket calls one by one took most
+        # of a 10,000-resource churn.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(delete_one, delete))
+            list(pool.map(create_one, created))
+        for arn in delete:
             self.fleet.arns["s3"].discard(arn)
             self.gone.add(arn)
-        create = round(total * create_share)
-        for i in range(create):
-            account = accounts[i % len(accounts)]
-            name = f"{self.prefix}bkt-r{self.round}x{i}-{account}-{i:04d}"
-            client_in_account("s3", account, "us-east-1").create_bucket(Bucket=name)
+        for _, name in created:
             self.fleet.arns["s3"].add(f"arn:aws:s3:::{name}")
-            self.created += 1
+        self.created += create
         instances = sorted(self.fleet.arns["ec2"])
         change = instances[(self.round * 97) % max(1, len(instances)) :][: round(total * change_share)]
         by_cell: dict[tuple[str, str], list[str]] = {}
@@ -84,7 +107,7 @@ class Churn:
             parts = arn.split(":")
             by_cell.setdefault((parts[4], parts[3]), []).append(parts[5].split("/")[-1])
         for (account, region), ids in by_cell.items():
-            ec2 = client_in_account("ec2", account, region)
+            ec2 = self.client("ec2", account, region)
             for start in range(0, len(ids), 200):
                 chunk = ids[start : start + 200]
                 ec2.create_tags(Resources=chunk, Tags=[{"Key": "soak", "Value": f"round-{self.round}"}])
@@ -114,7 +137,10 @@ def start_consumers(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
             [sys.executable, "-m", "tests.chaos.consumer", name, str(CONCURRENCY[name]), str(RETRY_DELAY_S)],
             stdout=log,
             stderr=log,
-            env=dict(os.environ),
+            # Two malloc arenas, as the scanner's ECS task: each poller thread would otherwise get an arena of its
+            # own and hold freed memory. Lambda runs one invocation per execution environment, so the functions
+            # themselves need no such setting.
+            env={**os.environ, "MALLOC_ARENA_MAX": "2"},
         )
     return processes
 
@@ -208,7 +234,8 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
     fleet = seed_fleet(named, REGIONS, resources * 8 // 10, prefix=prefix, types=("ec2",))
     rest = seed_fleet(named, REGIONS, resources * 2 // 10, prefix=prefix, types=("s3", "vpc"))
     fleet.arns.update(rest.arns)
-    print(f"seeded {len(fleet.arns_of('ec2', 's3', 'vpc'))} resources in {time.monotonic() - started:.0f}s", flush=True)
+    seed_s = time.monotonic() - started
+    print(f"seeded {len(fleet.arns_of('ec2', 's3', 'vpc'))} resources in {seed_s:.0f}s", flush=True)
     pipeline = Pipeline(stack, fleet, ("ec2", "s3", "vpc"))
     churn = Churn(fleet, prefix)
     # Running the whole time, each in its own process, as the event source mappings run the functions in AWS.
@@ -223,7 +250,9 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             if max_minutes is not None and n > 1 and (time.monotonic() - began) / 60 > max_minutes:
                 stopped_early = f"stopped after {n - 1} scans: the {max_minutes:.0f}-minute budget was spent"
                 break
+            churn_started = time.monotonic()
             changes = churn.apply() if n > 1 else {"deleted": 0, "created": 0, "changed": 0}
+            churn_s = time.monotonic() - churn_started
             truth = churn.truth()
             execution = f"soak-{n}"
             history[execution] = len(truth)
@@ -240,11 +269,14 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             deadline = t0 + timeout_s
             drained: dict[str, float] = {}
             check_s = 0.0
+            check_parts: dict[str, float] = {}
             while time.monotonic() < deadline:
                 drained = wait_until_drained(pipeline, scan_done, deadline)
                 check_started = time.monotonic()
-                lost, false_missing, problems = check(pipeline.observe(), expected)
+                observed = pipeline.observe()
+                lost, false_missing, problems = check(observed, expected)
                 check_s = time.monotonic() - check_started
+                check_parts = observed.timings
                 if not problems:
                     break
                 if time.monotonic() - last_report > 60:
@@ -263,6 +295,8 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 "ratio": round(consistent_s / scan_s, 2),
                 "drained_s": {k: round(v - t0, 1) for k, v in drained.items()},
                 "check_s": round(check_s, 1),
+                "check_parts_s": check_parts,
+                "churn_s": round(churn_s, 1),
                 "batches": batch_profile(state_dir, offsets),
                 "rss_mb": {
                     "scanner": round(rss_mb(os.getpid())),
@@ -278,7 +312,10 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             rows.append(row)
             print(json.dumps(row), flush=True)
             if on_row:
-                on_row({"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early})
+                on_row(
+                    {"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early,
+                     "seed_s": seed_s}
+                )  # fmt: skip
             if problems:
                 break
     finally:
@@ -290,7 +327,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             except subprocess.TimeoutExpired:
                 process.kill()
         server.stop()
-    return {"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early}
+    return {"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early, "seed_s": seed_s}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -334,6 +371,16 @@ def render(result: dict[str, Any]) -> str:
                 f"{name} {busy[name]:.0f} s in {batches[name]} batches ({records[name]} records)"
                 for name in CONSUMER_NAMES
             )
+            + "."
+        )
+        churns = [r.get("churn_s", 0.0) for r in rows[1:]] or [0.0]
+        parts = {
+            k: max(r.get("check_parts_s", {}).get(k, 0.0) for r in rows) for k in ("dynamodb", "iceberg", "raw", "dlq")
+        }
+        lines.append(
+            f"Seeding took {result.get('seed_s', 0):.0f} s; churn between scans {min(churns)}-{max(churns)} s; the"
+            " check reads the four stores at once, its slowest reads (s): "
+            + ", ".join(f"{k} {v}" for k, v in parts.items())
             + "."
         )
         first, last = rows[0]["rss_mb"], rows[-1]["rss_mb"]
