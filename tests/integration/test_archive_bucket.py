@@ -91,7 +91,7 @@ class Interleaved(S3ObjectStore):
 
     def get_tagged(self, key: str) -> TaggedDocument | None:
         tagged = super().get_tagged(key)
-        if self._first_read:
+        if self._first_read and key.startswith("raw/"):  # the day's document, not a page's parked-completion check
             self._first_read = False
             self._barrier.wait(timeout=30)
         return tagged

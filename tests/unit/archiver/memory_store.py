@@ -30,6 +30,9 @@ class MemoryObjectStore:
     def get_json(self, key: str) -> Any | None:
         return copy.deepcopy(self.objects.get(key))
 
+    def keys_under(self, prefix: str) -> set[str]:
+        return {key for key in self.objects if key.startswith(prefix)}
+
     def get_tagged(self, key: str) -> TaggedDocument | None:
         if key not in self.objects:
             return None

@@ -34,6 +34,9 @@ class ObjectStore(Protocol):
     def get_tagged(self, key: str) -> TaggedDocument | None:
         """Read a JSON document with its version tag, or None if absent."""
 
+    def keys_under(self, prefix: str) -> set[str]:
+        """The keys of the objects whose key starts with ``prefix`` (one listing, strongly consistent in S3)."""
+
     def put_json_if(self, key: str, document: Any, *, etag: str | None) -> None:
         """Write only if the object is still at ``etag`` (``None``: only if it does not exist yet).
 

@@ -3,10 +3,18 @@
 The day's document is the union of the day's scans scope by scope (see ``archiver.document``). The merge is a
 read, merge, conditional write (If-Match on the ETag read, If-None-Match for a new document) retried on
 conflict, so two writers of one document never lose each other's scopes.
+
+An AccountScanCompleted that arrives before all its pages are staged is parked, not failed (a failed record
+would wait for the queue's visibility timeout, 120 s in AWS): it is written next to the staged pages, and the
+page that completes the set assembles the account. Both sides write, then check (the completion parks, then
+lists the staged pages; a page stages, then reads the parked completion), and S3 reads and listings are strongly
+consistent, so of a racing completion and last page at least one sees both. Both may assemble: the merge is
+idempotent (a document that holds the scan is left as it is) and its write conditional.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +29,7 @@ from inventory_events import (
     ScanRequested,
     Scope,
     ScopeCompleted,
+    parse_event,
 )
 
 from archiver.document import CorruptDocumentError, DayDocument, ExecutionEntry, ScopeEntry
@@ -33,7 +42,7 @@ CLAIM_CHECK_KEY = "_claim_check"
 
 
 class PagesPendingError(RuntimeError):
-    """AccountScanCompleted arrived before all pages were staged; the message is retried later."""
+    """All pages of an account are staged but a claim check they name is not there; the message is retried."""
 
 
 class UnexpectedEventError(ValueError):
@@ -43,6 +52,25 @@ class UnexpectedEventError(ValueError):
 def staging_key(execution_id: str, scope: Scope, page: int) -> str:
     """Where a page's raw items wait for their account to finish."""
     return f"staging/{execution_id}/{scope.account_id}/{scope.region}/{scope.resource_type}/page-{page:05d}.json"
+
+
+def account_staging_prefix(execution_id: str, account_id: str) -> str:
+    """Everything staged for one account of one scan: its pages and, if it came first, its parked completion."""
+    return f"staging/{execution_id}/{account_id}/"
+
+
+def parked_key(execution_id: str, account_id: str) -> str:
+    """Where an AccountScanCompleted that came before its pages waits for them."""
+    return f"{account_staging_prefix(execution_id, account_id)}completion.json"
+
+
+def expected_pages(event: AccountScanCompleted) -> set[str]:
+    """The staging keys of every page the completion counts."""
+    return {
+        staging_key(event.execution_id, summary.scope, page)
+        for summary in event.scopes
+        for page in range(1, summary.page_count + 1)
+    }
 
 
 def raw_key(event: AccountScanCompleted) -> str:
@@ -102,12 +130,48 @@ class ArchiverService:
                         ],
                     },
                 )
+                self._assemble_if_parked(event.execution_id, event.scope.account_id)
             case AccountScanCompleted():
-                self._assemble(event)
+                self._complete_account(event)
             case ScopeCompleted() | ScanCompleted() | ScanRequested():
                 raise UnexpectedEventError(f"the archiver does not consume {event.event_type}")
             case _:
                 assert_never(event)
+
+    def _all_staged(self, event: AccountScanCompleted) -> bool:
+        expected = expected_pages(event)
+        return not expected or expected <= self._store.keys_under(
+            account_staging_prefix(event.execution_id, event.account_id)
+        )
+
+    def _complete_account(self, event: AccountScanCompleted) -> None:
+        if event.scopes and not self._all_staged(event):
+            # Write, then check: a page staged while we parked shows in the listing, a page staged after the
+            # park finds the parked completion (see _assemble_if_parked).
+            self._put(parked_key(event.execution_id, event.account_id), event.model_dump(mode="json"))
+            if not self._all_staged(event):
+                logger.info(
+                    "account completion parked until its pages are staged",
+                    extra={
+                        "execution_id": event.execution_id,
+                        "account_id": event.account_id,
+                        "pages_expected": len(expected_pages(event)),
+                    },
+                )
+                return
+        self._assemble(event)
+
+    def _assemble_if_parked(self, execution_id: str, account_id: str) -> None:
+        """After staging a page: if the account's completion is parked and this was its last page, assemble."""
+        parked = self._store.get_json(parked_key(execution_id, account_id))
+        if parked is None:
+            return
+        event = parse_event(json.dumps(parked))
+        if not isinstance(event, AccountScanCompleted):
+            raise CorruptDocumentError(f"{parked_key(execution_id, account_id)} holds a {event.event_type}")
+        if self._all_staged(event):
+            logger.info("last page staged: assembling the parked account", extra={"account_id": account_id})
+            self._assemble(event)
 
     def _resolve_claim(self, raw: Any, missing: list[str]) -> Any:
         """An item too large for a message was stored aside by the scanner; the archive holds the item itself."""

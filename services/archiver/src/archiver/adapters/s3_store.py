@@ -87,3 +87,7 @@ class S3ObjectStore:
     def get_json(self, key: str) -> Any | None:
         tagged = self.get_tagged(key)
         return tagged.document if tagged else None
+
+    def keys_under(self, prefix: str) -> set[str]:
+        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix)
+        return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
