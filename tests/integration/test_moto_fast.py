@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+from typing import Any
 
 import boto3
 import moto
+import pytest
 from inventory_cli import moto_fast
 from moto import backends
 
@@ -117,3 +120,117 @@ def test_backend_lookup_is_remembered_with_the_same_answers() -> None:
     for _ in range(2):  # the second round answers from the remembered hosts
         assert [patched(app, h) for h in hosts] == [patched.__wrapped__(app, h) for h in hosts]  # type: ignore[attr-defined]
     assert patched(app, "sqs.us-east-1.amazonaws.com") == "sqs"
+
+
+def _query_pages(client: Any, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a Query: its items, counts and LastEvaluatedKey."""
+    pages = []
+    while True:
+        response = client.query(**params)
+        pages.append({k: response.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
+        if "LastEvaluatedKey" not in response:
+            return pages
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Base-table and index queries, paged, with conditions, filters and projections: patched == moto's own."""
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    moto_fast.patch_dynamodb_query()
+    moto_fast.patch_dynamodb_query()  # idempotent
+    patched = (Table.query, Table.all_items)
+    assert getattr(Table.query, "_inventory_fast", False)
+    rng = random.Random(7)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "gsi1",
+                    "KeySchema": [
+                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": "gsi2",
+                    "KeySchema": [{"AttributeName": "gsi2pk", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        rows = [(f"ACCOUNT#{a}", f"RES#{t}#{n:04d}") for a in range(4) for t in ("ec2", "s3", "vpc") for n in range(40)]
+        rng.shuffle(rows)  # moto's dict order is insertion order: not key order
+        for pk, sk in rows:
+            item = {"pk": {"S": pk}, "sk": {"S": sk}, "weight": {"N": str(rng.randint(0, 9))}, "pad": {"S": "x" * 50}}
+            if rng.random() < 0.8:  # sparse index: some items are not in it
+                item["gsi1pk"] = {"S": f"TYPE#{sk.split('#')[1]}"}
+                item["gsi1sk"] = {"S": f"{rng.choice('abc')}#{pk}"}  # equal index range keys across partitions
+            if rng.random() < 0.5:
+                item["gsi2pk"] = {"S": f"G{rng.randint(0, 2)}"}
+            client.put_item(TableName="t", Item=item)
+        client.delete_item(TableName="t", Key={"pk": {"S": "ACCOUNT#3"}, "sk": {"S": "RES#s3#0001"}})
+
+        def v(s: str) -> dict[str, str]:
+            return {"S": s}
+
+        queries: list[dict[str, Any]] = [
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": v("ACCOUNT#1")}},
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": v("ACCOUNT#9")}},
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#2"), ":s": v("RES#s3#")},
+                "Limit": 7,
+            },
+            {
+                "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#3"), ":a": v("RES#ec2#0010"), ":b": v("RES#s3#0005")},
+                "ScanIndexForward": False,
+                "Limit": 9,
+                "ProjectionExpression": "pk, sk, weight",
+            },
+            {
+                "KeyConditionExpression": "pk = :p",
+                "FilterExpression": "weight > :n",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#0"), ":n": {"N": "4"}},
+                "Limit": 11,
+            },
+            {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :p",
+                "ExpressionAttributeValues": {":p": v("TYPE#vpc")},
+                "Limit": 13,
+            },
+            {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :p AND begins_with(gsi1sk, :s)",
+                "ExpressionAttributeValues": {":p": v("TYPE#ec2"), ":s": v("b#")},
+                "ScanIndexForward": False,
+                "Limit": 5,
+            },
+            {
+                "IndexName": "gsi2",
+                "KeyConditionExpression": "gsi2pk = :p",
+                "ExpressionAttributeValues": {":p": v("G1")},
+                "Limit": 10,
+            },
+        ]
+        fast = [_query_pages(client, TableName="t", **q) for q in queries]
+        monkeypatch.setattr(Table, "query", patched[0].__wrapped__)  # type: ignore[attr-defined]
+        monkeypatch.setattr(Table, "all_items", patched[1].__wrapped__)  # type: ignore[attr-defined]
+        moto_own = [_query_pages(client, TableName="t", **q) for q in queries]
+    assert fast == moto_own
+    counts = [sum(p["Count"] for p in pages) for pages in fast]
+    assert counts[0] == 120 and counts[1] == 0 and counts[2] == 40
+    assert all(c > 0 for c in counts[3:])
+    assert sum(len(pages) > 1 for pages in fast) >= 5  # paging went through ExclusiveStartKey
