@@ -124,6 +124,15 @@ RESOURCES_SPEC = PartitionSpec(
 )
 
 
+MANIFEST_MERGE_PROPERTIES = {
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "10",
+}
+"""Every append (and the append half of an overwrite) merges the table's manifests into one once there are 10:
+without it each commit adds a manifest to the current snapshot for good, and every scan, delete and commit
+reads them all, so a commit got slower with every scan (pyiceberg's default is fast append, no merging)."""
+
+
 def s3_properties() -> dict[str, str]:
     """FileIO properties for S3: the endpoint of ``AWS_ENDPOINT_URL`` when set, and the region."""
     props: dict[str, str] = {}
@@ -190,10 +199,16 @@ def ensure_tables(catalog: Catalog, namespace: str) -> LakeTables:
         (SCOPE_PAGES_TABLE, SCOPE_PAGES_SCHEMA, PartitionSpec()),
     ):
         try:
-            tables.append(catalog.create_table(f"{namespace}.{name}", schema=schema, partition_spec=spec))
+            tables.append(
+                catalog.create_table(
+                    f"{namespace}.{name}", schema=schema, partition_spec=spec, properties=MANIFEST_MERGE_PROPERTIES
+                )
+            )
         except TableAlreadyExistsError:
             tables.append(catalog.load_table(f"{namespace}.{name}"))
     _partition_by_scope(tables[0])
+    for table in tables:
+        _merge_manifests(table)
     return LakeTables(*tables)
 
 
@@ -210,6 +225,17 @@ def _partition_by_scope(resources: Table) -> None:
                 update.add_identity(name)
     except CommitFailedException:
         resources.refresh()
+
+
+def _merge_manifests(table: Table) -> None:
+    """Set MANIFEST_MERGE_PROPERTIES on a table created without them (idempotent; a lost race is no harm)."""
+    if all(table.properties.get(k) == v for k, v in MANIFEST_MERGE_PROPERTIES.items()):
+        return
+    try:
+        with table.transaction() as tx:
+            tx.set_properties(MANIFEST_MERGE_PROPERTIES)
+    except CommitFailedException:
+        table.refresh()
 
 
 def load_table(catalog: Catalog, namespace: str, name: str) -> Table | None:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from inventory_events import GLOBAL_REGION, Resource, Scope
 from inventory_lake import RESOURCES_PARTITIONS, arrow_table, ensure_tables, to_naive_utc
+from inventory_lake.maintenance import compact
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import And, EqualTo, GreaterThan, In, Or
@@ -20,6 +21,9 @@ from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow, Parked
 SWEEP_PAGE = 0
 """``scope_pages`` rows: page > 0 an applied page; 0 a sweep by a complete scan started at ``applied_at``;
 -n a complete scope completion of n pages parked until they are all applied (``applied_at``: its scan start)."""
+PAGES_FILES_TO_COMPACT = 64
+"""``scope_pages`` gains one small file per commit; a sweep that finds more than this many rewrites it as one,
+so ``progress`` and ``sweep_starts`` read a few files whatever the table's age, not one per commit ever made."""
 logger = logging.getLogger(__name__)
 
 
@@ -157,6 +161,8 @@ class IcebergLakeStore:
                 tx.append(history)
 
             self._commit(self._history, replace_history)
+        # Arrow keeps freed buffers for reuse; give them back so a long-lived writer's RSS follows its batches.
+        pa.default_memory_pool().release_unused()
 
     def _append_pages(self, rows: list[dict[str, Any]]) -> None:
         data = arrow_table(rows, self._pages.schema().as_arrow())
@@ -172,7 +178,26 @@ class IcebergLakeStore:
     def record_sweeps(self, sweeps: Sequence[tuple[str, Scope, datetime]]) -> None:
         # Page 0 never names a real page: it marks the scope swept by a complete scan started at applied_at.
         self._append_pages([_page_row(ex, scope, SWEEP_PAGE, to_naive_utc(started)) for ex, scope, started in sweeps])
+        self.compact_pages()
         self.expire_snapshots()
+
+    def compact_pages(self, max_files: int = PAGES_FILES_TO_COMPACT) -> bool:
+        """Rewrite ``scope_pages`` as one file once it holds more than ``max_files`` (the snapshot summary
+        counts them, so the check reads nothing). A writer that appends meanwhile makes the rewrite a conflict
+        (pyiceberg validates the overwrite's filter against files added since), never a lost page: the
+        compaction then waits for a later sweep."""
+        snapshot = self._pages.current_snapshot()
+        files = int((snapshot.summary.get("total-data-files") if snapshot and snapshot.summary else None) or 0)
+        if files <= max_files:
+            return False
+        try:
+            compact(self._pages)
+        except (CommitFailedException, ValidationException) as exc:
+            logger.info("scope_pages compaction waits for a later sweep", extra={"error": str(exc)})
+            self._pages.refresh()
+            return False
+        logger.info("compacted scope_pages", extra={"files_before": files})
+        return True
 
     def expire_snapshots(self) -> int:
         """Expire all but the newest ``keep_snapshots`` snapshots of a table once it holds half as many more.
