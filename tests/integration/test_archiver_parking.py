@@ -60,6 +60,11 @@ class HookedStore(S3ObjectStore):
         self._hook("keys_under")
         return super().keys_under(prefix)
 
+    def put_json(self, key: str, document: Any) -> None:
+        if "/page-" in key:
+            self._hook("put_page")
+        super().put_json(key, document)
+
     def get_json(self, key: str) -> Any | None:
         if key.endswith("completion.json"):
             self._hook("get_parked")
@@ -114,41 +119,44 @@ def test_a_completion_after_its_pages_assembles_at_once_and_parks_nothing(stack:
     assert store.get_json(parked_key("exec-late", ACCOUNT)) is None
 
 
-def test_last_page_staged_between_the_completions_park_and_its_check(stack: Stack) -> None:
-    """The page finds no parked completion (it is not written yet); the completion's check sees the page."""
+def test_both_assemble_when_the_last_page_lands_between_the_park_and_its_check(stack: Stack) -> None:
+    """Completion parks; the last page stages, finds the park and assembles; the completion's check sees the page
+    and assembles as well: one document, holding the scan once."""
     service, store = service_of(stack)
     first, last = pages("exec-a")
     service.handle(first)
-    # the first listing (before the park) misses page 2; the page is staged and checked before the second one
+    # the first listing (before the park) misses page 2; the page runs whole before the second one
     store.before["keys_under"] = lambda: store.before.update(keys_under=lambda: service.handle(last))
     service.handle(done("exec-a"))
     assert archived_ids(stack, done("exec-a")) == expected_ids()
+    doc = json.loads(
+        stack.clients.client("s3")
+        .get_object(Bucket=stack.env["INVENTORY_BUCKET"], Key=raw_key(done("exec-a")))["Body"]
+        .read()
+    )
+    assert [e["executionId"] for e in doc["executions"]] == ["exec-a"]
 
 
-def test_completion_parked_between_the_last_pages_stage_and_its_check(stack: Stack) -> None:
-    """The completion's listings ran before the page was staged; the page then reads the parked completion."""
+def test_the_page_assembles_when_the_completion_parked_before_it_staged(stack: Stack) -> None:
+    """Completion parks and finds page 2 missing; page 2 stages, reads the park and assembles."""
     service, store = service_of(stack)
     first, last = pages("exec-b")
     service.handle(first)
-    store.before["get_parked"] = lambda: service.handle(done("exec-b"))
+    store.before["put_page"] = lambda: service.handle(done("exec-b"))
     service.handle(last)
+    assert store.get_json(parked_key("exec-b", ACCOUNT)) is not None  # the completion did park
     assert archived_ids(stack, done("exec-b")) == expected_ids()
 
 
-def test_both_sides_see_each_other_and_both_assemble_once(stack: Stack) -> None:
-    """Page staged, then the completion parks and assembles, then the page reads the park: one document, same."""
+def test_the_completion_assembles_when_the_page_checked_before_it_parked(stack: Stack) -> None:
+    """The last page stages and finds no park; the completion then lists every page and assembles at once."""
     service, store = service_of(stack)
     first, last = pages("exec-c")
     service.handle(first)
     store.before["get_parked"] = lambda: service.handle(done("exec-c"))
     service.handle(last)
+    assert store.get_json(parked_key("exec-c", ACCOUNT)) is None  # it never had to park
     assert archived_ids(stack, done("exec-c")) == expected_ids()
-    doc = json.loads(
-        stack.clients.client("s3")
-        .get_object(Bucket=stack.env["INVENTORY_BUCKET"], Key=raw_key(done("exec-c")))["Body"]
-        .read()
-    )
-    assert [e["executionId"] for e in doc["executions"]] == ["exec-c"]
 
 
 def test_racing_completion_and_last_page_in_two_threads_always_assemble(stack: Stack) -> None:
