@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from inventory_core.dynamo import condition_failed, query_items
 from inventory_core.grid import grid_row, journal_chunks, journal_entry_items, reserve_journal_entries
@@ -42,6 +42,7 @@ from inventory_core.retry import RetryPolicy
 from inventory_core.table_lock import ItemLock
 from inventory_core.timefmt import iso
 from inventory_events import (
+    GLOBAL_REGION,
     AccountScanCompleted,
     Resource,
     ResourcesDiscovered,
@@ -363,6 +364,10 @@ class DynamoDbResourceStore:
             "ExpressionAttributeNames": {"#r": "region"},
             "ConsistentRead": True,
         }
+        if scope.region != GLOBAL_REGION:
+            # the type's items of the account's other regions stay on the server (the sort key has no region):
+            # a sweep reads one region's items, not all of them (in_scope still decides)
+            kwargs["FilterExpression"] = Attr("region").eq(scope.region)
         return list(query_items(self._table, **kwargs))
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
