@@ -137,26 +137,24 @@ def test_both_assemble_when_the_last_page_lands_between_the_park_and_its_check(s
     assert [e["executionId"] for e in doc["executions"]] == ["exec-a"]
 
 
-def test_the_page_assembles_when_the_completion_parked_before_it_staged(stack: Stack) -> None:
-    """Completion parks and finds page 2 missing; page 2 stages, reads the park and assembles."""
+@pytest.mark.parametrize(
+    ("hook", "parked"),
+    [
+        # the completion runs before page 2 is staged: it parks; page 2 stages, reads the park and assembles
+        ("put_page", True),
+        # page 2 stages and finds no park; the completion then lists every page and assembles at once
+        ("get_parked", False),
+    ],
+)
+def test_the_last_page_or_the_completion_assembles_whichever_sees_both(stack: Stack, hook: str, parked: bool) -> None:
     service, store = service_of(stack)
-    first, last = pages("exec-b")
+    execution = f"exec-{hook}"
+    first, last = pages(execution)
     service.handle(first)
-    store.before["put_page"] = lambda: service.handle(done("exec-b"))
+    store.before[hook] = lambda: service.handle(done(execution))
     service.handle(last)
-    assert store.get_json(parked_key("exec-b", ACCOUNT)) is not None  # the completion did park
-    assert archived_ids(stack, done("exec-b")) == expected_ids()
-
-
-def test_the_completion_assembles_when_the_page_checked_before_it_parked(stack: Stack) -> None:
-    """The last page stages and finds no park; the completion then lists every page and assembles at once."""
-    service, store = service_of(stack)
-    first, last = pages("exec-c")
-    service.handle(first)
-    store.before["get_parked"] = lambda: service.handle(done("exec-c"))
-    service.handle(last)
-    assert store.get_json(parked_key("exec-c", ACCOUNT)) is None  # it never had to park
-    assert archived_ids(stack, done("exec-c")) == expected_ids()
+    assert (store.get_json(parked_key(execution, ACCOUNT)) is not None) is parked
+    assert archived_ids(stack, done(execution)) == expected_ids()
 
 
 def test_racing_completion_and_last_page_in_two_threads_always_assemble(stack: Stack) -> None:
