@@ -7,7 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from threading import Lock
@@ -178,6 +178,14 @@ class _Interrupted(Exception):
     """The scan was asked to stop (SIGTERM of the task) while a scope was being listed."""
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """A page handed to the publish pool: its future (None: already published) and its resource count."""
+
+    future: Future[None] | None
+    size: int
+
+
 @dataclass
 class _Run:
     """State of one execution shared by its threads."""
@@ -194,6 +202,8 @@ class _Run:
     last_progress: float = 0.0
     #: The ARN services the Tagging API pass asks for (those of the scanned ``api`` types); None: all.
     tag_filters: tuple[str, ...] | None = None
+    #: Publishes a scope's page while the scope lists its next one (None: publish on the scope's thread).
+    publish_pool: ThreadPoolExecutor | None = None
 
     @property
     def execution_id(self) -> str:
@@ -316,9 +326,11 @@ class ScanService:
         with (
             ThreadPoolExecutor(self._options.max_workers, thread_name_prefix="scope") as scope_pool,
             ThreadPoolExecutor(self._options.max_accounts, thread_name_prefix="account") as account_pool,
+            ThreadPoolExecutor(self._options.max_workers, thread_name_prefix="publish") as publish_pool,
         ):
             run = _Run(request, started_at, counters, scope_pool, cancel or threading.Event(), progress, self._stats())
             run.tag_filters = tagging_filters(self._options.specs)
+            run.publish_pool = publish_pool
             outcomes = list(account_pool.map(lambda account: self._scan_account(run, account), accounts))
         summaries = [o for o in outcomes if isinstance(o, AccountSummary)]
         skipped = [o for o in outcomes if isinstance(o, SkippedAccount)]
@@ -649,6 +661,21 @@ class ScanService:
                 gate = run.region_gates[key] = threading.Semaphore(self._options.region_concurrency)
             return gate
 
+    def _publish_page(self, run: _Run, event: AnyEvent, size: int) -> _InFlight:
+        if run.publish_pool is None:
+            self._publisher.publish([event])
+            return _InFlight(None, size)
+        return _InFlight(run.publish_pool.submit(self._publisher.publish, [event]), size)
+
+    def _page_published(self, run: _Run, scope: Scope, in_flight: _InFlight | None) -> None:
+        """Wait for a page handed to the publish pool (its error raises here) and count it as published."""
+        if in_flight is None:
+            return
+        if in_flight.future is not None:
+            in_flight.future.result()
+        run.counters.add(resources=in_flight.size, pages=1, resource_type=scope.resource_type)
+        self._report(run)
+
     def _scan_scope(self, run: _Run, session: AccountSession, spec: ResourceSpec, scope: Scope) -> ScopeSummary:
         with log_keys(
             execution_id=run.execution_id,
@@ -663,6 +690,7 @@ class ScanService:
         count = 0
         error: str | None = None
         interrupted = False
+        in_flight: _InFlight | None = None
         with self._gate(run, scope):
             try:
                 if run.cancel.is_set():
@@ -682,9 +710,11 @@ class ScanService:
                         scan_started_at=run.started_at,
                         resources=page,
                     )
-                    self._publisher.publish([event])
-                    run.counters.add(resources=len(page), pages=1, resource_type=scope.resource_type)
-                    self._report(run)
+                    # one page publishing behind the listing: page N goes out while page N + 1 is listed
+                    self._page_published(run, scope, in_flight)
+                    in_flight = self._publish_page(run, event, len(page))
+                self._page_published(run, scope, in_flight)
+                in_flight = None
             except _Interrupted:
                 interrupted = True
                 error = "scan interrupted"
@@ -700,6 +730,11 @@ class ScanService:
                         "error": error,
                     },
                 )
+            if in_flight is not None:  # the listing failed: the page already handed over still goes out first
+                try:
+                    self._page_published(run, scope, in_flight)
+                except Exception as exc:
+                    error = error or f"{type(exc).__name__}: {exc}"
         status = "failed" if error else "complete"
         run.counters.add(failed_scopes=1 if error else 0, scopes_done=1)
         # An interrupted scope gets no ScopeCompleted at all: no consumer may read it as finished.
