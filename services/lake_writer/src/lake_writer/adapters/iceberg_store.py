@@ -21,7 +21,7 @@ from lake_writer.ports import AppliedPage, CommitConflictError, KnownRow, Parked
 SWEEP_PAGE = 0
 """``scope_pages`` rows: page > 0 an applied page; 0 a sweep by a complete scan started at ``applied_at``;
 -n a complete scope completion of n pages parked until they are all applied (``applied_at``: its scan start)."""
-PAGES_FILES_TO_COMPACT = 64
+PAGES_FILES_TO_COMPACT = 16
 """``scope_pages`` gains one small file per commit; a sweep that finds more than this many rewrites it as one,
 so ``progress`` and ``sweep_starts`` read a few files whatever the table's age, not one per commit ever made."""
 logger = logging.getLogger(__name__)
