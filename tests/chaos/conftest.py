@@ -15,10 +15,10 @@ from tests.conftest import Stack, unique_accounts
 
 TYPES = ("ec2", "s3", "vpc")
 REGIONS = ["us-east-1", "eu-west-1"]
-#: ``make chaos`` sets CHAOS_FULL=1 (every fault) and CHAOS_RESOURCES (1,000); ``make test`` runs the short set on
-#: about 300 resources, so it stays well under two minutes on a loaded 2-core machine.
+#: ``make chaos`` sets CHAOS_FULL=1 (every fault); both it and ``make test``'s short set run on about 1,000 resources
+#: (CHAOS_RESOURCES): the short scenario's call took 45 s at 1,012 (scan 14, drain 28, check 2.5 s) through quiet.sh.
 FULL = os.environ.get("CHAOS_FULL") == "1"
-RESOURCES = int(os.environ.get("CHAOS_RESOURCES", "1000" if FULL else "300"))
+RESOURCES = int(os.environ.get("CHAOS_RESOURCES", "1000"))
 
 
 @pytest.fixture(scope="session")
