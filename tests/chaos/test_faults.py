@@ -87,7 +87,8 @@ def test_short_several_faults_at_once(pipeline: Pipeline) -> None:
         phases["drain"] = time.monotonic() - phase
         injected = dict(faults.active_plan().injected)  # type: ignore[union-attr]
     # THEN every store equals the fleet and each DLQ holds exactly its poison message
-    assert injected.get("throttle", 0) > 5 and injected.get("redeliver", 0) > 10
+    # (11 throttles of about 550 calls at 1,012 resources; >= 3 fails about once in 1,000 runs by chance, not 1 in 20)
+    assert injected.get("throttle", 0) >= 3 and injected.get("redeliver", 0) > 10
     assert {a.status for a in result.accounts} == {"success"}
     expected = Expectation(active=truth, history={"chaos-short": len(truth)}, raw_accounts=everyone(pipeline),
                            dlq={c: [poison[c]] for c in CONSUMERS})  # fmt: skip
