@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from inventory_events import AnyEvent, ScanRequested
+from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested, ScopeCompleted
 
 from tests.fakes import InMemoryAccountSession, InMemoryEventPublisher
 from tests.unit.scanner.test_scan_service import A, instance, service
@@ -43,10 +43,11 @@ def test_pages_publish_on_the_publish_pool_and_the_scope_completes_after_them() 
     order = [
         (i, e)
         for i, e in enumerate(publisher.published)
-        if getattr(e, "scope", None) is not None and (e.scope.region, e.scope.resource_type) == ("us-east-1", "ec2")
+        if isinstance(e, ResourcesDiscovered | ScopeCompleted)
+        and (e.scope.region, e.scope.resource_type) == ("us-east-1", "ec2")
     ]
-    pages = [(i, e) for i, e in order if e.event_type == "ResourcesDiscovered"]
-    done = [(i, e) for i, e in order if e.event_type == "ScopeCompleted"]
+    pages = [(i, e) for i, e in order if isinstance(e, ResourcesDiscovered)]
+    done = [(i, e) for i, e in order if isinstance(e, ScopeCompleted)]
     assert sorted(e.page for _, e in pages) == [1, 2, 3, 4]
     assert all(publisher.threads[i].startswith("publish") for i, _ in pages)
     assert len(done) == 1
