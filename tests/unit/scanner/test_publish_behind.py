@@ -6,9 +6,18 @@ import threading
 import time
 from collections.abc import Sequence
 
+from inventory_core.items import Account
 from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested, ScopeCompleted
+from scanner.catalog import CATALOG
+from scanner.service import ScanOptions, ScanService
 
-from tests.fakes import InMemoryAccountSession, InMemoryEventPublisher
+from tests.builders import T0
+from tests.fakes import (
+    InMemoryAccountDirectory,
+    InMemoryAccountSession,
+    InMemoryEventPublisher,
+    InMemorySessionProvider,
+)
 from tests.unit.scanner.test_scan_service import A, instance, service
 
 
@@ -68,3 +77,74 @@ def test_a_page_that_cannot_be_published_fails_its_scope() -> None:
     assert done[0].status == "failed"
     assert "SNS said no" in (done[0].error or "")
     assert publisher.of_type("AccountScanCompleted")[0].status == "partial"
+
+
+class CountingPublisher(SlowPublisher):
+    """Also records the most ec2 pages being published on the publish pool at the same moment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_pool = 0
+        self.most_in_pool = 0
+
+    def publish(self, events: Sequence[AnyEvent]) -> None:
+        pooled = threading.current_thread().name.startswith("publish")
+        with self.lock:
+            self.in_pool += pooled
+            self.most_in_pool = max(self.most_in_pool, self.in_pool)
+        try:
+            super().publish(events)
+        finally:
+            with self.lock:
+                self.in_pool -= pooled
+
+
+def bounded_service(publisher: InMemoryEventPublisher, publish_ahead: int) -> ScanService:
+    """Two regions of 7 instances each (4 pages of 2 per scope), 4 scopes at once, ``publish_ahead`` pool places."""
+    session = InMemoryAccountSession(
+        {("ec2", region): [instance(i) for i in range(7)] for region in ("us-east-1", "eu-west-1")}
+    )
+    return ScanService(
+        InMemoryAccountDirectory([Account(A, "prod", True)]),
+        InMemorySessionProvider({A: session}),
+        publisher,
+        ScanOptions(
+            regions=["us-east-1", "eu-west-1"],
+            specs=CATALOG,
+            max_workers=4,
+            page_max_items=2,
+            publish_ahead=publish_ahead,
+        ),
+        clock=lambda: T0,
+    )
+
+
+def ec2_page_threads(publisher: SlowPublisher) -> list[str]:
+    return [
+        publisher.threads[i]
+        for i, e in enumerate(publisher.published)
+        if isinstance(e, ResourcesDiscovered) and e.scope.resource_type == "ec2"
+    ]
+
+
+def test_the_pages_in_flight_across_the_scan_are_bounded_and_the_rest_publish_inline() -> None:
+    publisher = CountingPublisher()
+    bounded_service(publisher, publish_ahead=1).scan(ScanRequested(execution_id="x", account_ids=[A]))
+    threads = ec2_page_threads(publisher)
+    assert len(threads) == 8  # nothing lost: 4 pages in each of the two regions
+    assert publisher.most_in_pool == 1  # two scopes publish at once, yet only one page is ever in the pool
+    assert any(t.startswith("scope") for t in threads)  # the page that found the pool full went out inline
+    done = [s for s in publisher.of_type("ScopeCompleted") if s.scope.resource_type == "ec2"]
+    assert sorted((s.scope.region, s.status, s.resource_count) for s in done) == [
+        ("eu-west-1", "complete", 7),
+        ("us-east-1", "complete", 7),
+    ]
+
+
+def test_publish_ahead_zero_publishes_every_page_on_its_scope_thread() -> None:
+    publisher = CountingPublisher()
+    bounded_service(publisher, publish_ahead=0).scan(ScanRequested(execution_id="x", account_ids=[A]))
+    threads = ec2_page_threads(publisher)
+    assert len(threads) == 8
+    assert publisher.most_in_pool == 0
+    assert all(t.startswith("scope") for t in threads)

@@ -82,6 +82,7 @@ def build_service(
             page_max_bytes=settings.page_max_bytes,
             page_max_items=settings.page_max_items,
             region_concurrency=settings.region_concurrency,
+            publish_ahead=settings.publish_ahead,
             lock_ttl_s=settings.lock_ttl_s,
             shard_size=settings.shard_size,
         ),

@@ -22,6 +22,13 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
     region_concurrency: int = Field(default=4, ge=1, le=64, description="Concurrent scopes per account-region.")
     page_max_bytes: int = Field(default=200_000, ge=10_000, le=240_000, description="Max JSON bytes of one page.")
     page_max_items: int = Field(default=500, ge=1, description="Max resources in one page.")
+    publish_ahead: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="Pages of a scan publishing behind their listings at once (PUBLISH_AHEAD; 0: publish inline). "
+        "Each keeps one more page in memory.",
+    )
     list_page_size_max: int | None = Field(
         default=None,
         ge=5,
