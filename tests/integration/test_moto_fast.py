@@ -234,3 +234,108 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
     assert counts[0] == 120 and counts[1] == 0 and counts[2] == 40
     assert all(c > 0 for c in counts[3:])
     assert sum(len(pages) > 1 for pages in fast) >= 5  # paging went through ExclusiveStartKey
+
+
+def _scan_pages(client: Any, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a Scan: its items, counts and LastEvaluatedKey."""
+    pages = []
+    while True:
+        response = client.scan(**params)
+        pages.append({k: response.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
+        if "LastEvaluatedKey" not in response:
+            return pages
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _scan_scenario(client: Any, name: str) -> list[list[dict[str, Any]]]:
+    """Fill two tables (with and without a sort key) the same way each call; scan them every way the code does."""
+    rng = random.Random(11)
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    flat = f"{name}-flat"
+    client.create_table(
+        TableName=flat,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    rows = [(f"ACCOUNT#{a}", f"RES#{t}#{n:04d}") for a in range(12) for t in ("ec2", "s3") for n in range(15)]
+    rng.shuffle(rows)  # moto's dict order is insertion order: not key order
+    for pk, sk in rows:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "weight": {"N": str(rng.randint(0, 9))}, "pad": {"S": "x" * 40}}
+        if rng.random() < 0.7:
+            item["gsi1pk"] = {"S": f"G{rng.randint(0, 3)}"}
+        client.put_item(TableName=name, Item=item)
+    for n in rng.sample(range(300), 120):  # numbers: moto orders them by value, not as text
+        client.put_item(TableName=flat, Item={"id": {"N": str(n)}, "v": {"S": f"v{n % 7}"}})
+    client.delete_item(TableName=name, Key={"pk": {"S": "ACCOUNT#3"}, "sk": {"S": "RES#s3#0001"}})
+    scans: list[dict[str, Any]] = [
+        {"TableName": name},
+        {"TableName": name, "Limit": 17},
+        *({"TableName": name, "Segment": s, "TotalSegments": 4, "Limit": 13} for s in range(4)),
+        {
+            "TableName": name,
+            "Segment": 1,
+            "TotalSegments": 3,
+            "Limit": 9,
+            "FilterExpression": "weight > :n",
+            "ExpressionAttributeValues": {":n": {"N": "4"}},
+            "ProjectionExpression": "pk, sk, weight",
+        },
+        {"TableName": name, "IndexName": "gsi1", "Limit": 10},
+        {"TableName": flat, "Limit": 11},
+        *({"TableName": flat, "Segment": s, "TotalSegments": 2, "Limit": 8} for s in range(2)),
+    ]
+    answers = [_scan_pages(client, **params) for params in scans]
+    # writes between pages: a deleted item is not answered, a new one after the start key is
+    first = client.scan(TableName=name, Segment=0, TotalSegments=2, Limit=20)
+    pk = first["Items"][5]["pk"]
+    client.delete_item(TableName=name, Key={"pk": pk, "sk": first["Items"][-1]["sk"]})
+    client.put_item(TableName=name, Item={"pk": pk, "sk": {"S": "RES#zzz#9999"}})
+    client.update_item(
+        TableName=name,
+        Key={"pk": pk, "sk": {"S": "RES#zzz#9999"}},
+        UpdateExpression="SET weight = :w",
+        ExpressionAttributeValues={":w": {"N": "42"}},
+    )
+    rest = _scan_pages(
+        client, TableName=name, Segment=0, TotalSegments=2, Limit=20, ExclusiveStartKey=first["LastEvaluatedKey"]
+    )
+    answers.append([{k: first.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")}, *rest])
+    return answers
+
+
+def test_dynamodb_scan_answers_equal_moto_whole_table_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paged, segmented, filtered, projected and index scans, and writes between pages: patched == moto's own."""
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    moto_fast.patch_dynamodb_scan()
+    moto_fast.patch_dynamodb_scan()  # idempotent
+    assert getattr(Table.scan, "_inventory_fast", False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        fast = _scan_scenario(client, "fast")
+        for name in ("scan", "put_item", "delete_item", "all_items"):
+            monkeypatch.setattr(Table, name, getattr(Table, name).__wrapped__)
+        moto_own = _scan_scenario(client, "own")
+    assert fast == moto_own
+    counts = [sum(p["Count"] for p in pages) for pages in fast]
+    assert counts[0] == counts[1] == sum(counts[2:6]) == 359
+    assert counts[8] == 120 and counts[9] + counts[10] == 120
+    assert all(len(pages) > 1 for pages in fast[1:])  # every scan but the first went through ExclusiveStartKey
+    assert {"pk": fast[-1][0]["Items"][5]["pk"], "sk": {"S": "RES#zzz#9999"}, "weight": {"N": "42"}} in [
+        item for page in fast[-1] for item in page["Items"]
+    ]
