@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory_cli.fleet import Fleet
+from inventory_cli.maintenance import LifecycleRules, MaintenanceReport, run_maintenance
 from inventory_cli.runtime import Consumers, register_accounts, scan_service
 from inventory_core import faults
 from inventory_core.items import ALL_RESOURCES_GSI1PK, Account
@@ -39,6 +40,9 @@ CONSUMERS = ("ddb-projector", "lake-writer", "archiver")
 OUR_SERVICES = ["sts", "ec2", "s3", "dynamodb", "sns"]
 REPORT_PATH = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 RESULTS_PATH = Path(os.environ.get("CHAOS_RESULTS", "/tmp/chaos-results.jsonl"))
+#: Between scans the harness runs the lifecycle rules as of this many days ahead: staged pages (7 days, then 30
+#: noncurrent) and every noncurrent version (30 days) are gone by then; raw documents (365 days) stay.
+MAINTENANCE_DAYS_AHEAD = 40
 
 
 @contextmanager
@@ -111,6 +115,16 @@ class Pipeline:
         )
         self.scans.append(result)
         return result
+
+    def maintain(self, days_ahead: float = MAINTENANCE_DAYS_AHEAD) -> MaintenanceReport:
+        """What the bucket's lifecycle rules would have done ``days_ahead`` from now (moto has no lifecycle)."""
+        bucket = self.stack.env["INVENTORY_BUCKET"]
+        return run_maintenance(
+            self.stack.clients.client("s3"),
+            bucket,
+            LifecycleRules.of(self.stack.topology.bucket),
+            days_ahead=days_ahead,
+        )
 
     def consumers(self, max_retry_delay_s: float = 30.0, wait_s: int = 0) -> Consumers:
         """Fresh consumers (their clients are built now, so they see the faults in force now).
@@ -263,6 +277,11 @@ class Pipeline:
         ).fetchall()
         history = Counter({str(e): int(n) for e, n, _ in per_execution})
         return active, missing, history, sum(int(d) for _, _, d in per_execution), sum(history.values())
+
+    def observe_raw(self) -> tuple[list[str], set[str]]:
+        """The raw archive's document keys (sorted) and the ARNs they hold."""
+        keys, arns = self._read_raw()
+        return sorted(keys), arns
 
     def _read_raw(self) -> tuple[list[str], set[str]]:
         s3 = self.stack.clients.client("s3")

@@ -47,6 +47,9 @@ def finish(
     )
     outcome.record()
     assert not problems, problems
+    # what the bucket's lifecycle rules do between scans in AWS: the raw documents stay, whole
+    pipeline.maintain()
+    assert pipeline.observe_raw() == (sorted(observed.raw_documents), observed.raw_arns)
     return outcome
 
 

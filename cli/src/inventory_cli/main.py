@@ -167,6 +167,27 @@ def local_status() -> None:
         say(f"  {line}")
 
 
+@local_app.command("maintenance")
+def local_maintenance(
+    days_ahead: Annotated[
+        float, typer.Option(help="Apply the rules as if this many days had passed (the soak uses 40).", min=0)
+    ] = 0,
+) -> None:
+    """Do what the bucket's lifecycle rules do in AWS (moto has none): expire staged pages, old versions."""
+    from inventory_core.topology import BucketSpec
+
+    from inventory_cli.maintenance import LifecycleRules, run_maintenance
+
+    _require_env()
+    bucket = os.environ["INVENTORY_BUCKET"]
+    s3 = AwsClientFactory(os.environ["AWS_DEFAULT_REGION"]).client("s3")
+    report = run_maintenance(s3, bucket, LifecycleRules.of(BucketSpec(name=bucket)), days_ahead=days_ahead)
+    say(
+        f"{bucket}: {report.versions_deleted} versions deleted ({report.bytes_freed / 1e6:.1f} MB), "
+        f"{report.markers_added} delete markers added, {report.markers_removed} removed"
+    )
+
+
 @local_app.command("seed")
 def local_seed(
     resources: Annotated[int, typer.Option(help="Approximate number of simulated resources.")] = 300,

@@ -14,7 +14,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from inventory_core.topology import BUCKET_EXPIRY_DAYS as BUCKET_EXPIRY_DAYS  # the lifecycle's data, shared
 from inventory_core.topology import METRICS_NAMESPACE, Topology, build_topology
+from inventory_core.topology import NONCURRENT_DAYS_BY_PREFIX as NONCURRENT_DAYS_BY_PREFIX
 
 from infra import policies
 from infra.constructs.consumer_function import ConsumerFunction
@@ -30,17 +32,6 @@ from infra.stacks.config import StackConfig
 from infra.stacks.nag import acknowledge
 
 CONSUMERS = ("ddb-projector", "lake-writer", "archiver")
-
-BUCKET_EXPIRY_DAYS: dict[str, int] = {
-    "staging/": 7,  # the archiver's staged pages: merged into the day's raw document within the day
-    "claims/": 21,  # claim checks: longer than a message can live (4 days in the queue + 14 in its DLQ)
-    "exports/": 7,  # Excel exports: the download link lives an hour; a week covers a re-download
-}
-"""Every growing prefix of the inventory bucket except raw/ (whose retention is the topology's)."""
-
-NONCURRENT_DAYS_BY_PREFIX: dict[str, int] = {"readmodel/": 1}
-"""Prefixes rewritten often whose old versions are worthless after a day (the grid snapshot is republished
-after every scan); every other prefix keeps old versions for the topology's noncurrent expiry."""
 
 LAKE_WRITER_CONCURRENCY = 2
 """The lake writer's reserved concurrency, equal to its event source's maximum concurrency (2 is the

@@ -31,6 +31,18 @@ API's ``nextScheduledSync`` both read it, so they cannot drift."""
 METRICS_NAMESPACE = "AwsAutoDiscovery"
 """The one CloudWatch namespace of every service's custom (EMF) metrics; the stack's alarms read it too."""
 
+BUCKET_EXPIRY_DAYS: dict[str, int] = {
+    "staging/": 7,  # the archiver's staged pages: merged into the day's raw document within the day
+    "claims/": 21,  # claim checks: longer than a message can live (4 days in the queue + 14 in its DLQ)
+    "exports/": 7,  # Excel exports: the download link lives an hour; a week covers a re-download
+}
+"""Every growing prefix of the inventory bucket except raw/ (whose retention is the bucket spec's); the stack's
+lifecycle rules and the local maintenance step (inventory_cli.maintenance) both read it."""
+
+NONCURRENT_DAYS_BY_PREFIX: dict[str, int] = {"readmodel/": 1}
+"""Prefixes rewritten often whose old versions are worthless after a day (the grid snapshot is republished
+after every scan); every other prefix keeps old versions for the bucket spec's noncurrent expiry."""
+
 
 @dataclass(frozen=True)
 class GsiSpec:
