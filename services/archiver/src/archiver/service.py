@@ -10,11 +10,15 @@ page that completes the set assembles the account. Both sides write, then check 
 lists the staged pages; a page stages, then reads the parked completion), and S3 reads and listings are strongly
 consistent, so of a racing completion and last page at least one sees both. Both may assemble: the merge is
 idempotent (a document that holds the scan is left as it is) and its write conditional.
+
+Staged pages are not deleted after the merge: the bucket's lifecycle expires ``staging/`` after 7 days. Deleting
+them here would save little (a day's scan stages about 19 MB per 10,000 resources: cents a year) and would cost
+the idempotency the pipeline leans on: a redelivered AccountScanCompleted, or the second of a racing completion
+and last page, would find its pages gone and fail into the DLQ instead of finding the document merged already.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -29,8 +33,8 @@ from inventory_events import (
     ScanRequested,
     Scope,
     ScopeCompleted,
-    parse_event,
 )
+from pydantic import ValidationError
 
 from archiver.document import CorruptDocumentError, DayDocument, ExecutionEntry, ScopeEntry
 from archiver.ports import ArchiverMetrics, ObjectStore, UploadError, WriteConflictError
@@ -166,9 +170,12 @@ class ArchiverService:
         parked = self._store.get_json(parked_key(execution_id, account_id))
         if parked is None:
             return
-        event = parse_event(json.dumps(parked))
-        if not isinstance(event, AccountScanCompleted):
-            raise CorruptDocumentError(f"{parked_key(execution_id, account_id)} holds a {event.event_type}")
+        try:
+            event = AccountScanCompleted.model_validate(parked)
+        except ValidationError as exc:
+            raise CorruptDocumentError(
+                f"{parked_key(execution_id, account_id)} is not an AccountScanCompleted"
+            ) from exc
         if self._all_staged(event):
             logger.info("last page staged: assembling the parked account", extra={"account_id": account_id})
             self._assemble(event)
