@@ -25,7 +25,9 @@ from inventory_cli.provision import provision
 from inventory_core.aws import AwsClientFactory
 from inventory_core.topology import build_topology
 from inventory_events import AnyEvent, Resource, ResourcesDiscovered, ScopeCompleted
+from lake_writer.adapters.iceberg_store import IcebergLakeStore
 from lake_writer.bootstrap import build_service
+from lake_writer.ports import CommitConflictError
 from lake_writer.service import LakeWriterService
 from lake_writer.settings import LakeWriterSettings
 
@@ -34,7 +36,7 @@ from tests.builders import scan_events
 ACCOUNTS = ("210987654321", "310987654321", "410987654321")
 REGIONS = ("us-east-1", "eu-west-1")
 PAGE = 500
-BATCH = 100
+BATCH = 100  # events per batch (the soak's 6 MB cap closes them at about 23-40: --batch 30 --page 100)
 WINDOW_S = 10.0
 RETRY_S = 5.0
 
@@ -74,7 +76,7 @@ class Fleet:
             a, r, t, state, v = self.items[arn]
             self.items[arn] = (a, r, t, "stopped" if state == "running" else "running", v + 1)
 
-    def scan(self, execution_id: str, started: datetime) -> list[AnyEvent]:
+    def scan(self, execution_id: str, started: datetime, page: int) -> list[AnyEvent]:
         by_scope: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
         for arn, (account, region, rtype, state, version) in sorted(self.items.items()):
             rid = arn.rsplit("/", 1)[1]
@@ -95,7 +97,7 @@ class Fleet:
         found = [r for scope_resources in by_scope.values() for r in scope_resources]
         events: list[AnyEvent] = [
             e
-            for e in scan_events(execution_id, started, found, page_size=PAGE)
+            for e in scan_events(execution_id, started, found, page_size=page)
             if isinstance(e, ResourcesDiscovered | ScopeCompleted)  # what the lake writer consumes
         ]
         # the scanner's scopes run concurrently: pages of different scopes interleave
@@ -127,6 +129,37 @@ class Timed:
         return timed
 
 
+def time_commits(totals: dict[str, float], conflicts: dict[str, int], lock: threading.Lock) -> None:
+    """Seconds per table's commits and the conflicts each table's commits lost (recomputed by the service)."""
+    original = IcebergLakeStore._commit
+
+    def commit(self: IcebergLakeStore, table: Any, change: Any) -> None:
+        name = f"commit:{table.name()[-1]}"
+        t0 = time.perf_counter()
+        try:
+            original(self, table, change)
+        except CommitConflictError:
+            with lock:
+                conflicts[name] += 1
+            raise
+        finally:
+            with lock:
+                totals[name] += time.perf_counter() - t0
+
+    IcebergLakeStore._commit = commit  # type: ignore[method-assign]
+
+
+def lake_objects(bucket: str) -> tuple[int, float]:
+    """Objects and MB under the lake bucket (what the emulator holds for the lake)."""
+    client = AwsClientFactory("us-east-1").client("s3")
+    count, size = 0, 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            count += 1
+            size += int(item["Size"])
+    return count, round(size / 1e6, 1)
+
+
 class Queue:
     """Events become visible as the scan publishes them; pending completions come back after RETRY_S."""
 
@@ -139,7 +172,7 @@ class Queue:
         with self.lock:
             self.visible.append((at, event))
 
-    def take(self, window_s: float) -> list[AnyEvent]:
+    def take(self, window_s: float, batch_size: int) -> list[AnyEvent]:
         deadline: float | None = None
         while True:
             now = time.monotonic()
@@ -147,8 +180,8 @@ class Queue:
                 ready = [e for at, e in self.visible if at <= now]
                 if ready and deadline is None:
                     deadline = now + window_s
-                if ready and (len(ready) >= BATCH or (deadline is not None and now >= deadline)):
-                    batch = ready[:BATCH]
+                if ready and (len(ready) >= batch_size or (deadline is not None and now >= deadline)):
+                    batch = ready[:batch_size]
                     ids = {id(e) for e in batch}
                     self.visible = [(at, e) for at, e in self.visible if id(e) not in ids]
                     self.in_flight += 1
@@ -164,9 +197,11 @@ class Queue:
             return not self.visible and self.in_flight == 0
 
 
-def writer(service: LakeWriterService, queue: Queue, stop: threading.Event, log: list[dict[str, Any]]) -> None:
+def writer(
+    service: LakeWriterService, queue: Queue, stop: threading.Event, log: list[dict[str, Any]], batch_size: int
+) -> None:
     while not stop.is_set():
-        batch = queue.take(WINDOW_S)
+        batch = queue.take(WINDOW_S, batch_size)
         t0 = time.monotonic()
         try:
             service.apply(batch)
@@ -182,7 +217,7 @@ def writer(service: LakeWriterService, queue: Queue, stop: threading.Event, log:
         queue.done()
 
 
-def run(scans: int, resources: int, scan_s: float, writers: int) -> None:
+def run(scans: int, resources: int, scan_s: float, writers: int, page: int, batch_size: int) -> None:
     server = MotoServer.start(timeout_s=180)
     os.environ.update(LOCAL_CREDENTIALS)
     os.environ.update(
@@ -195,8 +230,11 @@ def run(scans: int, resources: int, scan_s: float, writers: int) -> None:
         state_dir=state,
     )
     os.environ.update(env)
+    bucket = env["ICEBERG_WAREHOUSE"].removeprefix("s3://").split("/", 1)[0]
     totals: dict[str, float] = defaultdict(float)
+    conflicts: dict[str, int] = defaultdict(int)
     lock = threading.Lock()
+    time_commits(totals, conflicts, lock)
     services = []
     for _ in range(writers):
         service = build_service(LakeWriterSettings())
@@ -206,15 +244,16 @@ def run(scans: int, resources: int, scan_s: float, writers: int) -> None:
     stop = threading.Event()
     log: list[dict[str, Any]] = []
     for service in services:
-        threading.Thread(target=writer, args=(service, queue, stop, log), daemon=True).start()
+        threading.Thread(target=writer, args=(service, queue, stop, log, batch_size), daemon=True).start()
     fleet = Fleet(resources)
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     try:
         for n in range(1, scans + 1):
             if n > 1:
                 fleet.churn()
-            events = fleet.scan(f"exec-{n}", t0 + timedelta(hours=n))
+            events = fleet.scan(f"exec-{n}", t0 + timedelta(hours=n), page)
             totals.clear()
+            conflicts.clear()
             del log[:]
             began = time.monotonic()
             for i, event in enumerate(events):
@@ -233,7 +272,9 @@ def run(scans: int, resources: int, scan_s: float, writers: int) -> None:
                 "batches": len(log),
                 "batch_s": sorted(b["s"] for b in log),
                 "ops_s": {k: round(v, 1) for k, v in sorted(totals.items())},
+                "conflicts": dict(sorted(conflicts.items())),
                 "rss_mb": round(rss_mb(), 1),
+                "lake_objects_mb": lake_objects(bucket),
             }
             print(json.dumps(row), flush=True)
     finally:
@@ -247,8 +288,10 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--scan-s", type=float, default=60.0)
     parser.add_argument("--writers", type=int, default=2)
+    parser.add_argument("--page", type=int, default=PAGE, help="resources per page")
+    parser.add_argument("--batch", type=int, default=BATCH, help="events per batch")
     args = parser.parse_args()
-    run(args.scans, args.resources, args.scan_s, args.writers)
+    run(args.scans, args.resources, args.scan_s, args.writers, args.page, args.batch)
 
 
 if __name__ == "__main__":

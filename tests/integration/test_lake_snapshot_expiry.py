@@ -6,6 +6,7 @@ import pytest
 from inventory_core.settings import IcebergSettings
 from inventory_lake import load_catalog
 from inventory_lake.duck import attach_views, connect
+from inventory_lake.maintenance import referenced_files
 from lake_writer.bootstrap import build_service
 from lake_writer.settings import LakeWriterSettings
 
@@ -42,6 +43,42 @@ def test_each_sweep_leaves_at_most_keep_snapshots_per_table_and_the_rows_intact(
     assert con.execute("SELECT count(*), count(DISTINCT execution_id) FROM resource_history").fetchall() == [(14, 3)]
 
 
+def _objects(stack: Stack, location: str) -> set[str]:
+    bucket, prefix = location.removeprefix("s3://").split("/", 1)
+    pages = stack.clients.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+    keys = (item["Key"] for page in pages for item in page.get("Contents", []))
+    return {f"s3://{bucket}/{key}" for key in keys if not key.endswith("/")}  # not the directory markers
+
+
+def test_expiry_deletes_the_files_only_expired_snapshots_referenced(stack: Stack) -> None:
+    # GIVEN a lake writer keeping 4 snapshots per table (no commit in flight but its own: orphans at any age),
+    # and five scans of five resources that change every scan
+    service = build_service(LakeWriterSettings(keep_snapshots=4, orphan_age_s=0))
+    for n in range(1, 6):
+        at = later(60 * n)
+        ex = f"exec-{n}"
+        resources = [resource(i, at=at, state=f"s{n}") for i in range(5)]
+        # WHEN each scan lands as a page, then its scope completion
+        service.apply([page(resources, execution_id=ex, started=at)])
+        service.apply([scope_completed(scope(), execution_id=ex, count=5, started=at)])
+    # THEN each table's bucket holds exactly the data files, manifests and manifest lists its snapshots need
+    # (as S3 Tables' unreferenced-file removal leaves it: merged-away manifests too), plus at most the newest
+    # 21 metadata files
+    catalog = load_catalog(IcebergSettings())
+    for name in ("resources", "resource_history", "scope_pages"):
+        table = catalog.load_table(f"{stack.env['ICEBERG_NAMESPACE']}.{name}")
+        stored = _objects(stack, table.location())
+        metadata = {path for path in stored if path.endswith(".metadata.json")}
+        assert stored - metadata == referenced_files(table, table.snapshots()), name
+        assert table.metadata_location in metadata
+        assert len(metadata) <= 21, name
+    # AND the rows read back whole: the newest state of every resource and one history row per resource per scan
+    con = connect()
+    attach_views(con, catalog, stack.env["ICEBERG_NAMESPACE"])
+    assert con.execute("SELECT state, count(*) FROM resources GROUP BY ALL").fetchall() == [("s5", 5)]
+    assert con.execute("SELECT count(*), count(DISTINCT execution_id) FROM resource_history").fetchall() == [(25, 5)]
+
+
 def test_keep_snapshots_zero_keeps_every_snapshot(stack: Stack) -> None:
     # GIVEN the S3 Tables behaviour (the catalog's own maintenance expires snapshots): keep_snapshots=0
     service = build_service(LakeWriterSettings(keep_snapshots=0))
@@ -55,6 +92,8 @@ def test_keep_snapshots_zero_keeps_every_snapshot(stack: Stack) -> None:
                 scope_completed(scope(), execution_id=ex, count=1, started=at),
             ]
         )
-    # THEN nothing is expired: each scan's commits are all there
+    # THEN nothing is expired: each scan's commits are all there, and so are the files of the first
     table = load_catalog(IcebergSettings()).load_table(f"{stack.env['ICEBERG_NAMESPACE']}.resources")
     assert len(table.snapshots()) > 4  # more than the other test keeps
+    first = min(table.snapshots(), key=lambda s: s.sequence_number)
+    assert referenced_files(table, [first]) <= _objects(stack, table.location())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 from inventory_lake import load_catalog
@@ -16,7 +17,9 @@ def build_service(settings: LakeWriterSettings) -> LakeWriterService:
     catalog = load_catalog(settings)
     # S3 Tables expires snapshots itself (table maintenance); a local catalog has nobody else to.
     keep = 0 if isinstance(catalog, S3TablesCatalog) else settings.keep_snapshots
-    store = IcebergLakeStore(catalog, settings.iceberg_namespace, keep_snapshots=keep)
+    store = IcebergLakeStore(
+        catalog, settings.iceberg_namespace, keep_snapshots=keep, orphan_age=timedelta(seconds=settings.orphan_age_s)
+    )
     return LakeWriterService(store, commit_attempts=settings.commit_attempts)
 
 

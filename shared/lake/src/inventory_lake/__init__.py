@@ -208,7 +208,7 @@ def ensure_tables(catalog: Catalog, namespace: str) -> LakeTables:
             tables.append(catalog.load_table(f"{namespace}.{name}"))
     _partition_by_scope(tables[0])
     for table in tables:
-        _merge_manifests(table)
+        ensure_properties(table, MANIFEST_MERGE_PROPERTIES)
     return LakeTables(*tables)
 
 
@@ -227,13 +227,13 @@ def _partition_by_scope(resources: Table) -> None:
         resources.refresh()
 
 
-def _merge_manifests(table: Table) -> None:
-    """Set MANIFEST_MERGE_PROPERTIES on a table created without them (idempotent; a lost race is no harm)."""
-    if all(table.properties.get(k) == v for k, v in MANIFEST_MERGE_PROPERTIES.items()):
+def ensure_properties(table: Table, properties: dict[str, str]) -> None:
+    """Set ``properties`` on a table created without them (idempotent; a lost race is no harm)."""
+    if all(table.properties.get(k) == v for k, v in properties.items()):
         return
     try:
         with table.transaction() as tx:
-            tx.set_properties(MANIFEST_MERGE_PROPERTIES)
+            tx.set_properties(properties)
     except CommitFailedException:
         table.refresh()
 
