@@ -122,11 +122,11 @@ def test_backend_lookup_is_remembered_with_the_same_answers() -> None:
     assert patched(app, "sqs.us-east-1.amazonaws.com") == "sqs"
 
 
-def _query_pages(client: Any, **params: Any) -> list[dict[str, Any]]:
-    """Every page of a Query: its items, counts and LastEvaluatedKey."""
+def _pages(call: Any, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a Query or Scan (``call``): its items, counts and LastEvaluatedKey."""
     pages = []
     while True:
-        response = client.query(**params)
+        response = call(**params)
         pages.append({k: response.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
         if "LastEvaluatedKey" not in response:
             return pages
@@ -225,26 +225,15 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
                 "Limit": 10,
             },
         ]
-        fast = [_query_pages(client, TableName="t", **q) for q in queries]
+        fast = [_pages(client.query, TableName="t", **q) for q in queries]
         monkeypatch.setattr(Table, "query", patched[0].__wrapped__)  # type: ignore[attr-defined]
         monkeypatch.setattr(Table, "all_items", patched[1].__wrapped__)  # type: ignore[attr-defined]
-        moto_own = [_query_pages(client, TableName="t", **q) for q in queries]
+        moto_own = [_pages(client.query, TableName="t", **q) for q in queries]
     assert fast == moto_own
     counts = [sum(p["Count"] for p in pages) for pages in fast]
     assert counts[0] == 120 and counts[1] == 0 and counts[2] == 40
     assert all(c > 0 for c in counts[3:])
     assert sum(len(pages) > 1 for pages in fast) >= 5  # paging went through ExclusiveStartKey
-
-
-def _scan_pages(client: Any, **params: Any) -> list[dict[str, Any]]:
-    """Every page of a Scan: its items, counts and LastEvaluatedKey."""
-    pages = []
-    while True:
-        response = client.scan(**params)
-        pages.append({k: response.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
-        if "LastEvaluatedKey" not in response:
-            return pages
-        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _scan_scenario(client: Any, name: str) -> list[list[dict[str, Any]]]:
@@ -297,7 +286,7 @@ def _scan_scenario(client: Any, name: str) -> list[list[dict[str, Any]]]:
         {"TableName": flat, "Limit": 11},
         *({"TableName": flat, "Segment": s, "TotalSegments": 2, "Limit": 8} for s in range(2)),
     ]
-    answers = [_scan_pages(client, **params) for params in scans]
+    answers = [_pages(client.scan, **params) for params in scans]
     # writes between pages: a deleted item is not answered, a new one after the start key is
     first = client.scan(TableName=name, Segment=0, TotalSegments=2, Limit=20)
     pk = first["Items"][5]["pk"]
@@ -309,8 +298,8 @@ def _scan_scenario(client: Any, name: str) -> list[list[dict[str, Any]]]:
         UpdateExpression="SET weight = :w",
         ExpressionAttributeValues={":w": {"N": "42"}},
     )
-    rest = _scan_pages(
-        client, TableName=name, Segment=0, TotalSegments=2, Limit=20, ExclusiveStartKey=first["LastEvaluatedKey"]
+    rest = _pages(
+        client.scan, TableName=name, Segment=0, TotalSegments=2, Limit=20, ExclusiveStartKey=first["LastEvaluatedKey"]
     )
     answers.append([{k: first.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")}, *rest])
     return answers
