@@ -7,8 +7,10 @@ each test uses accounts of its own.
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -238,3 +240,82 @@ def test_an_account_takes_the_status_of_its_latest_scan_only(subject: Subject) -
     assert first is not None and first.previous_success_count is None
     assert (duplicate, older, unknown) == (None, None, None)
     assert newer is not None and newer.previous_success_count == 7
+
+
+# -- races: pages take no lease (docs/projector-concurrency.md) ------------------------------------------------
+
+
+def on_threads(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls at once (a barrier releases them together); their results in order, errors re-raised."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> object:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_pages_of_one_scope_applied_at_once_all_land_and_count(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    pages = [
+        page([resource(p * 10 + n, account_id=acct) for n in range(10)], page_no=p + 1, execution_id="s1")
+        for p in range(4)
+    ]
+    written = on_threads(*(lambda e=e: subject.store.apply_page(e).written for e in pages))
+    assert written == [10, 10, 10, 10]
+    assert len(subject.items(acct)) == 40
+    assert subject.store.pages_applied("s1", scope(acct)) == 4
+
+
+def test_a_duplicate_page_applied_twice_at_once_writes_each_item_once(subject: Subject) -> None:
+    (acct,) = unique_accounts(1)
+    twice = page([resource(n, account_id=acct) for n in range(20)], execution_id="s1")
+    written = on_threads(
+        lambda: subject.store.apply_page(twice).written, lambda: subject.store.apply_page(twice).written
+    )
+    assert sum(int(str(w)) for w in written) == 20  # one conditional write wins per item, the other writes nothing
+    assert subject.store.pages_applied("s1", scope(acct)) == 1
+    assert {i["discoveryStatus"] for i in subject.items(acct).values()} == {"active"}
+
+
+def test_a_page_of_the_next_scan_racing_the_sweep_of_the_last_loses_nothing(subject: Subject) -> None:
+    # GIVEN resources 0-9 seen by s1 only, 10-19 by s1 and s2; s2's sweep will miss 0-9
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(n, account_id=acct) for n in range(20)], execution_id="s1"))
+    s2 = [resource(n, account_id=acct, at=later(30)) for n in range(10, 20)]
+    subject.store.apply_page(page(s2, execution_id="s2", started=later(29)))
+    # WHEN s2's sweep and s3's page with all 20 run at once
+    s3 = page([resource(n, account_id=acct, at=later(60)) for n in range(20)], execution_id="s3", started=later(59))
+    on_threads(lambda: sweep(subject, acct, later(29), "s2"), lambda: subject.store.apply_page(s3))
+    # THEN every resource shows s3's sighting, active, whichever write landed first
+    assert {(i["lastDiscoveredAt"], i["discoveryStatus"]) for i in subject.items(acct).values()} == {
+        (iso(later(60)), "active")
+    }
+    assert all("missingSince" not in i for i in subject.items(acct).values())
+
+
+def test_a_sweep_recorded_while_a_late_page_writes_still_marks_what_it_missed(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN resource 1 seen by s1, and a late page of s2 that reads the scope's sweeps before s3's sweep
+    (acct,) = unique_accounts(1)
+    subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
+    read_sweeps = subject.store._sweep_starts
+    calls: list[int] = []
+
+    def sweep_after_first_read(s: Any) -> set[str]:
+        starts = read_sweeps(s)
+        if not calls:  # the page's first read: s3's complete sweep records its start and queries now
+            calls.append(sweep(subject, acct, later(90), "s3"))
+        return starts
+
+    monkeypatch.setattr(subject.store, "_sweep_starts", sweep_after_first_read)
+    # WHEN the page writes resource 1 (older than s3) and a resource 2 the sweep's query could not see
+    late = [resource(n, account_id=acct, at=later(30)) for n in (1, 2)]
+    assert subject.store.apply_page(page(late, execution_id="s2", started=later(29))).written == 2
+    # THEN the sweep marked 1 (and the page's write over it lost nothing: it re-read), the page's check marked 2
+    assert calls == [1]
+    assert subject.item(acct, 1) == expected("running", later(30), T0, "s2", later(90))
+    assert subject.item(acct, 2) == expected("running", later(30), later(30), "s2", later(90))
