@@ -328,3 +328,26 @@ def test_dynamodb_scan_answers_equal_moto_whole_table_walk(monkeypatch: pytest.M
     assert {"pk": fast[-1][0]["Items"][5]["pk"], "sk": {"S": "RES#zzz#9999"}, "weight": {"N": "42"}} in [
         item for page in fast[-1] for item in page["Items"]
     ]
+
+
+def test_sns_topic_keeps_its_latest_notifications(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publishing answers as before; the topic's inspection list holds the same tuples for the latest messages."""
+    from moto import mock_aws
+    from moto.sns import sns_backends
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    monkeypatch.setattr(moto_fast, "KEPT_NOTIFICATIONS", 3)
+    moto_fast.patch_sns_sent_notifications()
+    moto_fast.patch_sns_sent_notifications()  # idempotent
+    with mock_aws():
+        sns = boto3.client("sns", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        ids = [sns.publish(TopicArn=topic, Message=f"m{n}")["MessageId"] for n in range(5)]
+        kept = list(sns_backends["123456789012"]["us-east-1"].topics[topic].sent_notifications)
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert [(k[0], k[1]) for k in kept] == [(ids[n], f"m{n}") for n in (2, 3, 4)]
+    assert sorted(m["Body"] for m in received) == [f"m{n}" for n in range(5)]  # every message delivered

@@ -363,6 +363,35 @@ def _items_of(table: Any, hash_set: Any) -> Any:
     return hash_set.values() if table.range_key_attr else [hash_set]
 
 
+#: How many published notifications each topic keeps for inspection (moto kept all: see patch_sns_sent_notifications)
+KEPT_NOTIFICATIONS = 256
+
+
+def patch_sns_sent_notifications() -> None:
+    """A topic keeps its last ``KEPT_NOTIFICATIONS`` published messages, not all of them; idempotent.
+
+    moto appends every message published to a topic to ``Topic.sent_notifications``, an inspection list for
+    tests that no API answers from: a soak scan of 10,000 resources publishes every page of raw items through
+    the topic, and the server kept all of them (the emulator grew about 185 MB a scan after the lifecycle step
+    removed the S3 side). A bounded deque keeps the same tuples for the latest messages.
+    """
+    from collections import deque
+
+    from moto.sns.models import Topic
+
+    original_init = Topic.__init__
+    if getattr(original_init, "_inventory_fast", False):
+        return
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.sent_notifications = deque(self.sent_notifications, maxlen=KEPT_NOTIFICATIONS)
+
+    __init__._inventory_fast = True  # type: ignore[attr-defined]
+    __init__.__wrapped__ = original_init  # type: ignore[attr-defined]
+    Topic.__init__ = __init__  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Every patch of this module (the emulator's behaviour is unchanged, only its speed)."""
     patch_ec2_tag_lookup()
@@ -372,6 +401,7 @@ def apply() -> None:
     patch_module_listing()
     patch_dynamodb_query()
     patch_dynamodb_scan()
+    patch_sns_sent_notifications()
 
 
 def main() -> None:
