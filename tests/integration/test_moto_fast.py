@@ -333,7 +333,7 @@ def test_dynamodb_scan_answers_equal_moto_whole_table_walk(monkeypatch: pytest.M
 def test_sns_topic_keeps_its_latest_notifications(monkeypatch: pytest.MonkeyPatch) -> None:
     """Publishing answers as before; the topic's inspection list holds the same tuples for the latest messages."""
     from moto import mock_aws
-    from moto.sns import sns_backends
+    from moto.sns.models import sns_backends
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
     monkeypatch.setattr(moto_fast, "KEPT_NOTIFICATIONS", 3)
