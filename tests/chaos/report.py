@@ -19,7 +19,10 @@ moto server; each fault is injected by configuration (`INVENTORY_FAULTS`, see
 compared with the seeded fleet resource by resource: DynamoDB and Iceberg `resources` active = the truth (same
 account, region, state in both), nothing the fleet still has marked missing, `resource_history` one row per
 resource per successful scan (no duplicate (execution, ARN) row), one raw document per account for the day holding
-exactly the truth, and each DLQ holding exactly the poison messages.
+exactly the truth, and each DLQ holding exactly the poison messages. After each check the harness does what the
+inventory bucket's lifecycle rules would have done 40 days on (`inventory_cli.maintenance`, the same prefixes and
+days as the stack: staged pages, claim checks, exports and every noncurrent version; moto has no lifecycle) and
+checks the raw archive unchanged by it.
 
 - **items lost**: truth resources not active in DynamoDB plus those not active in Iceberg.
 - **false missing**: truth resources marked `missing` in DynamoDB plus in Iceberg.
