@@ -80,6 +80,34 @@ def test_expiry_deletes_the_files_only_expired_snapshots_referenced(stack: Stack
     assert con.execute("SELECT count(*), count(DISTINCT execution_id) FROM resource_history").fetchall() == [(20, 4)]
 
 
+def test_a_writer_idle_while_another_expires_and_deletes_files_still_commits(stack: Stack) -> None:
+    # GIVEN two writers keeping 2 snapshots per table; the first applies a page of scan 1, then stays idle
+    settings = LakeWriterSettings(keep_snapshots=2, orphan_age_s=0)
+    idle, busy = build_service(settings), build_service(settings)
+    first = later(60)
+    idle.apply([page([resource(i, at=first) for i in range(3)], execution_id="exec-1", started=first)])
+    # WHEN the other writer lands scans 1-3 (its expiry deletes the files of the snapshots the idle one last saw)
+    for n in range(1, 4):
+        at = later(60 * n)
+        batch = [page([resource(i, at=at) for i in range(3)], execution_id=f"exec-{n}", started=at)]
+        busy.apply([*batch, scope_completed(scope(), execution_id=f"exec-{n}", count=3, started=at)])
+    # AND the idle writer then lands scan 4 (a page, then a redelivered copy of it with its completion)
+    at = later(240)
+    resources = [resource(i, at=at, state="stopped") for i in range(3)]
+    idle.apply([page(resources, execution_id="exec-4", started=at)])
+    idle.apply(
+        [
+            page(resources, execution_id="exec-4", started=at),
+            scope_completed(scope(), execution_id="exec-4", count=3, started=at),
+        ]
+    )
+    # THEN its commits start from the newest snapshots: every row is there once
+    con = connect()
+    attach_views(con, load_catalog(IcebergSettings()), stack.env["ICEBERG_NAMESPACE"])
+    assert con.execute("SELECT state, count(*) FROM resources GROUP BY ALL").fetchall() == [("stopped", 3)]
+    assert con.execute("SELECT count(*), count(DISTINCT execution_id) FROM resource_history").fetchall() == [(12, 4)]
+
+
 def test_keep_snapshots_zero_keeps_every_snapshot(stack: Stack) -> None:
     # GIVEN the S3 Tables behaviour (the catalog's own maintenance expires snapshots): keep_snapshots=0
     service = build_service(LakeWriterSettings(keep_snapshots=0))

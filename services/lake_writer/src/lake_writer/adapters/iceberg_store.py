@@ -169,6 +169,9 @@ class IcebergLakeStore:
                 by_execution.setdefault(r["execution_id"], set()).add(r["resource_arn"])
             keys = _any_of([And(EqualTo("execution_id", ex), In("resource_arn", a)) for ex, a in by_execution.items()])
             history = arrow_table(history_rows, self._history.schema().as_arrow())
+            # from the newest snapshot: another writer's expiry may have deleted the files of one this writer
+            # last saw (the rows do not depend on what the table held, so no read is invalidated)
+            self._history.refresh()
 
             def replace_history(tx: Any) -> None:
                 tx.delete(keys)
@@ -180,6 +183,7 @@ class IcebergLakeStore:
 
     def _append_pages(self, rows: list[dict[str, Any]]) -> None:
         data = arrow_table(rows, self._pages.schema().as_arrow())
+        self._pages.refresh()  # a merging append reads the manifests of the snapshot it starts from
         self._commit(self._pages, lambda tx: tx.append(data))
 
     def record_pages(self, pages: Sequence[AppliedPage], parked: Sequence[ParkedCompletion] = ()) -> None:
