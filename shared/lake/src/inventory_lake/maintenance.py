@@ -10,9 +10,7 @@ metadata file that fell off the table's metadata log. The two paths then hold th
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -71,31 +69,10 @@ def compact(table: Table, *, min_files: int = 2) -> bool:
     return True
 
 
-_LIVE_FILES: OrderedDict[str, frozenset[str]] = OrderedDict()
-LIVE_FILES_CACHED = 256
-"""Manifests whose live files :func:`referenced_files` remembers (a manifest never changes once written; each
-expiry reads the kept snapshots' manifests again, most of them the same as at the last expiry)."""
-_LIVE_FILES_LOCK = threading.Lock()
-
-
-def _live_files(table: Table, manifest: ManifestFile) -> frozenset[str]:
-    with _LIVE_FILES_LOCK:
-        files = _LIVE_FILES.get(manifest.manifest_path)
-        if files is not None:
-            _LIVE_FILES.move_to_end(manifest.manifest_path)
-            return files
-    files = frozenset(entry.data_file.file_path for entry in manifest.fetch_manifest_entry(table.io))
-    with _LIVE_FILES_LOCK:
-        _LIVE_FILES[manifest.manifest_path] = files
-        while len(_LIVE_FILES) > LIVE_FILES_CACHED:
-            _LIVE_FILES.popitem(last=False)
-    return files
-
-
 def referenced_files(table: Table, snapshots: Iterable[Snapshot]) -> set[str]:
     """Every file these snapshots need: their manifest lists, manifests and live data and delete files.
 
-    Each distinct manifest is read once, however many of the snapshots share it, and not again while cached.
+    Each distinct manifest is read once, however many of the snapshots share it.
     """
     files: set[str] = set()
     manifests: dict[str, ManifestFile] = {}
@@ -106,7 +83,7 @@ def referenced_files(table: Table, snapshots: Iterable[Snapshot]) -> set[str]:
                 manifests[manifest.manifest_path] = manifest
     for path, manifest in manifests.items():
         files.add(path)
-        files.update(_live_files(table, manifest))
+        files.update(entry.data_file.file_path for entry in manifest.fetch_manifest_entry(table.io))
     return files
 
 
