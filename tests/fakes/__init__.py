@@ -148,15 +148,16 @@ class InMemoryResourceStore:
         with self._lock:
             return stored_of(self.items[arn]) if arn in self.items else None
 
-    def _write_if(self, arn: str, was: rules.Stored | None, change: Callable[[], dict[str, Any]]) -> bool:
-        """Put ``change()`` only over the version ``was`` (the DynamoDB store's condition on the sighting)."""
+    def _write_if(self, arn: str, was: rules.Stored | None, values: dict[str, Any], *, merge: bool = False) -> bool:
+        """Put the item ``values`` (or merge them into it) only over the version ``was`` (the DynamoDB store's
+        condition on the sighting)."""
         with self._lock:
             current = self.items.get(arn)
             if (current is None) != (was is None) or (
                 current is not None and was is not None and current["lastDiscoveredAt"] != was.last_discovered_at
             ):
                 return False
-            self.items[arn] = change()
+            self.items[arn] = self.items[arn] | values if merge else values
             return True
 
     def apply_page(self, event: ResourcesDiscovered) -> PageApplied:
@@ -172,16 +173,12 @@ class InMemoryResourceStore:
                     item = resource_item(
                         r, event.execution_id, step.first_discovered_at, step.missing_since, self.retention
                     )
-                    if self._write_if(r.resource_arn, current, lambda item=item: item):  # type: ignore[misc]
+                    if self._write_if(r.resource_arn, current, item):
                         written[r.resource_arn] = item
                         break
                 elif isinstance(step, rules.LowerFirst) and current is not None:
-                    first = step.first_discovered_at
-                    if self._write_if(
-                        r.resource_arn,
-                        current,
-                        lambda arn=r.resource_arn, f=first: self.items[arn] | {"firstDiscoveredAt": f},
-                    ):
+                    first = {"firstDiscoveredAt": step.first_discovered_at}
+                    if self._write_if(r.resource_arn, current, first, merge=True):
                         break
                 else:
                     break
