@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -130,8 +129,6 @@ class InMemoryResourceStore:
     parked: dict[tuple[str, str], ScopeCompleted] = field(default_factory=dict)
     retention: timedelta = timedelta(days=30)
     sweep_memory: timedelta = timedelta(days=30)
-    #: one conditional write at a time (DynamoDB's per-item atomicity); pages take no other lock
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def register_account(self, account_id: str) -> None:
         self.accounts.setdefault(account_id, {})
@@ -140,89 +137,43 @@ class InMemoryResourceStore:
         key = (execution_id, scope.key)
         return ScopeMarker(pages=len(self.pages.get(key, set())), parked=self.parked.get(key))
 
-    def _sweep_starts(self, scope: Scope) -> set[str]:
-        with self._lock:
-            return set(self.sweeps.get(scope.key, set()))
-
-    def _read(self, arn: str) -> rules.Stored | None:
-        with self._lock:
-            return stored_of(self.items[arn]) if arn in self.items else None
-
-    def _write_if(self, arn: str, was: rules.Stored | None, values: dict[str, Any], *, merge: bool = False) -> bool:
-        """Put the item ``values`` (or merge them into it) only over the version ``was`` (the DynamoDB store's
-        condition on the sighting)."""
-        with self._lock:
-            current = self.items.get(arn)
-            if (current is None) != (was is None) or (
-                current is not None and was is not None and current["lastDiscoveredAt"] != was.last_discovered_at
-            ):
-                return False
-            self.items[arn] = self.items[arn] | values if merge else values
-            return True
-
     def apply_page(self, event: ResourcesDiscovered) -> PageApplied:
-        """The DynamoDB store's protocol with dicts: no lease, each item written over the version read, the
-        scope's sweeps read again after the writes."""
-        sweeps = self._sweep_starts(event.scope)
-        written: dict[str, dict[str, Any]] = {}
-        for r in rules.newest_per_arn(event.resources):
-            current = self._read(r.resource_arn)
-            while True:
-                step = rules.plan_resource(r, current, sweeps)
-                if isinstance(step, rules.Write):
-                    item = resource_item(
-                        r, event.execution_id, step.first_discovered_at, step.missing_since, self.retention
-                    )
-                    if self._write_if(r.resource_arn, current, item):
-                        written[r.resource_arn] = item
-                        break
-                elif isinstance(step, rules.LowerFirst) and current is not None:
-                    first = {"firstDiscoveredAt": step.first_discovered_at}
-                    if self._write_if(r.resource_arn, current, first, merge=True):
-                        break
-                else:
-                    break
-                current = self._read(r.resource_arn)  # another writer won: decide again
-        latest = self._sweep_starts(event.scope)
-        if latest - sweeps:
-            for arn, item in written.items():
-                since = rules.missed_since_written(stored_of(item), latest)
-                if since is not None:
-                    self._mark_if(arn, item["lastDiscoveredAt"], since)
-        with self._lock:
-            self.pages.setdefault((event.execution_id, event.scope.key), set()).add(event.page)
-            return PageApplied(written=len(written), marker=self._marker(event.execution_id, event.scope))
-
-    def _mark_if(self, arn: str, seen: str, since: str) -> bool:
-        """Mark missing since a sweep's start while the item still holds that sighting and the rule holds."""
-        with self._lock:
-            item = self.items.get(arn)
-            if item is None or item["lastDiscoveredAt"] != seen or not rules.missed_by_sweep(stored_of(item), since):
-                return False
-            item.update(missing_attributes(since, self.retention))
-            return True
+        stored = {
+            r.resource_arn: stored_of(self.items[r.resource_arn])
+            for r in event.resources
+            if r.resource_arn in self.items
+        }
+        plan = rules.plan_page(event.resources, stored, self.sweeps.get(event.scope.key, set()))
+        for w in plan.writes:
+            self.items[w.resource.resource_arn] = resource_item(
+                w.resource, event.execution_id, w.first_discovered_at, w.missing_since, self.retention
+            )
+        for lower in plan.lower_first:
+            self.items[lower.resource_arn]["firstDiscoveredAt"] = lower.first_discovered_at
+        self.pages.setdefault((event.execution_id, event.scope.key), set()).add(event.page)
+        return PageApplied(written=len(plan.writes), marker=self._marker(event.execution_id, event.scope))
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         return self._marker(execution_id, scope).pages
 
     def park_completion(self, event: ScopeCompleted) -> ScopeMarker:
-        with self._lock:
-            self.parked[(event.execution_id, event.scope.key)] = event
-            return self._marker(event.execution_id, event.scope)
+        self.parked[(event.execution_id, event.scope.key)] = event
+        return self._marker(event.execution_id, event.scope)
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
         cutoff = iso(scan_started_at)
-        with self._lock:  # recorded before the items are read (write, then check), as the DynamoDB store does
-            self.sweeps[scope.key] = rules.remembered_sweeps(
-                self.sweeps.get(scope.key, set()), scan_started_at, self.sweep_memory
-            )
-            candidates = [
-                (arn, item["lastDiscoveredAt"])
-                for arn, item in self.items.items()
-                if rules.in_scope(scope, item["accountId"], item["resourceType"], item["region"])
-                and rules.missed_by_sweep(stored_of(item), cutoff)
-            ]
-        return sum(self._mark_if(arn, seen, cutoff) for arn, seen in candidates)
+        self.sweeps[scope.key] = rules.remembered_sweeps(
+            self.sweeps.get(scope.key, set()), scan_started_at, self.sweep_memory
+        )
+        missed = [
+            item
+            for item in self.items.values()
+            if rules.in_scope(scope, item["accountId"], item["resourceType"], item["region"])
+            and rules.missed_by_sweep(stored_of(item), cutoff)
+        ]
+        for item in missed:
+            item.update(missing_attributes(cutoff, self.retention))
+        return len(missed)
 
     def _touch_scan(self, execution_id: str, started: datetime) -> None:
         status = self.scan_status.setdefault(execution_id, {"status": "in_progress"})

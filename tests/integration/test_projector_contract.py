@@ -242,7 +242,7 @@ def test_an_account_takes_the_status_of_its_latest_scan_only(subject: Subject) -
     assert newer is not None and newer.previous_success_count == 7
 
 
-# -- races: pages take no lease (docs/projector-concurrency.md) ------------------------------------------------
+# -- races: pages of one scope at once, duplicates at once, the next scan against a sweep --
 
 
 def on_threads(*calls: Callable[[], object]) -> list[object]:
@@ -294,28 +294,3 @@ def test_a_page_of_the_next_scan_racing_the_sweep_of_the_last_loses_nothing(subj
         (iso(later(60)), "active")
     }
     assert all("missingSince" not in i for i in subject.items(acct).values())
-
-
-def test_a_sweep_recorded_while_a_late_page_writes_still_marks_what_it_missed(
-    subject: Subject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # GIVEN resource 1 seen by s1, and a late page of s2 that reads the scope's sweeps before s3's sweep
-    (acct,) = unique_accounts(1)
-    subject.store.apply_page(page([resource(1, account_id=acct)], execution_id="s1"))
-    read_sweeps = subject.store._sweep_starts
-    calls: list[int] = []
-
-    def sweep_after_first_read(s: Any) -> set[str]:
-        starts = read_sweeps(s)
-        if not calls:  # the page's first read: s3's complete sweep records its start and queries now
-            calls.append(sweep(subject, acct, later(90), "s3"))
-        return starts
-
-    monkeypatch.setattr(subject.store, "_sweep_starts", sweep_after_first_read)
-    # WHEN the page writes resource 1 (older than s3) and a resource 2 the sweep's query could not see
-    late = [resource(n, account_id=acct, at=later(30)) for n in (1, 2)]
-    assert subject.store.apply_page(page(late, execution_id="s2", started=later(29))).written == 2
-    # THEN the sweep marked 1 (and the page's write over it lost nothing: it re-read), the page's check marked 2
-    assert calls == [1]
-    assert subject.item(acct, 1) == expected("running", later(30), T0, "s2", later(90))
-    assert subject.item(acct, 2) == expected("running", later(30), later(30), "s2", later(90))

@@ -1,8 +1,7 @@
 """The projector's decisions, in one place: pure functions of what a store holds and what an event says.
 
-No boto3 and no I/O: the DynamoDB store calls these around its conditional writes (a page holds no lease:
-each item is written only over the version the rules read, see docs/projector-concurrency.md), the
-in-memory fake of the tests calls the same ones, so a test of either exercises the one copy of each rule.
+No boto3 and no I/O: the DynamoDB store calls these under its scope lease, the in-memory fake of the tests
+calls the same ones, so a test of either exercises the one copy of each rule.
 
 - Newest observation wins: a sighting is written only if it is newer than the stored one
   (``lastDiscoveredAt``); ``firstDiscoveredAt`` keeps the oldest sighting of all.
@@ -97,30 +96,6 @@ def plan_page(resources: Iterable[Resource], stored: Mapping[str, Stored], sweep
         elif seen < current.first_discovered_at:
             plan.lower_first.append(LowerFirst(r.resource_arn, seen))
     return plan
-
-
-def plan_resource(resource: Resource, stored: Stored | None, sweeps: Collection[str]) -> Write | LowerFirst | None:
-    """What one sighting changes over the stored item (None: nothing); the rule of ``plan_page`` for one item,
-    asked again for that item alone when its conditional write lost to another writer."""
-    plan = plan_page([resource], {} if stored is None else {resource.resource_arn: stored}, sweeps)
-    return (plan.writes or plan.lower_first or [None])[0]
-
-
-def brings_in_scan(seen: str, stored: Stored | None, scan_started: str) -> bool:
-    """True if writing a sighting at ``seen`` over ``stored`` is the first sighting of the item by this scan (or
-    a later one): the scan's ``freshItems`` counts it. Counted by the one writer whose conditional write won."""
-    return seen >= scan_started and (stored is None or stored.last_discovered_at < scan_started)
-
-
-def missed_since_written(written: Stored, sweeps: Collection[str]) -> str | None:
-    """The missingSince a sweep recorded while a page was written makes the written item take, if any.
-
-    A page reads the scope's sweeps, writes, then reads them again (write, then check); a sweep records its
-    start, then queries (the same in the other order). A start that shows only in the second read may have
-    queried before the page's write landed, so the page marks its own item as that sweep would have.
-    """
-    since = missing_since(written.last_discovered_at, sweeps)
-    return since if since is not None and missed_by_sweep(written, since) else None
 
 
 def in_scope(scope: Scope, account_id: str, resource_type: str, region: str) -> bool:

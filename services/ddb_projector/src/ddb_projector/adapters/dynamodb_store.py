@@ -1,17 +1,14 @@
 """The single table through the boto3 resource layer.
 
-Design (docs/projector-concurrency.md, README "DynamoDB projector"): a page takes no lease. Its items are
-read with BatchGetItem, the rules decide, and each item is written with its own condition, only over the
-version that was read (``lastDiscoveredAt`` unchanged, or no item yet); a write that lost to another writer
-reads that item again and asks the rules again. Pages of one scope therefore never wait for each other. A
-sweep still takes the scope's short lease, against other sweeps of the scope only (it rewrites the scope's
-set of sweep starts); its marks are conditional on the sighting and status the rules read.
+Design (README, "DynamoDB projector"): every writer of a scope's resource items (pages and the sweep)
+holds a short lease on that scope. Under the lease a page is read with BatchGetItem, compared with what
+is stored and written with BatchWriteItem: one conditional write per page (the lease) instead of one
+conditional UpdateItem per resource, and still no two writers interleave a read and a write of one item.
 
 What to write is decided by ``ddb_projector.rules`` (newest wins, missingSince, which sweeps are
-remembered); this module only reads and writes. Each complete sweep records its scan start on the scope
-(``SCOPE#{scope}``/``SWEEPS``) before it queries; a page reads those starts before and again after its
-writes (write, then check on both sides), so a late page of an older scan cannot revive a resource a newer
-complete scan did not find.
+remembered); this module only reads, holds the lease and writes. Each complete sweep records its scan start
+on the scope (``SCOPE#{scope}``/``SWEEPS``), the input the rules need to keep a late page of an older scan
+from reviving a resource a newer complete scan did not find.
 """
 
 from __future__ import annotations
@@ -22,14 +19,13 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from inventory_core.dynamo import condition_failed, query_items
-from inventory_core.grid import GRID_FIELDS, grid_row, journal_chunks, journal_entry_items, reserve_journal_entries
+from inventory_core.grid import grid_row, journal_chunks, journal_entry_items, reserve_journal_entries
 from inventory_core.items import (
     ResourceItem,
     account_key,
@@ -60,18 +56,14 @@ from ddb_projector.ports import AccountSyncRecorded, PageApplied, ScopeMarker
 from ddb_projector.rules import (
     ACTIVE,
     MISSING,
-    LowerFirst,
     Stored,
-    Write,
     account_sync_values,
-    brings_in_scan,
     in_scope,
     is_later_scan,
     missed_by_sweep,
-    missed_since_written,
     missing_ttl,
     newest_per_arn,
-    plan_resource,
+    plan_page,
     remembered_sweeps,
     scan_outcome,
     scope_progress,
@@ -86,14 +78,6 @@ BATCH_GET_MAX = 100
 
 class StoreError(RuntimeError):
     """The table refused a write for a reason other than a lost race."""
-
-
-@dataclass(frozen=True)
-class _Written:
-    """An item a page's conditional write put, and whether that write brought it into the page's scan."""
-
-    item: dict[str, Any]
-    fresh: bool
 
 
 class ScopeBusyError(StoreError):
@@ -168,7 +152,6 @@ class DynamoDbResourceStore:
         max_batch_attempts: int = 8,
         backoff_base_s: float = 0.05,
         threads: int = 4,
-        race_attempts: int = 10,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = table
@@ -187,7 +170,6 @@ class DynamoDbResourceStore:
             attempts=1 + int(lease_wait_s / 0.01), base_s=0.02, max_s=0.5, logger=logger, sleep=sleep
         )
         self._threads = threads
-        self._race_attempts = race_attempts
         # the account's progress item changed between the read and the write (its other scopes completing)
         self._progress_retry = RetryPolicy(attempts=10, base_s=0.02, max_s=0.5, logger=logger, sleep=sleep)
 
@@ -233,16 +215,12 @@ class DynamoDbResourceStore:
 
     # -- batch primitives ----------------------------------------------------------------------------
 
-    def _batch_get(
-        self, keys: list[dict[str, str]], projection: str, names: tuple[str, ...] = ()
-    ) -> dict[str, dict[str, Any]]:
-        """Items by sk (keys share one pk per scope); unprocessed keys are retried with backoff. ``names``: the
-        attributes the projection spells ``#name`` (reserved words such as ``name`` and ``region``)."""
+    def _batch_get(self, keys: list[dict[str, str]], projection: str) -> dict[str, dict[str, Any]]:
+        """Items by sk (keys share one pk per scope); unprocessed keys are retried with backoff."""
 
         def get_chunk(chunk: list[dict[str, str]]) -> list[dict[str, Any]]:
             request: dict[str, Any] = {
                 self._table.name: {"Keys": chunk, "ConsistentRead": True, "ProjectionExpression": projection}
-                | ({"ExpressionAttributeNames": {f"#{n}": n for n in names}} if names else {})
             }
             found: list[dict[str, Any]] = []
             for _ in self._batch_retry.rounds("BatchGetItem", reason="unprocessed keys"):
@@ -257,14 +235,13 @@ class DynamoDbResourceStore:
         with ThreadPoolExecutor(max(1, min(self._threads, len(chunks)))) as pool:
             return {str(item["sk"]): item for found in pool.map(get_chunk, chunks) for item in found}
 
-    def _batch_put(self, items: list[dict[str, Any]], lease: _Lease | None = None) -> None:
+    def _batch_put(self, items: list[dict[str, Any]], lease: _Lease) -> None:
         """BatchWriteItem in chunks of 25, a few in flight; unprocessed items (throttling) retried with backoff."""
 
         def put_chunk(chunk: list[dict[str, Any]]) -> None:
             pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in chunk]
             for _ in self._batch_retry.rounds("BatchWriteItem", reason="unprocessed items"):
-                if lease is not None:
-                    lease.check()
+                lease.check()
                 response = self._client.batch_write_item(RequestItems={self._table.name: pending})
                 pending = response.get("UnprocessedItems", {}).get(self._table.name, [])
                 if not pending:
@@ -279,136 +256,75 @@ class DynamoDbResourceStore:
     # -- resources -----------------------------------------------------------------------------------
 
     def apply_page(self, event: ResourcesDiscovered) -> PageApplied:
-        """Apply a page without the scope's lease (docs/projector-concurrency.md).
-
-        Each item is written only over the version the rules read (``lastDiscoveredAt`` unchanged, or no
-        item); a lost race reads that item again and asks the rules again. Pages of one scope never wait
-        for each other; only sweeps of a scope exclude each other.
-        """
         scope, cutoff = event.scope, iso(event.scan_started_at)
         resources = newest_per_arn(event.resources)
-        sweeps = self._sweep_starts(scope)
-        found = self._batch_get(
-            [resource_key_of(r) for r in resources],
-            "sk, resourceArn, lastDiscoveredAt, firstDiscoveredAt, discoveryStatus, missingSince",
-        )
-        stored = {str(i["resourceArn"]): stored_of(i) for i in found.values()}
-        new = sum(r.resource_arn not in stored for r in resources)
-        if new:
-            # counted before the write, from the read: a crash or two racing duplicates can only leave the
-            # count too high, which costs the sweep a query (never a skipped one)
-            self._table.update_item(
-                Key=scope_sweeps_key(scope.key),
-                UpdateExpression="ADD itemCount :n",
-                ExpressionAttributeValues={":n": new},
+        with self._scope_lease(scope) as lease:
+            sweeps = set(self._scope_item(scope).get("starts", set()))
+            found = self._batch_get(
+                [resource_key_of(r) for r in resources], "sk, resourceArn, lastDiscoveredAt, firstDiscoveredAt"
             )
-        with ThreadPoolExecutor(max(1, min(self._threads, len(resources)))) as pool:
-            outcomes = list(
-                pool.map(
-                    lambda r: self._write_resource(r, stored.get(r.resource_arn), sweeps, event.execution_id, cutoff),
-                    resources,
+            stored = {str(i["resourceArn"]): stored_of(i) for i in found.values()}
+            plan = plan_page(resources, stored, sweeps)
+            writes = [
+                resource_item(w.resource, event.execution_id, w.first_discovered_at, w.missing_since, self._retention)
+                for w in plan.writes
+            ]
+            new = sum(r.resource_arn not in stored for r in resources)
+            # seen by this scan for the first time: lets the sweep skip its query (see mark_missing)
+            fresh = sum(
+                iso(r.discovered_at) >= cutoff
+                and (r.resource_arn not in stored or stored[r.resource_arn].last_discovered_at < cutoff)
+                for r in resources
+            )
+            if new:
+                # counted before the write: a crash can only leave the count too high, which costs a query
+                self._table.update_item(
+                    Key=scope_sweeps_key(scope.key),
+                    UpdateExpression="ADD itemCount :n",
+                    ExpressionAttributeValues={":n": new},
                 )
-            )
-        written = {str(o.item["sk"]): o.item for o in outcomes if o is not None}
-        # write, then check: a sweep that recorded its start while we wrote may have queried before our writes
-        latest = self._sweep_starts(scope)
-        if latest - sweeps:
-            for sk, item in list(written.items()):
-                since = missed_since_written(stored_of(item), latest)
-                if since is not None:
-                    written[sk] = self._mark_one_missing(item, since) or item
-        self._journal_checked(list(written.values()))
-        # after the writes, counting only the items whose write won (one writer per item crosses the scan's
-        # start): a crash can only leave freshItems too low, which costs a query. ALL_NEW: the marker as this
-        # write left it, so a completion parked before it is seen (write, then check)
-        marker = self._table.update_item(
-            Key=scan_scope_key(event.execution_id, scope.key),
-            UpdateExpression="ADD pages :p, freshItems :fresh SET #ttl = if_not_exists(#ttl, :ttl)",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues={
-                ":p": {event.page},
-                ":fresh": sum(1 for o in outcomes if o is not None and o.fresh),
-                ":ttl": int(time.time()) + SCOPE_MARKER_TTL_S,
-            },
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-        return PageApplied(written=len(written), marker=scope_marker_of(marker))
+            self._journal(writes, lease)  # first: a crash after it leaves no write the journal lacks
+            self._batch_put(writes, lease)
+            by_arn = {r.resource_arn: r for r in resources}
+            for lower in plan.lower_first:
+                was = stored[lower.resource_arn].first_discovered_at
+                self._lower_first_discovered(
+                    resource_key_of(by_arn[lower.resource_arn]), was, lower.first_discovered_at
+                )
+            # after the write: a crash can only leave freshItems too low, which costs a query. ALL_NEW: the
+            # marker as this write left it, so a completion parked before it is seen (write, then check)
+            marker = self._table.update_item(
+                Key=scan_scope_key(event.execution_id, scope.key),
+                UpdateExpression="ADD pages :p, freshItems :fresh SET #ttl = if_not_exists(#ttl, :ttl)",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":p": {event.page},
+                    ":fresh": fresh,
+                    ":ttl": int(time.time()) + SCOPE_MARKER_TTL_S,
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        return PageApplied(written=len(writes), marker=scope_marker_of(marker))
 
-    def _sweep_starts(self, scope: Scope) -> set[str]:
-        item = self._table.get_item(
-            Key=scope_sweeps_key(scope.key), ConsistentRead=True, ProjectionExpression="starts"
-        ).get("Item")
-        return {str(s) for s in (item or {}).get("starts", set())}
-
-    def _read_one(self, key: dict[str, str]) -> Stored | None:
-        item = self._client.get_item(
-            TableName=self._table.name,
-            Key=key,
-            ConsistentRead=True,
-            ProjectionExpression="lastDiscoveredAt, firstDiscoveredAt, discoveryStatus, missingSince",
-        ).get("Item")
-        return None if item is None else stored_of(item)
-
-    def _write_resource(
-        self, resource: Resource, current: Stored | None, sweeps: set[str], execution_id: str, cutoff: str
-    ) -> _Written | None:
-        """Write one sighting over the version ``current`` the rules decided on; on a lost race read and decide
-        again (each loss means another writer changed the item, so this ends)."""
-        key = resource_key_of(resource)
-        for _ in range(self._race_attempts):
-            step = plan_resource(resource, current, sweeps)
-            try:
-                if isinstance(step, Write):
-                    item = resource_item(
-                        resource, execution_id, step.first_discovered_at, step.missing_since, self._retention
-                    )
-                    self._client.put_item(  # the client: thread-safe, unlike the table object
-                        TableName=self._table.name,
-                        Item=item,
-                        ConditionExpression="attribute_not_exists(pk)"
-                        if current is None
-                        else "lastDiscoveredAt = :was",
-                        **(
-                            {}
-                            if current is None
-                            else {"ExpressionAttributeValues": {":was": current.last_discovered_at}}
-                        ),
-                    )
-                    return _Written(item, brings_in_scan(item["lastDiscoveredAt"], current, cutoff))
-                if isinstance(step, LowerFirst) and current is not None:
-                    self._client.update_item(
-                        TableName=self._table.name,
-                        Key=key,
-                        UpdateExpression="SET firstDiscoveredAt = :f",
-                        ConditionExpression="firstDiscoveredAt = :was",
-                        ExpressionAttributeValues={":f": step.first_discovered_at, ":was": current.first_discovered_at},
-                    )
-                return None
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise StoreError(f"writing {key['sk']} failed: {exc}") from exc
-            current = self._read_one(key)  # another writer won: decide again over what it left
-        raise StoreError(f"{key['sk']} kept changing under {self._race_attempts} writes; the page is retried")
-
-    def _journal_checked(self, items: list[dict[str, Any]]) -> None:
-        """Journal the rows of items this writer changed, then read them back and journal again any that another
-        writer changed meanwhile: whichever writer reserves the last entry of an item read it after the last
-        write, so the highest-numbered row of each item is the table's (no lease orders the writers any more)."""
-        if not items:
-            return
-        rows = {str(i["sk"]): grid_row(i) for i in items}
-        self._journal(list(rows.values()))
-        keys = [{"pk": str(i["pk"]), "sk": str(i["sk"])} for i in items]
-        now = self._batch_get(keys, ", ".join(f"#{n}" for n in ("sk", *GRID_FIELDS)), names=("sk", *GRID_FIELDS))
-        changed = [grid_row(item) for sk, item in now.items() if grid_row(item) != rows.get(sk)]
-        self._journal(changed)
-
-    def _journal(self, rows: list[dict[str, str]], lease: _Lease | None = None) -> None:
-        """Append these grid rows to the grid's change journal (inventory_core.grid)."""
-        chunks = journal_chunks(rows)
+    def _journal(self, items: list[dict[str, Any]], lease: _Lease) -> None:
+        """Append the grid rows of these items to the grid's change journal (inventory_core.grid)."""
+        chunks = journal_chunks([grid_row(item) for item in items])
         if chunks:
             last = reserve_journal_entries(self._table, len(chunks))
             self._batch_put(journal_entry_items(last, chunks, datetime.now(UTC)), lease)
+
+    def _lower_first_discovered(self, key: dict[str, str], was: str, first: str) -> None:
+        try:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="SET firstDiscoveredAt = :f",
+                # only the value the rules read (an item gone by ttl in between is not recreated)
+                ConditionExpression="firstDiscoveredAt = :was",
+                ExpressionAttributeValues={":f": first, ":was": was},
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise StoreError(f"firstDiscoveredAt of {key['sk']} failed: {exc}") from exc
 
     def pages_applied(self, execution_id: str, scope: Scope) -> int:
         item = self._table.get_item(
@@ -455,12 +371,9 @@ class DynamoDbResourceStore:
         return list(query_items(self._table, **kwargs))
 
     def mark_missing(self, scope: Scope, scan_started_at: datetime, execution_id: str) -> int:
-        """Sweep under the scope's lease (against other sweeps: they rewrite the set of starts); pages go on."""
         cutoff = iso(scan_started_at)
         with self._scope_lease(scope) as lease:
             scope_item = self._scope_item(scope)
-            # recorded before the query (write, then check): a page that read the starts before this write reads
-            # them again after its own writes and marks what this query may not have seen
             self._table.update_item(
                 Key=scope_sweeps_key(scope.key),
                 UpdateExpression="SET starts = :starts",
@@ -473,40 +386,40 @@ class DynamoDbResourceStore:
             )
             if int(marker.get("freshItems", 0)) >= int(scope_item.get("itemCount", 0)):
                 return 0  # every item of the scope was seen by this scan or a later one: nothing to look for
-            # itemCount is not corrected from this query any more: a page counts a new item before writing it and
-            # takes no lease, so a count set here could miss an item written just after the query (too low, a
-            # skipped sweep); left alone it can only be too high (ttl deletions), which costs a query
             scoped = [
                 i
                 for i in self._type_items(scope)
                 if in_scope(scope, str(i["accountId"]), str(i["resourceType"]), str(i["region"]))
             ]
+            # exact under the lease; also corrects what TTL deletions took away
+            self._table.update_item(
+                Key=scope_sweeps_key(scope.key),
+                UpdateExpression="SET itemCount = :n",
+                ExpressionAttributeValues={":n": len(scoped)},
+            )
             missed = [i for i in scoped if missed_by_sweep(stored_of(i), cutoff)]
-            # one conditional update each, a few in flight
+            # one conditional update each (a few in flight: at 10,000 resources a scan's churn marks hundreds
+            # in one scope, one round trip after another held the lease for most of its time)
             with ThreadPoolExecutor(max(1, min(self._threads, len(missed)))) as pool:
                 marked = [item for item in pool.map(lambda i: self._mark_one_missing(i, cutoff, lease), missed) if item]
             # after the writes (their new values are known only then); a crash in between is repaired by the
             # next full snapshot, which reads the table
-            self._journal_checked(marked)
+            self._journal(marked, lease)
             return len(marked)
 
-    def _mark_one_missing(self, item: dict[str, Any], since: str, lease: _Lease | None = None) -> dict[str, Any] | None:
-        """Mark an item missing since a sweep's start, only over the sighting read and while the rule
-        (``missed_by_sweep``) still holds: active, or missing since a later sweep. No lease is needed: a page
-        that wrote a newer sighting in between makes the condition fail."""
-        if lease is not None:
-            lease.check()
+    def _mark_one_missing(self, item: dict[str, Any], since: str, lease: _Lease) -> dict[str, Any] | None:
+        lease.check()
         values = missing_attributes(since, self._retention)
         try:
             response = self._client.update_item(  # the client: thread-safe, unlike the table object
                 TableName=self._table.name,
                 Key={"pk": item["pk"], "sk": item["sk"]},
                 UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
-                ConditionExpression="lastDiscoveredAt = :seen "
-                "AND (#discoveryStatus = :active OR #missingSince > :since)",
+                # only over the sighting the rules read (an item gone by ttl in between is not recreated)
+                ConditionExpression="lastDiscoveredAt = :seen",
                 ExpressionAttributeNames={f"#{name}": name for name in values},
                 ExpressionAttributeValues={f":{name}": v for name, v in values.items()}
-                | {":seen": item["lastDiscoveredAt"], ":active": ACTIVE, ":since": since},
+                | {":seen": item["lastDiscoveredAt"]},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
