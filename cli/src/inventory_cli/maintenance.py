@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,13 +81,7 @@ class MaintenanceReport:
     by_prefix: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "versions_deleted": self.versions_deleted,
-            "bytes_freed": self.bytes_freed,
-            "markers_added": self.markers_added,
-            "markers_removed": self.markers_removed,
-            "by_prefix": dict(self.by_prefix),
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
