@@ -490,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     from inventory_cli.provision import provision
     from inventory_cli.runtime import register_accounts
     from inventory_core.items import Account
-    from inventory_core.topology import build_topology
+    from inventory_core.topology import LONG_PROCESS_MALLOC_ENV, build_topology
 
     # moto refuses a second PurgeQueue of a queue within 60 s (as AWS does), so the stand-in's purges every second
     # failed: until 2026-11-30 a scan's queues were drained once, at its start. The bench's own server allows them.
@@ -510,9 +510,9 @@ def main(argv: list[str] | None = None) -> int:
             register_accounts(clients, env["APP_TABLE_NAME"], [Account(a, n, True) for a, n in ACCOUNTS])
             manifest_path = Path(tmp) / "manifest.json"
             manifest_path.write_text(json.dumps(manifest))
-            # MALLOC_ARENA_MAX=2 as in the scanner's ECS task (infra scanner_task.py): glibc's per-thread arenas
-            # kept ~100 MB more at 100,000 resources (results/scan-rss-100k.json).
-            child_env = {**os.environ, **env, "INVENTORY_REGIONS": ",".join(REGIONS), "MALLOC_ARENA_MAX": "2"}
+            # glibc as in the scanner's ECS task (LONG_PROCESS_MALLOC_ENV): its defaults kept ~100 MB more at 100,000
+            # resources (results/scan-rss-100k.json, scan-rss-100k-malloc.json). A --variant can override either.
+            child_env = {**os.environ, **env, "INVENTORY_REGIONS": ",".join(REGIONS), **LONG_PROCESS_MALLOC_ENV}
             if args.serve:  # a seeded emulator kept for profiling: run phases against it until the file is gone
                 served = {"env": child_env, "manifest": str(manifest_path), "seed_s": round(seed_s, 1)}
                 args.serve.write_text(json.dumps({**served, "emulator_pid": EMULATOR_PID[0] if EMULATOR_PID else None}))

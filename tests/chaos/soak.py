@@ -28,7 +28,7 @@ from inventory_cli.fleet import Fleet, client_in_account, seed_fleet
 from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
 from inventory_cli.provision import provision
 from inventory_core.aws import AwsClientFactory
-from inventory_core.topology import build_topology
+from inventory_core.topology import LONG_PROCESS_MALLOC_ENV, build_topology
 
 from tests.chaos.harness import REPORT_PATH, Expectation, Pipeline, check
 from tests.conftest import HOME_ACCOUNT, HOME_REGION, Stack, unique_accounts
@@ -137,10 +137,9 @@ def start_consumers(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
             [sys.executable, "-m", "tests.chaos.consumer", name, str(CONCURRENCY[name]), str(RETRY_DELAY_S)],
             stdout=log,
             stderr=log,
-            # Two malloc arenas, as the scanner's ECS task: each poller thread would otherwise get an arena of its
-            # own and hold freed memory. Lambda runs one invocation per execution environment, so the functions
-            # themselves need no such setting.
-            env={**os.environ, "MALLOC_ARENA_MAX": "2"},
+            # glibc as the scanner's ECS task: each poller thread would otherwise get an arena of its own and hold
+            # freed memory. Lambda runs one invocation per execution environment, so the functions need no such setting.
+            env={**os.environ, **LONG_PROCESS_MALLOC_ENV},
         )
     return processes
 
@@ -349,8 +348,9 @@ def render(result: dict[str, Any]) -> str:
         "check that follows (DynamoDB, Iceberg, the raw archive, the history and the DLQs equal the truth; its own",
         "duration is the check column: the four stores read at once, DynamoDB by a 4-segment parallel Scan of the",
         "compared attributes, the history counted per scan in DuckDB); ratio = consistent / scan time (target <= 1.3).",
-        "The consumer processes run with MALLOC_ARENA_MAX=2, as the scanner's ECS task. Per consumer: seconds from",
-        "scan start until its queue was empty. RSS in MB of each long-running process. load = 1-minute load average",
+        "The consumer processes run with the glibc settings of the scanner's ECS task (2 arenas, 128 KiB mmap",
+        "threshold). Per consumer: seconds from scan start until its queue was empty. RSS in MB of each long-running",
+        "process. load = 1-minute load average",
         "of the 2-vCPU machine, shared with other work. After each check the bucket's lifecycle rules run 40 days",
         "ahead (`inventory_cli.maintenance`: staged pages and noncurrent versions go, as AWS expires them; moto has",
         "no lifecycle), before the RSS is read.",

@@ -29,7 +29,7 @@ from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from inventory_core.topology import SCAN_SCHEDULE_EXPRESSION
+from inventory_core.topology import LONG_PROCESS_MALLOC_ENV, SCAN_SCHEDULE_EXPRESSION
 
 from infra.stacks.artifacts import Artifacts
 from infra.stacks.config import StackConfig
@@ -114,10 +114,9 @@ class ScannerTask(Construct):
             logging=ecs.LogDriver.aws_logs(log_group=self.log_group, stream_prefix="scanner"),
             environment={
                 **environment,
-                # glibc gives each thread that allocates its own malloc arena (up to 8 per core) and keeps their
-                # freed pages: with 8 scope threads parsing large pages, 2 arenas took the scanner's peak RSS at
-                # 100,000 resources from 402 to under 300 MB (README Scanner, benchmarks/results/scan-rss-100k.json).
-                "MALLOC_ARENA_MAX": "2",
+                # glibc: 2 arenas and a fixed mmap threshold keep the peak RSS at 100,000 resources under 300 MB
+                # (inventory_core.topology.LONG_PROCESS_MALLOC_ENV).
+                **LONG_PROCESS_MALLOC_ENV,
                 # Shards of a large request run as tasks of this same definition (scanner SHARD_LAUNCHER=ecs).
                 "SHARD_LAUNCHER": "ecs",
                 "ECS_CLUSTER": self.cluster.cluster_arn,

@@ -28,6 +28,15 @@ SCAN_SCHEDULE_EXPRESSION = "cron(0 2 * * ? *)"
 """The daily scan (TRD section 5.1): EventBridge Scheduler's expression, in UTC. The CDK schedule and the
 API's ``nextScheduledSync`` both read it, so they cannot drift."""
 
+LONG_PROCESS_MALLOC_ENV: dict[str, str] = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
+"""glibc settings of the long-running, many-threaded Python processes (the scanner's ECS task; locally the soak's
+consumer pollers and the benchmarks' scanner). By default each allocating thread gets its own arena (up to 8 per
+core) and the mmap threshold climbs with every large free, so freed page buffers stay in fragmented heaps. At
+100,012 resources the scanner peaked at 401.9 MB as glibc defaults it, 299.5-360.6 MB with 2 arenas (rising with
+the wall time), and 280.2-297.4 MB with the threshold fixed at 128 KiB as well
+(``benchmarks/results/scan-rss-100k-malloc.json``). The ECS task definition, ``make bench-scan`` and the soak read
+this one mapping. Lambda runs one invocation per execution environment and needs neither."""
+
 METRICS_NAMESPACE = "AwsAutoDiscovery"
 """The one CloudWatch namespace of every service's custom (EMF) metrics; the stack's alarms read it too."""
 
