@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from inventory_core.publisher import PublishError, SnsEventPublisher
+from inventory_core.publisher import PUBLISH_RETRY, PublishError, SnsEventPublisher
 from inventory_core.retry import RetryPolicy, is_retryable_aws_error, is_throttling
 
 from tests.builders import page, resource
@@ -165,3 +165,71 @@ def test_the_publisher_does_not_retry_a_refused_request() -> None:
     with pytest.raises(PublishError, match="InvalidParameter"):
         SnsEventPublisher(sns, "arn:t", retry=RetryPolicy(sleep=lambda _: None)).publish([page([resource(1)])])
     assert sns.calls == 1
+
+
+class _Clock:
+    """A monotonic clock that the recorded sleeps advance."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class _OutageSns:
+    """Refuses connections until the clock passes ``until`` (an endpoint restarting), then publishes."""
+
+    def __init__(self, clock: _Clock, until: float) -> None:
+        self.clock = clock
+        self.until = until
+        self.calls = 0
+
+    def publish_batch(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        self.clock.now += 0.01
+        if self.clock.now < self.until:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1")
+        return {"Failed": []}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_publisher_outlasts_a_10_s_outage_whatever_the_jitter_draws(seed: int) -> None:
+    # make chaos: five attempts up to 2 s apart ended inside a 10 s outage and the scan died with PublishError
+    random.seed(seed)
+    clock = _Clock()
+    sns = _OutageSns(clock, until=10.0)
+    policy = PUBLISH_RETRY.with_(sleep=clock.sleep, clock=clock)
+    SnsEventPublisher(sns, "arn:t", retry=policy).publish([page([resource(1)])])
+    assert clock.now >= 10.0 and sns.calls > 1
+
+
+def test_the_publisher_gives_up_once_its_budget_is_spent() -> None:
+    clock = _Clock()
+    sns = _OutageSns(clock, until=float("inf"))
+    policy = PUBLISH_RETRY.with_(sleep=clock.sleep, clock=clock)
+    with pytest.raises(PublishError, match="Could not connect"):
+        SnsEventPublisher(sns, "arn:t", retry=policy).publish([page([resource(1)])])
+    # no retry starts after the budget: the last one began before 60 s and waited at most 5 s
+    assert 60.0 <= clock.now < 60.0 + PUBLISH_RETRY.max_s + 1
+    assert sns.calls < PUBLISH_RETRY.attempts
+
+
+def test_a_budget_ends_the_retries_of_a_call_too() -> None:
+    clock = _Clock()
+    calls = 0
+
+    def refused() -> str:
+        nonlocal calls
+        calls += 1
+        raise EndpointConnectionError(endpoint_url="http://x")
+
+    policy = RetryPolicy(attempts=1000, base_s=1.0, max_s=1.0, budget_s=5.0, sleep=clock.sleep, clock=clock)
+    random.seed(1)
+    with pytest.raises(EndpointConnectionError):
+        policy.call(refused, operation="Op")
+    assert 5.0 <= clock.now < 6.0
+    assert calls < 1000

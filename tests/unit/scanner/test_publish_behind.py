@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 
 from inventory_core.items import Account
+from inventory_core.publisher import PublishError
 from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested, ScopeCompleted
 from scanner.catalog import CATALOG
 from scanner.service import ScanOptions, ScanService
@@ -148,3 +149,45 @@ def test_publish_ahead_zero_publishes_every_page_on_its_scope_thread() -> None:
     assert len(threads) == 8
     assert publisher.most_in_pool == 0
     assert all(t.startswith("scope") for t in threads)
+
+
+class RefusingCompletions(InMemoryEventPublisher):
+    """Publishes everything but the completions of ``refuse``: those raise PublishError (the publisher gave up)."""
+
+    def __init__(self, refuse: str) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.lock = threading.Lock()
+
+    def publish(self, events: Sequence[AnyEvent]) -> None:
+        for event in events:
+            if event.event_type == self.refuse and (
+                not isinstance(event, ScopeCompleted)
+                or (event.scope.region, event.scope.resource_type) == ("us-east-1", "ec2")
+            ):
+                raise PublishError(f"{event.event_type} not published after retries")
+        with self.lock:
+            self.published.extend(events)
+
+
+def test_a_scope_completion_that_cannot_be_published_fails_its_scope_and_the_scan_goes_on() -> None:
+    # GIVEN a publisher that outlasted its retry budget for the ec2 us-east-1 scope's completion only
+    publisher = RefusingCompletions("ScopeCompleted")
+    # WHEN the account is scanned
+    done = service(publisher, {A: ec2_session()}).scan(ScanRequested(execution_id="x", account_ids=[A]))
+    # THEN the scan finishes; that scope counts as failed (no consumer got its completion, so none sweeps it)
+    account = publisher.of_type("AccountScanCompleted")[0]
+    assert ("us-east-1", "ec2") in {(s.region, s.resource_type) for s in account.failed_scopes}
+    assert account.status == "partial"
+    assert {a.status for a in done.accounts if a.account_id == A} == {"partial"}
+    # and every other scope's completion went out
+    completed = {(s.scope.region, s.scope.resource_type) for s in publisher.of_type("ScopeCompleted")}
+    assert ("us-east-1", "ec2") not in completed
+    assert len(completed) == len(account.scopes) - 1
+
+
+def test_an_account_completion_that_cannot_be_published_fails_the_account_not_the_scan() -> None:
+    publisher = RefusingCompletions("AccountScanCompleted")
+    done = service(publisher, {A: ec2_session()}).scan(ScanRequested(execution_id="x", account_ids=[A]))
+    assert [(a.account_id, a.status, a.resource_count) for a in done.accounts] == [(A, "failed", 7)]
+    assert len(publisher.of_type("ScanCompleted")) == 1

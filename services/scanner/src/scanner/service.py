@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from threading import Lock
 
 from inventory_core.items import Account
+from inventory_core.publisher import PublishError
 from inventory_events import (
     GLOBAL_REGION,
     AccountScanCompleted,
@@ -25,6 +26,7 @@ from inventory_events import (
     ScanRequested,
     Scope,
     ScopeCompleted,
+    ScopeStatus,
     ScopeSummary,
     Shard,
     SkippedAccount,
@@ -571,21 +573,27 @@ class ScanService:
         if failed:
             status = "failed" if len(failed) == len(scopes) and not interrupted else "partial"
         total = sum(s.resource_count for s in scopes)
-        self._publisher.publish(
-            [
-                AccountScanCompleted(
-                    execution_id=run.execution_id,
-                    account_id=account.account_id,
-                    status=status,
-                    resource_count=total,
-                    duration_ms=int((time.monotonic() - t0) * 1000),
-                    scan_started_at=run.started_at,
-                    scopes=scopes,
-                    failed_scopes=failed,
-                    error="scan interrupted before every scope finished" if interrupted else None,
-                )
-            ]
-        )
+        try:
+            self._publisher.publish(
+                [
+                    AccountScanCompleted(
+                        execution_id=run.execution_id,
+                        account_id=account.account_id,
+                        status=status,
+                        resource_count=total,
+                        duration_ms=int((time.monotonic() - t0) * 1000),
+                        scan_started_at=run.started_at,
+                        scopes=scopes,
+                        failed_scopes=failed,
+                        error="scan interrupted before every scope finished" if interrupted else None,
+                    )
+                ]
+            )
+        except PublishError as exc:
+            # The other accounts go on. Without this event the archiver does not write the account's raw document
+            # for the day; the scan reports the account failed, and the next scan writes it.
+            logger.error("account completion not published", extra={"error": str(exc)})
+            return AccountSummary(account_id=account.account_id, status="failed", resource_count=total)
         logger.info(
             "account scanned",
             extra={
@@ -753,22 +761,28 @@ class ScanService:
                     self._page_published(run, scope, in_flight)
                 except Exception as exc:
                     error = error or f"{type(exc).__name__}: {exc}"
-        status = "failed" if error else "complete"
-        run.counters.add(failed_scopes=1 if error else 0, scopes_done=1)
+        status: ScopeStatus = "failed" if error else "complete"
         # An interrupted scope gets no ScopeCompleted at all: no consumer may read it as finished.
         if not interrupted:
-            self._publisher.publish(
-                [
-                    ScopeCompleted(
-                        execution_id=run.execution_id,
-                        scope=scope,
-                        status=status,
-                        resource_count=count,
-                        page_count=page_no,
-                        scan_started_at=run.started_at,
-                        error=error,
-                    )
-                ]
-            )
+            try:
+                self._publisher.publish(
+                    [
+                        ScopeCompleted(
+                            execution_id=run.execution_id,
+                            scope=scope,
+                            status=status,
+                            resource_count=count,
+                            page_count=page_no,
+                            scan_started_at=run.started_at,
+                            error=error,
+                        )
+                    ]
+                )
+            except PublishError as exc:
+                # The publisher outlasted what it could (PUBLISH_RETRY). Without its completion no consumer sweeps
+                # the scope, so nothing of it is called missing; it counts as failed and the next scan lists it again.
+                status = "failed"
+                logger.error("scope completion not published", extra={"error": str(exc)})
+        run.counters.add(failed_scopes=1 if status == "failed" else 0, scopes_done=1)
         self._report(run)
         return ScopeSummary(scope=scope, status=status, resource_count=count, page_count=page_no)

@@ -48,14 +48,20 @@ def _batches(bodies: Sequence[tuple[AnyEvent, str]]) -> Iterator[list[tuple[AnyE
         yield batch
 
 
+PUBLISH_RETRY = RetryPolicy(attempts=60, base_s=0.1, max_s=5.0, budget_s=60.0, logger=logger)
+"""A page or completion that cannot be published fails its scope (or the scan), so the publisher outlasts an outage:
+retries with full jitter up to 5 s apart for up to 60 s. Five attempts 2 s apart at most (botocore's own retries
+inside each) ended within the 10 s endpoint outage of ``make chaos`` and the whole scan died."""
+
+
 class SnsEventPublisher:
     """Publishes with PublishBatch, packing entries under the 256 KiB request limit."""
 
-    def __init__(self, sns_client: Any, topic_arn: str, *, attempts: int = 5, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, sns_client: Any, topic_arn: str, *, retry: RetryPolicy | None = None) -> None:
         """Create a publisher on ``topic_arn``; ``sns_client`` comes from the client factory."""
         self._sns = sns_client
         self._topic_arn = topic_arn
-        self._retry = retry or RetryPolicy(attempts=attempts, base_s=0.1, max_s=2.0, logger=logger)
+        self._retry = retry or PUBLISH_RETRY
 
     def publish(self, events: Sequence[AnyEvent]) -> None:
         """Publish every event; retries failed entries with backoff, then raises PublishError."""
@@ -94,4 +100,4 @@ class SnsEventPublisher:
                 error = None
         if error is not None:
             raise PublishError(f"PublishBatch failed: {error}") from error
-        raise PublishError(f"{len(pending)} events were not published after {self._retry.attempts} attempts")
+        raise PublishError(f"{len(pending)} events were not published after retries (at most {self._retry.attempts})")

@@ -89,6 +89,16 @@ def is_retryable_aws_error(exc: BaseException) -> bool:
     return code in THROTTLE_CODES or code in TRANSIENT_CODES or status >= 500
 
 
+class _Spent(tenacity.stop.stop_base):
+    """tenacity's stop condition for a budget measured on the policy's own clock (its stop_after_delay is not)."""
+
+    def __init__(self, spent: Callable[[], bool]) -> None:
+        self._spent = spent
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:  # noqa: ARG002 (the budget needs no state)
+        return self._spent()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry one kind of call.
@@ -102,6 +112,9 @@ class RetryPolicy:
             handler).
         sleep: The clock's sleep (tests pass a recorder).
         on_retry: Called with the error (None for an unfinished batch) before each retry, e.g. to count them.
+        budget_s: If set, no retry starts once this many seconds have passed since the first call (the attempts
+            still cap it). For a call that must outlast an outage of known length whatever the jitter draws.
+        clock: The monotonic clock the budget is measured on (tests pass one that the recorded sleeps advance).
     """
 
     attempts: int = 5
@@ -111,10 +124,15 @@ class RetryPolicy:
     logger: logging.Logger = field(default=_logger, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     on_retry: Callable[[BaseException | None], None] | None = field(default=None, compare=False)
+    budget_s: float | None = None
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def __post_init__(self) -> None:
-        if self.attempts < 1 or self.base_s < 0 or self.max_s < 0:
-            raise ValueError(f"attempts must be >= 1 and delays >= 0: {self}")
+        if self.attempts < 1 or self.base_s < 0 or self.max_s < 0 or (self.budget_s is not None and self.budget_s < 0):
+            raise ValueError(f"attempts must be >= 1 and delays and budget >= 0: {self}")
+
+    def _within_budget(self, started: float) -> bool:
+        return self.budget_s is None or self.clock() - started < self.budget_s
 
     def with_(self, **changes: Any) -> RetryPolicy:
         """A copy with some fields changed (e.g. ``policy.with_(logger=logger)``)."""
@@ -125,7 +143,7 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_s, self.base_s * 2**retry))
 
     def should_retry(self, exc: BaseException, retry: int) -> bool:
-        """Whether retry number ``retry`` of a call that raised ``exc`` may be made."""
+        """Whether retry number ``retry`` of a call that raised ``exc`` may be made (the attempts; not the budget)."""
         return retry + 1 < self.attempts and self.retry_on(exc)
 
     def pause(self, retry: int, *, operation: str, error: BaseException | None = None, **fields: Any) -> float:
@@ -161,8 +179,9 @@ class RetryPolicy:
             delay = state.next_action.sleep if state.next_action else 0.0
             self._log(state.attempt_number, delay, error, operation, fields)
 
+        started = self.clock()
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts),
+            stop=tenacity.stop_after_attempt(self.attempts) | _Spent(lambda: not self._within_budget(started)),
             wait=lambda state: self.delay(state.attempt_number - 1),
             retry=tenacity.retry_if_exception(self.retry_on),
             before_sleep=before_sleep,
@@ -175,9 +194,12 @@ class RetryPolicy:
         """Attempt numbers 0 .. attempts-1, with a logged jittered wait before each after the first.
 
         For a call that answers with what is left: break out of the loop once nothing is; after the loop,
-        whatever is still left is the caller's to report.
+        whatever is still left is the caller's to report. With a ``budget_s``, the rounds also end once it is spent.
         """
+        started = self.clock()
         for attempt in range(self.attempts):
             if attempt:
+                if not self._within_budget(started):
+                    return
                 self.pause(attempt - 1, operation=operation, reason=reason, **fields)
             yield attempt
