@@ -83,6 +83,7 @@ def build_service(
             page_max_items=settings.page_max_items,
             region_concurrency=settings.region_concurrency,
             publish_ahead=settings.publish_ahead,
+            heap_trim_interval_s=settings.heap_trim_interval_s,
             lock_ttl_s=settings.lock_ttl_s,
             shard_size=settings.shard_size,
         ),

@@ -1,0 +1,74 @@
+"""Giving freed heap back to the system while a long, many-threaded piece of work runs.
+
+glibc keeps memory that Python frees in its arenas, and a later wave of allocations (the next big listing page)
+lands beside what is still alive instead of in it, so a process's resident size ratchets up wave by wave
+while little of it is live. ``malloc_trim(0)`` returns the free pages of every arena (``madvise``), not only the
+top of the heap. At 100,012 resources a trim every second took the scanner's peak RSS from 305-309 MB to 271 MB
+(``benchmarks/results/scan-rss-100k-trim.json``); one call takes about a millisecond.
+
+Off where the C library has no ``malloc_trim`` (macOS, musl): :func:`trimming` then does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+logger = logging.getLogger(__name__)
+
+
+def _glibc_trim() -> Callable[[], object] | None:
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return None
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
+
+
+_TRIM = _glibc_trim()
+
+
+def trim_available() -> bool:
+    """Whether this process's C library can give free heap back (glibc)."""
+    return _TRIM is not None
+
+
+@contextmanager
+def trimming(interval_s: float, *, trim: Callable[[], object] | None = None) -> Iterator[None]:
+    """Trim the heap every ``interval_s`` seconds on a daemon thread while the block runs (0: never).
+
+    ``trim`` replaces glibc's ``malloc_trim`` (tests count the calls).
+    """
+    action = trim or _TRIM
+    if interval_s <= 0 or action is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(interval_s):
+            try:
+                action()
+            except Exception:  # a failed trim only costs memory
+                logger.exception("heap trim failed")
+                return
+
+    thread = threading.Thread(target=run, name="heap-trim", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
