@@ -33,7 +33,11 @@ class AccountSession(Protocol):
     """Read access to one target account (credentials already obtained)."""
 
     def pages(self, spec: ResourceSpec, region: str) -> Iterator[list[dict[str, Any]]]:
-        """Yield the raw API items of ``spec`` in ``region``, one list per API page, enriched for the normalizer."""
+        """Yield the raw API items of ``spec`` in ``region``, one list per API page, enriched for the normalizer.
+
+        Each list is the scanner's: it empties it as it goes (so a listed item is freed once it is published), so
+        yield a list no one else reads.
+        """
 
     def enabled_regions(self) -> list[str]:
         """Regions enabled in the account (used when the scan covers ``all`` regions)."""

@@ -638,7 +638,11 @@ class ScanService:
             if run.cancel.is_set():
                 raise _Interrupted
             ctx = ScopeContext(account_id=scope.account_id, region=scope.region, discovered_at=self._clock())
-            for item in raw_page:
+            # Taken out of the page one by one: an item is freed once its resource is published, not when the last
+            # item of a listing page of 1,000 is (8 scopes each held a whole EC2 page).
+            raw_page.reverse()
+            while raw_page:
+                item = raw_page.pop()
                 try:
                     resource = spec.normalize(item, ctx)
                 except (InvalidResourceError, ValueError) as exc:

@@ -205,12 +205,13 @@ class AwsAccountSession:
     def _listing(
         self, spec: ResourceSpec, client: Any, region: str, params: dict[str, Any]
     ) -> Iterator[list[dict[str, Any]]]:
+        detach = _result_detachable(client, spec)
         for raw in self._raw_pages(client, spec.function, params, spec.page_size):
-            items = dig(raw, spec.result_key) or []
-            if spec.flatten:
-                items = [child for parent in items for child in parent.get(spec.flatten, [])]
-            rows = [dict(item) if isinstance(item, dict) else {STRING_KEY: item} for item in items]
-            yield self._enrich(spec, client, region, rows)
+            rows = _rows(spec, raw, detach=detach)
+            del raw  # botocore's paginator still holds the answer while we list; with detach, without its items
+            page = self._enrich(spec, client, region, rows)
+            del rows
+            yield page
 
     def _parent_values(self, spec: ResourceSpec, region: str) -> Iterator[str]:
         """The value each parent item gives the child listing's parameter (its id, name or ARN)."""
@@ -367,6 +368,36 @@ class AwsAccountSession:
 def _gone(exc: ClientError) -> bool:
     code = error_code(exc)
     return code.startswith("NoSuch") or code.endswith(("NotFound", "NotFoundException", "NotFoundFault"))
+
+
+def _result_detachable(client: Any, spec: ResourceSpec) -> bool:
+    """Whether a page's item list may be taken out of botocore's answer once its rows are made.
+
+    The paginators (botocore's and ours) hold each answer while the scan works through its rows, and read only its
+    token keys afterwards, unless a token is computed from the items themselves (``Contents[-1].Key``).
+    """
+    if not client.can_paginate(spec.function):
+        return True
+    config = client.get_paginator(spec.function)._pagination_cfg  # botocore has no public accessor
+    leaf = spec.result_key.rpartition(".")[2]
+    read_after = f"{config.get('output_token')} {config.get('more_results')}"
+    return leaf not in read_after
+
+
+def _rows(spec: ResourceSpec, answer: dict[str, Any], *, detach: bool) -> list[dict[str, Any]]:
+    """A page's items as rows (shallow copies); ``detach`` takes the item list out of the answer.
+
+    Detached, a listing page of 1,119 EC2 instances is held once, by its rows, which the scan consumes one by one,
+    instead of also by the answer botocore's paginator keeps until the next page.
+    """
+    path, _, leaf = spec.result_key.rpartition(".")
+    container = dig(answer, path) if path else answer
+    if not isinstance(container, dict):
+        return []
+    items = (container.pop(leaf, None) if detach else container.get(leaf)) or []
+    if spec.flatten:
+        items = [child for parent in items for child in parent.get(spec.flatten, [])]
+    return [dict(item) if isinstance(item, dict) else {STRING_KEY: item} for item in items]
 
 
 def _next_token(paginator: Any, page: dict[str, Any]) -> str | None:
