@@ -12,13 +12,13 @@ each consumer in its own long-running process; the moto server).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -49,19 +49,26 @@ def rss_mb(pid: int) -> float:
 def scan_in_process(execution_id: str, log_dir: Path, timeout_s: float) -> tuple[int, float]:
     """Run one scan as ``python -m scanner --once`` (as the scheduled ECS task does); its exit code and peak RSS.
 
-    The peak comes from the kernel's accounting of the reaped child (``wait4``'s ``ru_maxrss``), not from samples.
+    The peak is the process's own high-water mark (VmHWM), read until it exits. Not wait4's ru_maxrss: Linux
+    carries the parent's RSS at fork into a child's maximum, so it would report the soak harness's size.
     """
     env = {**os.environ, **LONG_PROCESS_MALLOC_ENV, "EXECUTION_ID": execution_id}
     with (log_dir / "scanner.log").open("ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "scanner", "--once"], stdout=log, stderr=log, env=env)
-    timer = threading.Timer(timeout_s, process.kill)
-    timer.start()
-    try:
-        _, status, usage = os.wait4(process.pid, 0)
-    finally:
-        timer.cancel()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, usage.ru_maxrss / 1024  # KiB on Linux
+    deadline = time.monotonic() + timeout_s
+    peak_kib = 0
+    while process.poll() is None:
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            break
+        with contextlib.suppress(OSError, ValueError):
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            # a zombie's status has no VmHWM line: the peak read before it stays
+            marks = [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]
+            peak_kib = max([peak_kib, *marks])
+        time.sleep(0.2)
+    return process.returncode, peak_kib / 1024
 
 
 class Churn:
@@ -376,7 +383,7 @@ def render(result: dict[str, Any]) -> str:
         "compared attributes, the history counted per scan in DuckDB); ratio = consistent / scan time (target <= 1.3).",
         "The scanner and consumer processes run with the glibc settings of the scanner's ECS task (2 arenas, 128 KiB",
         "mmap threshold). Per consumer: seconds from scan start until its queue was empty. RSS in MB: the scanner's",
-        "peak (the kernel's maximum for its process), the others' current RSS after the check. load = 1-minute load",
+        "peak (its VmHWM), the others' current RSS after the check. load = 1-minute load",
         "average of the 2-vCPU machine, shared with other work. After each check the bucket's lifecycle rules run 40",
         "days ahead (`inventory_cli.maintenance`: staged pages and noncurrent versions go, as AWS expires them; moto",
         "has no lifecycle), before the RSS is read.",
