@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 import boto3
-from inventory_events import ScanRequested
+from inventory_core.items import Account
+from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested
 from scanner.adapters.aws_session import _result_detachable, _rows
 from scanner.catalog import ResourceSpec, spec_by_slug
+from scanner.service import ScanOptions, ScanService
 
-from tests.fakes import InMemoryAccountSession, InMemoryEventPublisher
-from tests.unit.scanner.test_scan_service import A, instance, service
+from tests.fakes import InMemoryAccountDirectory, InMemoryAccountSession, InMemorySessionProvider
+from tests.unit.scanner.test_scan_service import A, instance
 
 
 class _Item(dict[str, Any]):
@@ -22,11 +24,11 @@ class _Item(dict[str, Any]):
 
 
 class WatchedSession(InMemoryAccountSession):
-    """One page of 6 EC2 items; records, when each item is normalized, which earlier items are still alive."""
+    """One page of 10 EC2 items in us-east-1, each watched with a weak reference."""
 
     def __init__(self) -> None:
         super().__init__({})
-        self.page: list[dict[str, Any]] = [_Item(instance(i)) for i in range(6)]
+        self.page: list[dict[str, Any]] = [_Item(instance(i)) for i in range(10)]
         self.refs = [weakref.ref(item) for item in self.page]
         self.given: list[list[dict[str, Any]]] = []
 
@@ -37,16 +39,36 @@ class WatchedSession(InMemoryAccountSession):
             yield page
 
 
-def test_the_scan_empties_each_page_and_frees_items_once_published() -> None:
+class AliveAtPublish:
+    """Drops what it is given; at each ec2 page counts the watched items still alive."""
+
+    def __init__(self, session: WatchedSession) -> None:
+        self.session = session
+        self.alive: list[int] = []
+
+    def publish(self, events: Sequence[AnyEvent]) -> None:
+        if any(isinstance(e, ResourcesDiscovered) and e.scope.resource_type == "ec2" for e in events):
+            gc.collect()
+            self.alive.append(sum(ref() is not None for ref in self.session.refs))
+
+
+def test_an_item_is_freed_once_published_not_when_its_whole_page_is() -> None:
+    # GIVEN a listing page of 10 items, published one resource a page, inline
     session = WatchedSession()
-    publisher = InMemoryEventPublisher()
-    service(publisher, {A: session}).scan(ScanRequested(execution_id="x", account_ids=[A]))
-    assert [len(page) for page in session.given] == [0]  # every item taken out of the page it came in
-    found = sorted(r.resource_id for e in publisher.of_type("ResourcesDiscovered") for r in e.resources)
-    assert found == sorted(str(instance(i)["InstanceId"]) for i in range(6))
-    publisher.published.clear()
+    publisher = AliveAtPublish(session)
+    ScanService(
+        InMemoryAccountDirectory([Account(A, "prod", True)]),
+        InMemorySessionProvider({A: session}),
+        publisher,
+        ScanOptions(regions=["us-east-1"], specs=[spec_by_slug("ec2")], page_max_items=1, publish_ahead=0),
+    ).scan(ScanRequested(execution_id="x", account_ids=[A]))
+    # THEN at the k-th publication the items published before it are gone: only those not yet listed out of the
+    # page and the one in hand are alive (a scan that iterated the page held all 10 at every publication)
+    assert len(publisher.alive) == 10
+    assert all(alive <= 10 - k for k, alive in enumerate(publisher.alive)), publisher.alive
+    assert [len(page) for page in session.given] == [0]
     gc.collect()
-    assert all(ref() is None for ref in session.refs)  # nothing of the page outlives its publication
+    assert all(ref() is None for ref in session.refs)
 
 
 def test_the_answer_keeps_no_copy_of_its_items_once_rows_are_made() -> None:

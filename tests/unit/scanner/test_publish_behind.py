@@ -19,7 +19,7 @@ from tests.fakes import (
     InMemoryEventPublisher,
     InMemorySessionProvider,
 )
-from tests.unit.scanner.test_scan_service import A, instance, service
+from tests.unit.scanner.test_scan_service import A, B, instance, service
 
 
 class SlowPublisher(InMemoryEventPublisher):
@@ -187,7 +187,11 @@ def test_a_scope_completion_that_cannot_be_published_fails_its_scope_and_the_sca
 
 
 def test_an_account_completion_that_cannot_be_published_fails_the_account_not_the_scan() -> None:
+    # A is scanned; B cannot be assumed (the failed account's own completion is refused too)
     publisher = RefusingCompletions("AccountScanCompleted")
-    done = service(publisher, {A: ec2_session()}).scan(ScanRequested(execution_id="x", account_ids=[A]))
-    assert [(a.account_id, a.status, a.resource_count) for a in done.accounts] == [(A, "failed", 7)]
+    done = service(publisher, {A: ec2_session()}).scan(ScanRequested(execution_id="x", account_ids=[A, B]))
+    assert sorted((a.account_id, a.status, a.resource_count) for a in done.accounts) == [
+        (A, "failed", 7),
+        (B, "failed", 0),
+    ]
     assert len(publisher.of_type("ScanCompleted")) == 1

@@ -20,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from inventory_core.aws import AwsClientFactory
 from inventory_core.logs import service_logger
-from inventory_core.publisher import EventPublisher, SnsEventPublisher
+from inventory_core.publisher import PUBLISH_RETRY, EventPublisher, SnsEventPublisher
 from inventory_core.settings import TableSettings, TopicSettings
 from inventory_events import AccountScanCompleted, AccountSummary, ScanCompleted, ScanRequested, parse_event, utc_now
 
@@ -104,7 +104,9 @@ def _dependencies() -> tuple[AccountDirectory, EventPublisher]:
     clients = AwsClientFactory(settings.aws_region)
     return (
         DynamoDbAccountDirectory(clients.dynamodb_table(settings.app_table_name)),
-        SnsEventPublisher(clients.client("sns"), settings.events_topic_arn),
+        # A short budget: this Lambda has 20 s, and a record it cannot finish goes back to its queue
+        # (batchItemFailures) instead of the whole batch being retried after a timeout.
+        SnsEventPublisher(clients.client("sns"), settings.events_topic_arn, retry=PUBLISH_RETRY.with_(budget_s=8.0)),
     )
 
 

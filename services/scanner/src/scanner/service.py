@@ -536,19 +536,22 @@ class ScanService:
             "account scan failed",
             extra={"execution_id": run.execution_id, "account_id": account.account_id, "error": error},
         )
-        self._publisher.publish(
-            [
-                AccountScanCompleted(
-                    execution_id=run.execution_id,
-                    account_id=account.account_id,
-                    status="failed",
-                    resource_count=0,
-                    duration_ms=int((time.monotonic() - t0) * 1000),
-                    scan_started_at=run.started_at,
-                    error=error,
-                )
-            ]
-        )
+        try:
+            self._publisher.publish(
+                [
+                    AccountScanCompleted(
+                        execution_id=run.execution_id,
+                        account_id=account.account_id,
+                        status="failed",
+                        resource_count=0,
+                        duration_ms=int((time.monotonic() - t0) * 1000),
+                        scan_started_at=run.started_at,
+                        error=error,
+                    )
+                ]
+            )
+        except PublishError as exc:  # the account has failed already; the other accounts go on
+            logger.error("account completion not published", extra={"error": str(exc)})
         return AccountSummary(account_id=account.account_id, status="failed", resource_count=0)
 
     def _scan_locked_account(self, run: _Run, account: Account) -> AccountSummary:

@@ -12,7 +12,6 @@ Off where the C library has no ``malloc_trim`` (macOS, musl): :func:`trimming` t
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -22,11 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 def _glibc_trim() -> Callable[[], object] | None:
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)  # the C library the interpreter already runs on (no ldconfig lookup)
     except OSError:
         return None
     trim = getattr(libc, "malloc_trim", None)

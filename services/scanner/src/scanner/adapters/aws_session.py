@@ -194,7 +194,9 @@ class AwsAccountSession:
             for value in self._parent_values(spec, region):
                 try:
                     for rows in self._listing(spec, client, region, {**params, spec.parent_param: value}):
-                        yield [{**row, PARENT_KEY: value} for row in rows]
+                        for row in rows:  # the rows are this listing's own copies: marked in place, not copied again
+                            row[PARENT_KEY] = value
+                        yield rows
                 except ClientError as exc:
                     if not _gone(exc):
                         raise
