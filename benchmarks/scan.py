@@ -53,6 +53,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from inventory_core.aws import AwsClientFactory
+from inventory_core.periodic import periodically
 from inventory_core.publisher import EventPublisher
 from inventory_events import AnyEvent, ResourcesDiscovered, ScanRequested, ScopeCompleted
 from scanner.bootstrap import build_service, event_publisher
@@ -314,20 +315,9 @@ def drain_queues(env: dict[str, str]) -> None:
 @contextlib.contextmanager
 def consumers_stand_in(env: dict[str, str], every_s: float = 1.0) -> Iterator[None]:
     """Drain the consumer queues before and every ``every_s`` during a scan (the consumers' part in AWS)."""
-    stop = threading.Event()
     drain_queues(env)
-
-    def loop() -> None:
-        while not stop.wait(every_s):
-            drain_queues(env)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
+    with periodically(every_s, lambda: drain_queues(env), name="consumers-stand-in"):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def process_cpu_s(pid: int | None) -> float:

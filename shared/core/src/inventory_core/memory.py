@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from inventory_core.periodic import periodically
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,20 +53,16 @@ def trimming(interval_s: float, *, trim: Callable[[], object] | None = None) -> 
     if interval_s <= 0 or action is None:
         yield
         return
-    stop = threading.Event()
+    failed = threading.Event()
 
-    def run() -> None:
-        while not stop.wait(interval_s):
-            try:
-                action()
-            except Exception:  # a failed trim only costs memory
-                logger.exception("heap trim failed")
-                return
+    def trim_once() -> None:
+        if failed.is_set():
+            return
+        try:
+            action()
+        except Exception:  # a failed trim only costs memory: logged once, not tried again
+            failed.set()
+            logger.exception("heap trim failed")
 
-    thread = threading.Thread(target=run, name="heap-trim", daemon=True)
-    thread.start()
-    try:
+    with periodically(interval_s, trim_once, name="heap-trim"):
         yield
-    finally:
-        stop.set()
-        thread.join()
