@@ -536,22 +536,18 @@ class ScanService:
             "account scan failed",
             extra={"execution_id": run.execution_id, "account_id": account.account_id, "error": error},
         )
-        try:
-            self._publisher.publish(
-                [
-                    AccountScanCompleted(
-                        execution_id=run.execution_id,
-                        account_id=account.account_id,
-                        status="failed",
-                        resource_count=0,
-                        duration_ms=int((time.monotonic() - t0) * 1000),
-                        scan_started_at=run.started_at,
-                        error=error,
-                    )
-                ]
+        # the account has failed already: whether its completion went out or not, the other accounts go on
+        self._completion_published(
+            AccountScanCompleted(
+                execution_id=run.execution_id,
+                account_id=account.account_id,
+                status="failed",
+                resource_count=0,
+                duration_ms=int((time.monotonic() - t0) * 1000),
+                scan_started_at=run.started_at,
+                error=error,
             )
-        except PublishError as exc:  # the account has failed already; the other accounts go on
-            logger.error("account completion not published", extra={"error": str(exc)})
+        )
         return AccountSummary(account_id=account.account_id, status="failed", resource_count=0)
 
     def _scan_locked_account(self, run: _Run, account: Account) -> AccountSummary:
@@ -581,26 +577,20 @@ class ScanService:
         if failed:
             status = "failed" if len(failed) == len(scopes) and not interrupted else "partial"
         total = sum(s.resource_count for s in scopes)
-        try:
-            self._publisher.publish(
-                [
-                    AccountScanCompleted(
-                        execution_id=run.execution_id,
-                        account_id=account.account_id,
-                        status=status,
-                        resource_count=total,
-                        duration_ms=int((time.monotonic() - t0) * 1000),
-                        scan_started_at=run.started_at,
-                        scopes=scopes,
-                        failed_scopes=failed,
-                        error="scan interrupted before every scope finished" if interrupted else None,
-                    )
-                ]
-            )
-        except PublishError as exc:
-            # The other accounts go on. Without this event the archiver does not write the account's raw document
-            # for the day; the scan reports the account failed, and the next scan writes it.
-            logger.error("account completion not published", extra={"error": str(exc)})
+        completed = AccountScanCompleted(
+            execution_id=run.execution_id,
+            account_id=account.account_id,
+            status=status,
+            resource_count=total,
+            duration_ms=int((time.monotonic() - t0) * 1000),
+            scan_started_at=run.started_at,
+            scopes=scopes,
+            failed_scopes=failed,
+            error="scan interrupted before every scope finished" if interrupted else None,
+        )
+        if not self._completion_published(completed):
+            # Without this event the archiver does not write the account's raw document for the day; the scan
+            # reports the account failed, and the next scan writes it.
             return AccountSummary(account_id=account.account_id, status="failed", resource_count=total)
         logger.info(
             "account scanned",
@@ -689,6 +679,19 @@ class ScanService:
                 gate = run.region_gates[key] = threading.Semaphore(self._options.region_concurrency)
             return gate
 
+    def _completion_published(self, event: AnyEvent) -> bool:
+        """Publish a scope's or account's completion; False, logged, when the publisher gave up (PUBLISH_RETRY).
+
+        A completion that cannot be sent fails its scope or account, never the scan: the other scopes and
+        accounts go on.
+        """
+        try:
+            self._publisher.publish([event])
+        except PublishError as exc:
+            logger.error("completion not published", extra={"event_type": event.event_type, "error": str(exc)})
+            return False
+        return True
+
     def _publish_page(self, run: _Run, event: AnyEvent, size: int) -> _InFlight:
         """Hand the page to the publish pool if it has a free place, else publish it here and now."""
         slots = run.publish_slots
@@ -776,25 +779,19 @@ class ScanService:
         status: ScopeStatus = "failed" if error else "complete"
         # An interrupted scope gets no ScopeCompleted at all: no consumer may read it as finished.
         if not interrupted:
-            try:
-                self._publisher.publish(
-                    [
-                        ScopeCompleted(
-                            execution_id=run.execution_id,
-                            scope=scope,
-                            status=status,
-                            resource_count=count,
-                            page_count=page_no,
-                            scan_started_at=run.started_at,
-                            error=error,
-                        )
-                    ]
-                )
-            except PublishError as exc:
-                # The publisher outlasted what it could (PUBLISH_RETRY). Without its completion no consumer sweeps
-                # the scope, so nothing of it is called missing; it counts as failed and the next scan lists it again.
+            completed = ScopeCompleted(
+                execution_id=run.execution_id,
+                scope=scope,
+                status=status,
+                resource_count=count,
+                page_count=page_no,
+                scan_started_at=run.started_at,
+                error=error,
+            )
+            if not self._completion_published(completed):
+                # No consumer sweeps a scope without its completion, so nothing of it is called missing; it counts
+                # as failed and the next scan lists it again.
                 status = "failed"
-                logger.error("scope completion not published", extra={"error": str(exc)})
         run.counters.add(failed_scopes=1 if status == "failed" else 0, scopes_done=1)
         self._report(run)
         return ScopeSummary(scope=scope, status=status, resource_count=count, page_count=page_no)
