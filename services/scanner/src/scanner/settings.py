@@ -27,7 +27,8 @@ class ScannerSettings(TableSettings, TopicSettings, RegionSettings):
         ge=0,
         le=3600,
         description="Seconds between giving freed heap back to the system during a scan (HEAP_TRIM_INTERVAL_S; 0: "
-        "never; glibc only). At 100,000 resources it cut the peak RSS by about 35 MB.",
+        "never; glibc only). At 100,000 resources, with one copy of each tag string, the peak went from 285-309 MB "
+        "to 289 MB.",
     )
     publish_ahead: int = Field(
         default=2,

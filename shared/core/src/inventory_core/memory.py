@@ -3,8 +3,9 @@
 glibc keeps memory that Python frees in its arenas, and a later wave of allocations (the next big listing page)
 lands beside what is still alive instead of in it, so a process's resident size ratchets up wave by wave
 while little of it is live. ``malloc_trim(0)`` returns the free pages of every arena (``madvise``), not only the
-top of the heap. At 100,012 resources a trim every second took the scanner's peak RSS from 305-309 MB to 271 MB
-(``benchmarks/results/scan-rss-100k-trim.json``); one call takes about a millisecond.
+top of the heap. At 100,012 resources a trim every second, with each tag string held once, took the scanner's peak
+RSS from 284.9-309.2 MB to 288.8-289.2 MB in 3 of 3 runs (``benchmarks/results/scan-rss-100k-{default,trim}.json``;
+one probe with the trim alone: 271 MB).
 
 Off where the C library has no ``malloc_trim`` (macOS, musl): :func:`trimming` then does nothing.
 """

@@ -49,7 +49,7 @@ def _batches(bodies: Sequence[tuple[AnyEvent, str]]) -> Iterator[list[tuple[AnyE
 
 
 PUBLISH_RETRY = RetryPolicy(attempts=60, base_s=0.1, max_s=5.0, budget_s=60.0, logger=logger)
-"""A page or completion that cannot be published fails its scope (or the scan), so the publisher outlasts an outage:
+"""A page or completion that cannot be published fails its scope or account, so the publisher outlasts an outage:
 retries with full jitter up to 5 s apart for up to 60 s. Five attempts 2 s apart at most (botocore's own retries
 inside each) ended within the 10 s endpoint outage of ``make chaos`` and the whole scan died."""
 

@@ -33,9 +33,10 @@ LONG_PROCESS_MALLOC_ENV: dict[str, str] = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP
 consumer pollers and the benchmarks' scanner). By default each allocating thread gets its own arena (up to 8 per
 core) and the mmap threshold climbs with every large free, so freed page buffers stay in fragmented heaps. At
 100,012 resources the scanner peaked at 401.9 MB as glibc defaults it, 299.5-360.6 MB with 2 arenas (rising with
-the wall time), and 280.2-297.4 MB with the threshold fixed at 128 KiB as well
-(``benchmarks/results/scan-rss-100k-malloc.json``). The ECS task definition, ``make bench-scan`` and the soak read
-this one mapping. Lambda runs one invocation per execution environment and needs neither."""
+the wall time), and 280.2-309.2 MB with the threshold fixed at 128 KiB as well
+(``benchmarks/results/scan-rss-100k-malloc.json``, ``scan-rss-100k-default.json``; the scanner's own heap trim and
+page handling take it the rest of the way, README Scanner). The ECS task definition, ``make bench-scan`` and the
+soak read this one mapping. Lambda runs one invocation per execution environment and needs neither."""
 
 METRICS_NAMESPACE = "AwsAutoDiscovery"
 """The one CloudWatch namespace of every service's custom (EMF) metrics; the stack's alarms read it too."""
