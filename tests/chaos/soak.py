@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -45,6 +46,15 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
 
 
 def scan_in_process(execution_id: str, log_dir: Path, timeout_s: float) -> tuple[int, float]:
@@ -283,11 +293,18 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             expected = Expectation(
                 active=truth, history=dict(history), raw_accounts=set(accounts), gone=set(churn.gone)
             )
+            others = {name: p.pid for name, p in processes.items()}
+            others["moto"] = server.process.pid if server.process else 0
+            cpu_before = {name: cpu_s(pid) for name, pid in others.items()}
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
             # Its own process per scan, as the scheduled ECS task: its start-up (imports) is in the scan's time.
             exit_code, scanner_peak_mb = scan_in_process(execution, state_dir, timeout_s)
             scan_done = time.monotonic()
             scan_s = scan_done - t0
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the scanner: the only child waited for
+            scanner_cpu_s = children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
+            cpu_after: dict[str, float] = {}
             problems: list[str] = ["not checked"]
             lost = false_missing = -1
             last_report = time.monotonic()
@@ -297,6 +314,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             check_parts: dict[str, float] = {}
             while time.monotonic() < deadline:
                 drained = wait_until_drained(pipeline, scan_done, deadline)
+                cpu_after = {name: cpu_s(pid) for name, pid in others.items()}  # before the check's own reads
                 check_started = time.monotonic()
                 observed = pipeline.observe()
                 lost, false_missing, problems = check(observed, expected)
@@ -337,6 +355,9 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                     **{name: round(rss_mb(p.pid)) for name, p in processes.items()},
                     "moto": round(rss_mb(server.process.pid)) if server.process else 0,
                 },
+                # CPU seconds of each process from scan start until the queues were empty (the machine has 2 vCPUs)
+                "cpu_s": {"scanner": round(scanner_cpu_s, 1)}
+                | {name: round(cpu_after.get(name, 0.0) - cpu_before[name], 1) for name in others},
                 "load": round(os.getloadavg()[0], 1),
                 "lost": lost,
                 "false_missing": false_missing,
