@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from inventory_core.memory import trim_available, trimming
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from inventory_core import memory
+from inventory_core.memory import trim_available, trim_heap, trimmed_after, trimming
 
 
 def _rss_mb() -> float:
@@ -62,3 +65,56 @@ def test_glibc_trim_gives_back_freed_memory_that_live_blocks_hold_in_place() -> 
     after = _rss_mb()
     assert len(kept) == 1_000
     assert before - after > 50, (before, after)
+
+
+def test_trimmed_after_trims_once_after_a_return_and_after_a_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(memory, "_TRIM", lambda: calls.append(1))
+
+    @trimmed_after
+    def batch(value: int) -> int:
+        if value < 0:
+            raise ValueError("bad batch")
+        return value * 2
+
+    assert batch(21) == 42
+    assert calls == [1]
+    with pytest.raises(ValueError, match="bad batch"):
+        batch(-1)
+    assert calls == [1, 1]  # the failed batch's memory is given back too, and its error still reaches the caller
+
+
+def test_a_failing_one_shot_trim_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> None:
+        raise OSError("no trim today")
+
+    trim_heap(trim=broken)  # does not raise
+    assert "heap trim failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["ddb_projector.handler", "lake_writer.handler", "archiver.handler"],
+)
+def test_each_consumer_trims_after_every_batch(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(memory, "_TRIM", lambda: calls.append(1))
+    handler = importlib.import_module(module)
+
+    class NoService:
+        def handle(self, event: object) -> None:
+            raise AssertionError("a record that does not parse reaches no service")
+
+        def apply(self, events: list[object]) -> object:
+            assert events == []
+            return type("Result", (), {"rows_written": 0, "marked_missing": 0, "swept": 0, "parked": 0})()
+
+    poison = {"messageId": "m-1", "receiptHandle": "r-1", "body": "not an event", "attributes": {},
+              "messageAttributes": {}, "eventSource": "aws:sqs"}  # fmt: skip
+    try:
+        response = handler.handle_batch({"Records": [poison]}, None, NoService())
+    except BatchProcessingError:  # the lake writer and the archiver fail a batch whose every record failed
+        assert module != "ddb_projector.handler"
+    else:  # the projector reports it (raise_on_entire_batch_failure=False)
+        assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert calls == [1]  # trimmed after the batch either way

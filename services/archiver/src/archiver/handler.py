@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from inventory_core.logs import service_logger
+from inventory_core.memory import trimmed_after
 from inventory_events import parse_event
 
 from archiver.bootstrap import default_service
@@ -25,6 +26,7 @@ def service_log() -> Logger:
     return service_logger("archiver", "archiver")
 
 
+@trimmed_after  # a long-lived environment's RSS follows its batches (inventory_core.memory)
 def handle_batch(event: dict[str, Any], context: Any, service: ArchiverService) -> PartialItemFailureResponse:
     """Process one SQS batch with ``service``; failed records are reported, the rest are done."""
 
