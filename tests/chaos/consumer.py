@@ -6,7 +6,7 @@ It reads the local stack's environment and runs that many concurrent pollers (th
 invocations: the stack caps the lake writer at 2, the others scale out), each with its own service instance,
 calling the service's own batch handler until SIGTERM; a failed record comes back after 5, 10, 20, 30 s (the
 third argument; in AWS it comes back after the queue's 120 s visibility timeout). One JSON line per batch
-(records, seconds) goes to stdout for the soak's profile.
+(records, seconds, when it ended) goes to stdout for the soak's profile.
 """
 
 from __future__ import annotations
@@ -45,7 +45,16 @@ def poller(name: str, retry_delay_s: float) -> SqsLambdaPoller:
         try:
             return handler(event, context)
         finally:
-            emit({"consumer": name, "records": len(event["Records"]), "s": round(time.monotonic() - started, 3)})
+            ended = time.monotonic()
+            # "at": when the batch ended (epoch seconds), to place the batches on the soak's timeline
+            emit(
+                {
+                    "consumer": name,
+                    "records": len(event["Records"]),
+                    "s": round(ended - started, 3),
+                    "at": round(time.time(), 2),
+                }
+            )
 
     chosen._handler = timed
     return chosen

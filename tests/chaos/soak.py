@@ -298,6 +298,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             cpu_before = {name: cpu_s(pid) for name, pid in others.items()}
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
+            started_at = time.time()  # to place the consumers' batches (their "at") on this scan's timeline
             # Its own process per scan, as the scheduled ECS task: its start-up (imports) is in the scan's time.
             exit_code, scanner_peak_mb = scan_in_process(execution, state_dir, timeout_s)
             scan_done = time.monotonic()
@@ -340,6 +341,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 "scan": n,
                 "resources": len(truth),
                 **changes,
+                "started_at": round(started_at, 2),
                 "scan_s": round(scan_s, 1),
                 "consistent_s": round(consistent_s, 1),
                 "ratio": round(consistent_s / scan_s, 2),
