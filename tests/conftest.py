@@ -50,6 +50,7 @@ LONG_GROUPS = (
     "iam",
     "infra",
     "tests/e2e/test_demo_smoke.py",
+    "tests/e2e/test_soak_short.py",
     "tests/unit/scanner/test_generated_catalog.py",
     "tests/unit/scanner/test_member_role.py",
     "tests/e2e/test_pipeline.py",

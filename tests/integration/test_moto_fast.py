@@ -351,3 +351,42 @@ def test_sns_topic_keeps_its_latest_notifications(monkeypatch: pytest.MonkeyPatc
         received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert [(k[0], k[1]) for k in kept] == [(ids[n], f"m{n}") for n in (2, 3, 4)]
     assert sorted(m["Body"] for m in received) == [f"m{n}" for n in range(5)]  # every message delivered
+
+
+def test_model_instances_are_tracked_while_alive_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replaced items and deleted objects are freed; moto answers as before and lists the live instances."""
+    import gc
+
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.s3.models import FakeKey
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    moto_fast.patch_instance_tracking()
+    moto_fast.patch_instance_tracking()  # idempotent
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in range(300):  # one item, written 300 times and read back each time
+            ddb.put_item(TableName="t", Item={"pk": {"S": "one"}, "n": {"N": str(n)}})
+            ddb.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "one"}})
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="tracked-bucket")
+        for n in range(200):
+            s3.put_object(Bucket="tracked-bucket", Key=f"k{n}", Body=b"x" * 1024)
+            if n:
+                s3.delete_object(Bucket="tracked-bucket", Key=f"k{n - 1}")
+        gc.collect()
+        items, keys = list(Item.instances_tracked), list(FakeKey.instances_tracked)  # type: ignore[attr-defined]
+        answer = ddb.get_item(TableName="t", Key={"pk": {"S": "one"}})["Item"]
+        listed = s3.list_objects_v2(Bucket="tracked-bucket")["Contents"]
+    assert answer["n"] == {"N": "299"}  # the last write, as moto answers without the patch
+    assert [o["Key"] for o in listed] == ["k199"]
+    assert 1 <= len(items) < 20  # moto's list held all 600+ versions and query copies
+    assert any(item.attrs["n"].value == "299" for item in items)  # the live item is still listed
+    assert 1 <= len(keys) < 10  # and every deleted object's body

@@ -1,0 +1,44 @@
+"""The soak's short version in ``make test``: two scans of a few hundred resources through the real harness.
+
+``make soak`` runs 20 x 10,000 (about an hour); this guards the harness itself (the scanner in its own process,
+the three consumer processes, churn, the truth check, the per-process CPU and RSS, the report) so it cannot rot
+between long runs. It runs as its own process, as ``make soak`` does: the harness sets the emulator's endpoint in
+its environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_two_short_soak_scans_end_equal_to_the_truth_and_write_the_report(tmp_path: Path) -> None:
+    report = tmp_path / "reliability.md"
+    report.write_text("# Reliability report\n\n## Faults\n\nkept\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.chaos.soak", "--scans", "2", "--resources", "300", "--report", str(report)],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"scan"')]
+    assert [r["scan"] for r in rows] == [1, 2]
+    assert all(r["ok"] and r["lost"] == 0 and r["false_missing"] == 0 for r in rows)
+    second = rows[1]
+    assert second["deleted"] > 0 and second["created"] > 0 and second["changed"] > 0  # churn between the scans
+    assert second["consistent_s"] >= second["scan_s"] > 0
+    assert set(second["cpu_s"]) == {"scanner", "ddb-projector", "lake-writer", "archiver", "moto"}
+    assert second["cpu_s"]["scanner"] > 0 and second["cpu_s"]["moto"] > 0
+    assert all(second["rss_mb"][name] > 0 for name in ("scanner", "ddb-projector", "lake-writer", "archiver", "moto"))
+    text = report.read_text()
+    assert text.startswith("# Reliability report\n\n## Faults\n\nkept\n")  # the fault table is left as it was
+    assert "## Soak" in text and text.count("equal to the truth") == 2
+    assert "CPU seconds per scan" in text
