@@ -450,7 +450,7 @@ def patch_instance_tracking() -> None:
 
     __new__._inventory_fast = True  # type: ignore[attr-defined]
     __new__.__wrapped__ = original  # type: ignore[attr-defined]
-    BaseModel.__new__ = staticmethod(__new__)  # type: ignore[method-assign,assignment]
+    BaseModel.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
 
 
 def apply() -> None:
