@@ -37,7 +37,7 @@ ACCOUNTS = ("210987654321", "310987654321", "410987654321")
 REGIONS = ("us-east-1", "eu-west-1")
 PAGE = 500
 BATCH = 100  # events per batch (the soak's 6 MB cap closes them at about 23-40: --batch 30 --page 100)
-WINDOW_S = 10.0
+WINDOW_S = 10.0  # fixed so runs compare (the deploy: inventory_core.topology.CONSUMER_BATCHING_WINDOWS_S)
 RETRY_S = 5.0
 
 

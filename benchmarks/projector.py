@@ -47,7 +47,7 @@ ACCOUNT = "210987654321"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-south-1")
 TYPES = ("ec2", "lambda", "rds", "vpc", "elbv2")
 PAGE = 500  # the scanner's page_max_items
-BATCH = 10  # SQS event source batch size
+BATCH = 10  # records per handler call, fixed so runs compare (the deploy: inventory_core.topology.CONSUMER_BATCH_SIZES)
 TARGET_RATIO = 0.5
 
 

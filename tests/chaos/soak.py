@@ -245,41 +245,42 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
         on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
     began = time.monotonic()
     server = MotoServer.start()
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ.update(
-        {"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION}
-    )
-    os.environ.update({"SCAN_TYPES": "ec2,s3,vpc", "INVENTORY_REGIONS": ",".join(REGIONS)})
-    # One moto process serves every call on a shared 2-core machine: a describe_instances of 1,333 instances
-    # took 70 s at load 16 (2.3 s idle), past the scanner's 30 s default read timeout, and whole EC2 scopes
-    # failed. The soak measures the pipeline's convergence, not the emulator's latency.
-    os.environ.setdefault("API_CALL_TIMEOUT_S", "180")
-    state_dir = Path(f"/tmp/soak-{uuid.uuid4().hex[:8]}")
-    state_dir.mkdir(parents=True)
-    prefix = f"s{uuid.uuid4().hex[:6]}-"
-    clients = AwsClientFactory(HOME_REGION)
-    topology = build_topology(HOME_ACCOUNT, HOME_REGION, prefix=prefix)
-    env = provision(clients, topology, state_dir=state_dir)
-    os.environ.update(env)
-    stack = Stack(topology=topology, env=env, clients=clients)
-    accounts = unique_accounts(3)
-    named = [(a, f"soak-{i}") for i, a in enumerate(accounts)]
-    started = time.monotonic()
-    fleet = seed_fleet(named, REGIONS, resources * 8 // 10, prefix=prefix, types=("ec2",))
-    rest = seed_fleet(named, REGIONS, resources * 2 // 10, prefix=prefix, types=("s3", "vpc"))
-    fleet.arns.update(rest.arns)
-    seed_s = time.monotonic() - started
-    print(f"seeded {len(fleet.arns_of('ec2', 's3', 'vpc'))} resources in {seed_s:.0f}s", flush=True)
-    pipeline = Pipeline(stack, fleet, ("ec2", "s3", "vpc"))
-    churn = Churn(fleet, prefix)
-    # Running the whole time, each in its own process, as the event source mappings run the functions in AWS.
-    processes = start_consumers(state_dir)
-    wait_until_ready(state_dir, processes)
-    offsets: dict[str, int] = {}
-    rows: list[dict[str, Any]] = []
-    history: dict[str, int] = {}
-    stopped_early = ""
-    try:
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:  # from here on, a failure (seeding, consumers not ready) still stops the server and the consumers
+        os.environ.update(LOCAL_CREDENTIALS)
+        os.environ.update(
+            {"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION}
+        )
+        os.environ.update({"SCAN_TYPES": "ec2,s3,vpc", "INVENTORY_REGIONS": ",".join(REGIONS)})
+        # One moto process serves every call on a shared 2-core machine: a describe_instances of 1,333 instances
+        # took 70 s at load 16 (2.3 s idle), past the scanner's 30 s default read timeout, and whole EC2 scopes
+        # failed. The soak measures the pipeline's convergence, not the emulator's latency.
+        os.environ.setdefault("API_CALL_TIMEOUT_S", "180")
+        state_dir = Path(f"/tmp/soak-{uuid.uuid4().hex[:8]}")
+        state_dir.mkdir(parents=True)
+        prefix = f"s{uuid.uuid4().hex[:6]}-"
+        clients = AwsClientFactory(HOME_REGION)
+        topology = build_topology(HOME_ACCOUNT, HOME_REGION, prefix=prefix)
+        env = provision(clients, topology, state_dir=state_dir)
+        os.environ.update(env)
+        stack = Stack(topology=topology, env=env, clients=clients)
+        accounts = unique_accounts(3)
+        named = [(a, f"soak-{i}") for i, a in enumerate(accounts)]
+        started = time.monotonic()
+        fleet = seed_fleet(named, REGIONS, resources * 8 // 10, prefix=prefix, types=("ec2",))
+        rest = seed_fleet(named, REGIONS, resources * 2 // 10, prefix=prefix, types=("s3", "vpc"))
+        fleet.arns.update(rest.arns)
+        seed_s = time.monotonic() - started
+        print(f"seeded {len(fleet.arns_of('ec2', 's3', 'vpc'))} resources in {seed_s:.0f}s", flush=True)
+        pipeline = Pipeline(stack, fleet, ("ec2", "s3", "vpc"))
+        churn = Churn(fleet, prefix)
+        # Running the whole time, each in its own process, as the event source mappings run the functions in AWS.
+        processes.update(start_consumers(state_dir))
+        wait_until_ready(state_dir, processes)
+        offsets: dict[str, int] = {}
+        rows: list[dict[str, Any]] = []
+        history: dict[str, int] = {}
+        stopped_early = ""
         for n in range(1, scans + 1):
             if max_minutes is not None and n > 1 and (time.monotonic() - began) / 60 > max_minutes:
                 stopped_early = f"stopped after {n - 1} scans: the {max_minutes:.0f}-minute budget was spent"
@@ -315,7 +316,8 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             check_parts: dict[str, float] = {}
             while time.monotonic() < deadline:
                 drained = wait_until_drained(pipeline, scan_done, deadline)
-                cpu_after = {name: cpu_s(pid) for name, pid in others.items()}  # before the check's own reads
+                # the first time the queues were empty, before any check's own reads
+                cpu_after = cpu_after or {name: cpu_s(pid) for name, pid in others.items()}
                 check_started = time.monotonic()
                 observed = pipeline.observe()
                 lost, false_missing, problems = check(observed, expected)
@@ -327,6 +329,8 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                     print(f"scan {n}: queues empty but not consistent yet: {problems[:2]}", flush=True)
                     last_report = time.monotonic()
                 time.sleep(1)
+            # or now, when the scan ran out of time before the queues were ever empty
+            cpu_after = cpu_after or {name: cpu_s(pid) for name, pid in others.items()}
             if exit_code != 0:  # a failed scan fails the soak even where its stores look right
                 problems = [f"the scanner exited with {exit_code} (log: {state_dir / 'scanner.log'})", *problems]
             # The stores were final when the last queue became empty (a consumer deletes a message only after its
@@ -359,7 +363,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 },
                 # CPU seconds of each process from scan start until the queues were empty (the machine has 2 vCPUs)
                 "cpu_s": {"scanner": round(scanner_cpu_s, 1)}
-                | {name: round(cpu_after.get(name, 0.0) - cpu_before[name], 1) for name in others},
+                | {name: round(max(0.0, cpu_after.get(name, 0.0) - cpu_before[name]), 1) for name in others},
                 "load": round(os.getloadavg()[0], 1),
                 "lost": lost,
                 "false_missing": false_missing,

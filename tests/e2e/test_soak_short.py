@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,16 +21,28 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_two_short_soak_scans_end_equal_to_the_truth_and_write_the_report(tmp_path: Path) -> None:
     report = tmp_path / "reliability.md"
     report.write_text("# Reliability report\n\n## Faults\n\nkept\n")
-    done = subprocess.run(
+    # Its own process group: on a timeout or a failed assertion the whole soak (moto server, consumers) goes,
+    # SIGTERM first (the soak stops its children in its finally), then SIGKILL. Under pytest-timeout's 600 s.
+    soak = subprocess.Popen(
         [sys.executable, "-m", "tests.chaos.soak", "--scans", "2", "--resources", "300", "--report", str(report)],
         cwd=ROOT,
         env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=900,
+        start_new_session=True,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"scan"')]
+    try:
+        stdout, stderr = soak.communicate(timeout=480)
+    finally:
+        if soak.poll() is None:
+            os.killpg(soak.pid, signal.SIGTERM)
+            try:
+                soak.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(soak.pid, signal.SIGKILL)
+    assert soak.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    rows = [json.loads(line) for line in stdout.splitlines() if line.startswith('{"scan"')]
     assert [r["scan"] for r in rows] == [1, 2]
     assert all(r["ok"] and r["lost"] == 0 and r["false_missing"] == 0 for r in rows)
     second = rows[1]

@@ -388,5 +388,5 @@ def test_model_instances_are_tracked_while_alive_only(monkeypatch: pytest.Monkey
     assert answer["n"] == {"N": "299"}  # the last write, as moto answers without the patch
     assert [o["Key"] for o in listed] == ["k199"]
     assert 1 <= len(items) < 20  # moto's list held all 600+ versions and query copies
-    assert any(item.attrs["n"].value == "299" for item in items)  # the live item is still listed
+    assert any(getattr(item.attrs.get("n"), "value", None) == "299" for item in items)  # the live item is still listed
     assert 1 <= len(keys) < 10  # and every deleted object's body

@@ -394,23 +394,29 @@ def patch_sns_sent_notifications() -> None:
     Topic.__init__ = __init__  # type: ignore[method-assign]
 
 
+_CONVERTING = threading.Lock()
+
+
 class _WeakInstances:
     """A model class's ``instances_tracked`` holding weak references: iterated and appended like moto's list."""
 
     def __init__(self, instances: Any = ()) -> None:
         self._refs: list[weakref.ref[Any]] = []
         self._prune_at = 1024
+        self._lock = threading.Lock()  # the server's request threads create instances at the same time
         for instance in instances:
             self.append(instance)
 
     def append(self, instance: Any) -> None:
         try:
-            self._refs.append(weakref.ref(instance))
+            ref = weakref.ref(instance)
         except TypeError:  # a model without weak reference support is not listed (only the dashboard reads it)
             return
-        if len(self._refs) > self._prune_at:  # amortised: the dead references go when the list doubles
-            self._refs = [ref for ref in self._refs if ref() is not None]
-            self._prune_at = max(1024, 2 * len(self._refs))
+        with self._lock:
+            self._refs.append(ref)
+            if len(self._refs) > self._prune_at:  # amortised: the dead references go when the list doubles
+                self._refs = [r for r in self._refs if r() is not None]
+                self._prune_at = max(1024, 2 * len(self._refs))
 
     def __iter__(self) -> Iterator[Any]:
         for ref in list(self._refs):
@@ -443,8 +449,11 @@ def patch_instance_tracking() -> None:
         instance = super(BaseModel, cls).__new__(cls)  # as moto's: the next class after BaseModel allocates
         tracked = cls.__dict__.get("instances_tracked")
         if not isinstance(tracked, _WeakInstances):  # the metaclass's list, or the one a reset put back
-            tracked = _WeakInstances(tracked or ())
-            cls.instances_tracked = tracked
+            with _CONVERTING:  # two threads' first instances of a class: one container, neither lost
+                tracked = cls.__dict__.get("instances_tracked")
+                if not isinstance(tracked, _WeakInstances):
+                    tracked = _WeakInstances(tracked or ())
+                    cls.instances_tracked = tracked
         tracked.append(instance)
         return instance
 
