@@ -57,6 +57,11 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
 
 
+def cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    """:func:`cpu_s` of each named process."""
+    return {name: cpu_s(pid) for name, pid in pids.items()}
+
+
 def scan_in_process(execution_id: str, log_dir: Path, timeout_s: float) -> tuple[int, float]:
     """Run one scan as ``python -m scanner --once`` (as the scheduled ECS task does); its exit code and peak RSS.
 
@@ -296,7 +301,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             )
             others = {name: p.pid for name, p in processes.items()}
             others["moto"] = server.process.pid if server.process else 0
-            cpu_before = {name: cpu_s(pid) for name, pid in others.items()}
+            cpu_before = cpu_of(others)
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
             started_at = time.time()  # to place the consumers' batches (their "at") on this scan's timeline
@@ -317,7 +322,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             while time.monotonic() < deadline:
                 drained = wait_until_drained(pipeline, scan_done, deadline)
                 # the first time the queues were empty, before any check's own reads
-                cpu_after = cpu_after or {name: cpu_s(pid) for name, pid in others.items()}
+                cpu_after = cpu_after or cpu_of(others)
                 check_started = time.monotonic()
                 observed = pipeline.observe()
                 lost, false_missing, problems = check(observed, expected)
@@ -330,7 +335,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                     last_report = time.monotonic()
                 time.sleep(1)
             # or now, when the scan ran out of time before the queues were ever empty
-            cpu_after = cpu_after or {name: cpu_s(pid) for name, pid in others.items()}
+            cpu_after = cpu_after or cpu_of(others)
             if exit_code != 0:  # a failed scan fails the soak even where its stores look right
                 problems = [f"the scanner exited with {exit_code} (log: {state_dir / 'scanner.log'})", *problems]
             # The stores were final when the last queue became empty (a consumer deletes a message only after its
