@@ -511,6 +511,8 @@ def main() -> None:
         "--report", type=Path, default=REPORT_PATH, help="markdown file whose soak section is rewritten"
     )
     args = parser.parse_args()
+    if not args.report.parent.is_dir():  # said now, not after the first scan's hour of work
+        parser.error(f"--report: no folder {args.report.parent}")
     # SIGTERM ends the soak through its finally: consumers and the moto server stop with it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # The report is rewritten after every scan, so a soak stopped part-way keeps what it measured.
