@@ -349,6 +349,9 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             row = {
                 "scan": n,
                 "resources": len(truth),
+                # what the stores hold: the fleet's resources and every one deleted so far (kept as missing for
+                # 30 days), so a process whose memory follows its data grows with this, not with the scans
+                "held": len(truth) + len(churn.gone),
                 **changes,
                 "started_at": round(started_at, 2),
                 "scan_s": round(scan_s, 1),
@@ -477,6 +480,21 @@ def render(result: dict[str, Any]) -> str:
             + ", ".join(f"{k} {first[k]} -> {last[k]}" for k in ("scanner", *CONSUMER_NAMES, "moto"))
             + "."
         )
+        if len(rows) >= 4 and all("held" in r for r in rows):
+            half = rows[len(rows) // 2 - 1 :]
+            span = len(half) - 1
+            held = (half[-1]["held"] - half[0]["held"]) / half[0]["held"] * 100 / span
+
+            def growth(name: str) -> float:
+                before, after = half[0]["rss_mb"][name], half[-1]["rss_mb"][name]
+                return float((after - before) / max(1, before) * 100 / span)
+
+            lines.append(
+                f"Second half (scans {half[0]['scan']} -> {half[-1]['scan']}), growth per scan: items held"
+                f" {held:.1f}% ({half[0]['held']} -> {half[-1]['held']}: deleted resources stay as missing); RSS "
+                + ", ".join(f"{k} {growth(k):.1f}%" for k in (*CONSUMER_NAMES, "moto"))
+                + "."
+            )
     if result.get("stopped_early"):
         lines += ["", f"Not the full run: {result['stopped_early']}."]
     return "\n".join(lines) + "\n"

@@ -100,6 +100,9 @@ def race(page_writer: LakeWriterService, completion_writer: LakeWriterService, o
         assert (swept, results["completion"].parked) == ({"page": 1, "completion": 0}, 1), order
     if order == "page-checks-first":  # the completion finds every page there
         assert (swept, results["completion"].parked) == ({"page": 0, "completion": 1}, 0), order
+        # AND each batch's log line says where its time went: the page's rows and pages, the completion's sweep
+        assert set(results["page"].seconds) == {"rows", "pages"}, results["page"].seconds
+        assert set(results["completion"].seconds) == {"pages", "sweep"}, results["completion"].seconds
     # AND resource 2 is missing, 1 and 3 active
     assert statuses(account) == {
         resource(1, account_id=account).resource_arn: "active",

@@ -145,7 +145,7 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
     assert getattr(Table.query, "_inventory_fast", False)
     rng = random.Random(7)
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client: Any = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
             TableName="t",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -315,7 +315,7 @@ def test_dynamodb_scan_answers_equal_moto_whole_table_walk(monkeypatch: pytest.M
     moto_fast.patch_dynamodb_scan()  # idempotent
     assert getattr(Table.scan, "_inventory_fast", False)
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client: Any = boto3.client("dynamodb", region_name="us-east-1")
         fast = _scan_scenario(client, "fast")
         for name in ("scan", "put_item", "delete_item", "all_items"):
             monkeypatch.setattr(Table, name, getattr(Table, name).__wrapped__)
@@ -390,3 +390,51 @@ def test_model_instances_are_tracked_while_alive_only(monkeypatch: pytest.Monkey
     assert 1 <= len(items) < 20  # moto's list held all 600+ versions and query copies
     assert any(getattr(item.attrs.get("n"), "value", None) == "299" for item in items)  # the live item is still listed
     assert 1 <= len(keys) < 10  # and every deleted object's body
+
+
+def _answers(sock: Any, count: int) -> list[tuple[int, bytes]]:
+    """Read ``count`` HTTP responses framed by Content-Length from one socket: (status, body) each."""
+    stream = sock.makefile("rb")
+    answers = []
+    for _ in range(count):
+        status = int(stream.readline().split()[1])
+        length = 0
+        while (line := stream.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        answers.append((status, stream.read(length)))
+    return answers
+
+
+def test_one_connection_carries_many_calls_and_a_body_left_unread_is_skipped(moto_endpoint: str) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    # GIVEN the moto server of the tests (inventory_cli.moto_fast, keep-alive on)
+    host, port = urlsplit(moto_endpoint).hostname, urlsplit(moto_endpoint).port
+    list_tables = (
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+        b"Content-Type: application/x-amz-json-1.0\r\nAuthorization: AWS4-HMAC-SHA256 "
+        b"Credential=testing/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x\r\n"
+        b"Content-Length: 2\r\n\r\n{}"
+    )
+    # a GET of the dashboard with a body nobody reads, then a call: the body must not be read as the next request
+    unread = b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\nnot-a-call\n"
+    with socket.create_connection((host, port), timeout=30) as sock:
+        # WHEN three requests go one after another on one connection, the first two sent at once (pipelined)
+        sock.sendall(list_tables + unread)
+        first = _answers(sock, 2)
+        sock.sendall(list_tables)
+        (third,) = _answers(sock, 1)
+    # THEN each gets its own answer on the same connection (werkzeug's server closed it after every call)
+    assert first[0][0] == 200 and b"TableNames" in first[0][1]
+    assert first[1][0] == 200
+    assert third[0] == 200 and b"TableNames" in third[1]
+
+    # AND boto3 reuses one pooled connection for consecutive calls
+    client: Any = boto3.client("dynamodb", region_name="us-east-1")
+    for _ in range(3):
+        client.list_tables()
+    pools = client._endpoint.http_session._manager.pools
+    assert sum(pool.num_connections for pool in pools._container.values()) == 1

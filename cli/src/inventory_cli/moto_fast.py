@@ -31,7 +31,9 @@ its items by partition, and filters with the same equality the dictionary uses),
 the table's items unsorted, because moto sorts the index matches afterwards by the index key and the table key,
 a total order. Everything after (range conditions, paging, size limit, projections, filters) is moto's own.
 
-    python -m inventory_cli.moto_fast -H 127.0.0.1 -p 5000   (the arguments of python -m moto.server)
+Connections are kept alive (``KeepAliveRequestHandler``): moto's own server closes each one after a call.
+
+    python -m inventory_cli.moto_fast -H 127.0.0.1 -p 5000
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import socket
 import sys
 import threading
 import weakref
@@ -478,13 +481,166 @@ def apply() -> None:
 HEAP_TRIM_INTERVAL_S = 1.0
 
 
-def main() -> None:
+#: werkzeug's development server (moto's own ``python -m moto.server``) sends ``Connection: close`` on every
+#: response, so every AWS call opened a new TCP connection, for which the server started a thread and a selector
+#: and then waited 10 ms for body bytes that never came: py-spy on the server during a 10,000-resource soak
+#: (2026-12-01) put a fifth of its samples there (thread start 8.6%, selectors 8%, socket shutdown and close 4%),
+#: and every client paid a new connection per call as well. ``KeepAliveRequestHandler`` keeps the connection.
+#: ``MOTO_KEEP_ALIVE=0`` serves exactly as moto's own command does.
+KEEP_ALIVE_ENV = "MOTO_KEEP_ALIVE"
+#: An idle kept-alive connection is closed after this long (its thread waits on it until then).
+IDLE_CONNECTION_S = 60.0
+
+
+class _RequestBody:
+    """The connection's read side as werkzeug sees it; counts the body bytes read so the rest can be skipped.
+
+    werkzeug, after each response, reads whatever the client sent within 10 ms and throws it away (the unread
+    rest of the body: safe only because it closes every connection). On a kept-alive connection that would be
+    the client's next request, so once the response is complete (``finished``) those reads get nothing, and the
+    handler skips the body's unread rest by its Content-Length instead.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.finished = False
+        self.consumed = 0
+
+    def start(self) -> None:
+        self.finished = False
+        self.consumed = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.finished:
+            return b""
+        data: bytes = self._raw.read(size)
+        self.consumed += len(data)
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data: bytes = self._raw.read1(size)
+        self.consumed += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        if self.finished:
+            return 0
+        n: int = self._raw.readinto(buffer)
+        self.consumed += n
+        return n
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data: bytes = self._raw.readline(size)
+        self.consumed += len(data)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def _keep_alive_handler() -> type:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class KeepAliveRequestHandler(MotoRequestHandler):
+        """moto's request handler on persistent HTTP/1.1 connections (see ``KEEP_ALIVE_ENV``)."""
+
+        timeout = IDLE_CONNECTION_S
+        _body: _RequestBody
+
+        def setup(self) -> None:
+            super().setup()
+            # werkzeug writes the headers and the body in two sends: with Nagle's algorithm the body waited for
+            # the client's delayed ACK of the headers (tens of ms a call on a reused connection)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._body = _RequestBody(self.rfile)
+            self.rfile = self._body  # type: ignore[assignment]  # reads as the buffered reader it wraps
+
+        def handle_one_request(self) -> None:
+            self._body.start()
+            super().handle_one_request()
+            if self.close_connection or not getattr(self, "command", None):
+                return
+            # the body the application left unread: skipped by its length, or the connection is not reused
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                self.close_connection = True  # botocore frames its bodies by length; this is rare
+                return
+            unread = int(self.headers.get("Content-Length") or 0) - self._body.consumed
+            if unread > 0:
+                self._body.finished = False
+                self._body.read(unread)
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "connection" and value.lower() == "close":
+                return  # werkzeug's on every response; the request's own Connection header still decides
+            super().send_header(keyword, value)
+
+        def make_environ(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().make_environ()
+            self._body.start()  # the request line and headers are read: from here on, the body
+            environ[_BODY_ENVIRON_KEY] = self._body
+            return environ
+
+    return KeepAliveRequestHandler
+
+
+_BODY_ENVIRON_KEY = "inventory.request_body"
+
+
+def _finishing(app: Any) -> Any:
+    """The WSGI application, marking the request body finished once the response has been produced."""
+
+    def application(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        result = app(environ, start_response)
+        try:
+            yield from result
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+            body = environ.get(_BODY_ENVIRON_KEY)
+            if body is not None:
+                body.finished = True
+
+    return application
+
+
+def serve(host: str, port: int) -> None:
+    """moto's application on werkzeug's threaded server, with keep-alive connections."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
+
+    run_simple(
+        host,
+        port,
+        _finishing(DomainDispatcherApplication(create_backend_app)),
+        threaded=True,
+        request_handler=_keep_alive_handler(),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m inventory_cli.moto_fast -H HOST -p PORT``: the patched moto server."""
+    import argparse
+    import os
+    import signal
+
     apply()
     from inventory_core.memory import trimming
-    from moto.server import main as serve
 
+    args = sys.argv[1:] if argv is None else argv
+    if os.environ.get(KEEP_ALIVE_ENV, "1") == "0":
+        from moto.server import main as serve_as_moto
+
+        with trimming(HEAP_TRIM_INTERVAL_S):
+            serve_as_moto(args)
+        return
+    parser = argparse.ArgumentParser(prog="python -m inventory_cli.moto_fast")
+    parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")), help="port")
+    parsed = parser.parse_args(args)
+    os.environ.setdefault("MOTO_PORT", str(parsed.port))  # as moto's own command: some answers name the port
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with trimming(HEAP_TRIM_INTERVAL_S):
-        serve(sys.argv[1:])
+        serve(parsed.host, parsed.port)
 
 
 if __name__ == "__main__":

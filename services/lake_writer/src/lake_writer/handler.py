@@ -60,6 +60,7 @@ def handle_batch(event: dict[str, Any], context: Any, service: LakeWriterService
             "missing": result.marked_missing,
             "swept_scopes": result.swept,
             "parked_scopes": result.parked,
+            "seconds": result.seconds,
         },
     )
     return processor.response()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 
 from inventory_core.retry import RetryPolicy
@@ -45,6 +46,16 @@ class BatchResult:
     marked_missing: int = 0
     swept: int = 0
     parked: int = 0
+    #: seconds per step (rows, pages, sweep), for the batch's log line: where a slow batch spent its time
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[step] = round(self.seconds.get(step, 0.0) + time.monotonic() - started, 3)
 
 
 def _columns(resource: Resource) -> dict[str, Any]:
@@ -125,7 +136,8 @@ class LakeWriterService:
                     assert_never(event)
         result = BatchResult(history_rows=len(history))
         if latest:
-            result.rows_written = self._retry(lambda: self._write(latest, list(history.values())))
+            with result.timed("rows"):
+                result.rows_written = self._retry(lambda: self._write(latest, list(history.values())))
         self._complete_scopes(pages, completions, result)
         return result
 
@@ -168,12 +180,14 @@ class LakeWriterService:
             if e.page_count > 0  # a scope of no pages is complete on arrival
         ]
         if pages or parked:
-            self._retry(lambda: self._store.record_pages(pages, parked))
+            with result.timed("pages"):
+                self._retry(lambda: self._store.record_pages(pages, parked))
         touched = {(p.execution_id, p.scope.key): (p.execution_id, p.scope) for p in pages}
         touched |= {(e.execution_id, e.scope.key): (e.execution_id, e.scope) for e in complete}
         if not touched:
             return
-        progress = self._store.progress(list(touched.values()))
+        with result.timed("pages"):
+            progress = self._store.progress(list(touched.values()))
         ready: dict[tuple[str, str], tuple[str, Scope, Any]] = {}
         for e in complete:
             if e.page_count == 0 and not progress.get((e.execution_id, e.scope.key), _NOTHING).swept:
@@ -188,8 +202,9 @@ class LakeWriterService:
         if not ready:
             return
         sweeps = list(ready.values())
-        result.marked_missing += self._retry(lambda: self._store.mark_missing([(s, at) for _, s, at in sweeps]))
-        self._retry(lambda: self._store.record_sweeps(sweeps))
+        with result.timed("sweep"):
+            result.marked_missing += self._retry(lambda: self._store.mark_missing([(s, at) for _, s, at in sweeps]))
+            self._retry(lambda: self._store.record_sweeps(sweeps))
         result.swept = len(sweeps)
         logger.info("scopes swept", extra={"scopes": len(sweeps), "marked_missing": result.marked_missing})
 
