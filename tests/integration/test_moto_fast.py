@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from pathlib import Path
 from typing import Any
@@ -139,10 +140,15 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
     from moto.dynamodb.models.table import Table
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.models.dynamo_type import Item
+
     moto_fast.patch_dynamodb_query()
     moto_fast.patch_dynamodb_query()  # idempotent
-    patched = (Table.query, Table.all_items)
-    assert getattr(Table.query, "_inventory_fast", False)
+    moto_fast.patch_dynamodb_projection()
+    moto_fast.patch_dynamodb_projection()  # idempotent
+    patched = (Table.query, Table.all_items, Item.project)
+    assert getattr(Table.query, "_inventory_fast", False) and getattr(Item.project, "_inventory_fast", False)
     rng = random.Random(7)
     with mock_aws():
         client: Any = boto3.client("dynamodb", region_name="us-east-1")
@@ -172,7 +178,15 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
         rows = [(f"ACCOUNT#{a}", f"RES#{t}#{n:04d}") for a in range(4) for t in ("ec2", "s3", "vpc") for n in range(40)]
         rng.shuffle(rows)  # moto's dict order is insertion order: not key order
         for pk, sk in rows:
-            item = {"pk": {"S": pk}, "sk": {"S": sk}, "weight": {"N": str(rng.randint(0, 9))}, "pad": {"S": "x" * 50}}
+            item: dict[str, Any] = {
+                "pk": {"S": pk},
+                "sk": {"S": sk},
+                "weight": {"N": str(rng.randint(0, 9))},
+                "pad": {"S": "x" * 50},
+            }
+            # a stored configuration: nested maps and lists, projected whole or by path
+            item["cfg"] = {"M": {"a": {"S": sk}, "n": {"N": str(rng.randint(0, 99))}, "l": {"L": [{"S": "x"}]}}}
+            item["tags"] = {"L": [{"S": f"t{rng.randint(0, 3)}"}, {"M": {"k": {"S": "v"}}}]}
             if rng.random() < 0.8:  # sparse index: some items are not in it
                 item["gsi1pk"] = {"S": f"TYPE#{sk.split('#')[1]}"}
                 item["gsi1sk"] = {"S": f"{rng.choice('abc')}#{pk}"}  # equal index range keys across partitions
@@ -224,12 +238,51 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
                 "ExpressionAttributeValues": {":p": v("G1")},
                 "Limit": 10,
             },
+            # projections as the projector's sweep asks them (top-level names, one through a placeholder), by
+            # nested path and list index (moto's own code), and of an index query
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "FilterExpression": "weight > :n",
+                "ProjectionExpression": "pk, sk, #w, cfg, tags, absentAttribute",
+                "ExpressionAttributeNames": {"#w": "weight"},
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#1"), ":s": v("RES#ec2#"), ":n": {"N": "2"}},
+                "Limit": 8,
+            },
+            {
+                "KeyConditionExpression": "pk = :p",
+                "ProjectionExpression": "sk, cfg.a, cfg.l, tags[1].k",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#2")},
+                "Limit": 15,
+            },
+            {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :p",
+                "ProjectionExpression": "pk, sk, cfg",
+                "ExpressionAttributeValues": {":p": v("TYPE#s3")},
+                "Limit": 12,
+            },
         ]
-        fast = [_pages(client.query, TableName="t", **q) for q in queries]
+        keys = [{"pk": v(f"ACCOUNT#{n % 4}"), "sk": v(f"RES#vpc#{n:04d}")} for n in range(30)]
+        batch = {"t": {"Keys": keys, "ProjectionExpression": "sk, weight, cfg", "ConsistentRead": True}}
+
+        def answers() -> list[Any]:
+            got = client.batch_get_item(RequestItems=batch)["Responses"]["t"]
+            return [
+                [_pages(client.query, TableName="t", **q) for q in queries],
+                sorted(got, key=lambda i: i["sk"]["S"]),
+            ]
+
+        fast = answers()
         monkeypatch.setattr(Table, "query", patched[0].__wrapped__)  # type: ignore[attr-defined]
         monkeypatch.setattr(Table, "all_items", patched[1].__wrapped__)  # type: ignore[attr-defined]
-        moto_own = [_pages(client.query, TableName="t", **q) for q in queries]
+        monkeypatch.setattr(Item, "project", patched[2].__wrapped__)  # type: ignore[attr-defined]
+        monkeypatch.setattr(table_module, "copy", copy)
+        moto_own = answers()
+        # AND the stored items were not changed by the projected answers (nothing was shared with them)
+        assert answers() == moto_own
     assert fast == moto_own
+    assert len(fast[1]) == 30 and all(set(i) == {"sk", "weight", "cfg"} for i in fast[1])
+    fast = fast[0]
     counts = [sum(p["Count"] for p in pages) for pages in fast]
     assert counts[0] == 120 and counts[1] == 0 and counts[2] == 40
     assert all(c > 0 for c in counts[3:])
