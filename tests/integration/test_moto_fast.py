@@ -485,6 +485,15 @@ def test_one_connection_carries_many_calls_and_a_body_left_unread_is_skipped(mot
     assert first[1][0] == 200
     assert third[0] == 200 and b"TableNames" in third[1]
 
+    # AND a request whose headers do not parse (a header line over http.server's 64 KiB) gets an error and the
+    # connection closes: its framing is unknown, so what follows must not be read as a request
+    too_long = b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n"
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(too_long + list_tables)
+        answered = sock.makefile("rb").read()  # to the end: the server closes the connection
+    assert answered.startswith(b"HTTP/1.1 431")
+    assert b"TableNames" not in answered  # the call sent behind the bad request was not read as a request
+
     # AND boto3 reuses one pooled connection for consecutive calls
     client: Any = boto3.client("dynamodb", region_name="us-east-1")
     for _ in range(3):

@@ -607,6 +607,7 @@ def _keep_alive_handler() -> type:
 
         timeout = IDLE_CONNECTION_S
         _body: _RequestBody
+        _in_wsgi = False
 
         def setup(self) -> None:
             super().setup()
@@ -617,9 +618,8 @@ def _keep_alive_handler() -> type:
             self.rfile = self._body  # type: ignore[assignment]  # reads as the buffered reader it wraps
 
         def handle_one_request(self) -> None:
-            self._body.start()
             super().handle_one_request()
-            if self.close_connection or not getattr(self, "command", None):
+            if self.close_connection:  # a malformed request (send_error closes), or the client's own close
                 return
             # the body the application left unread: skipped by its length, or the connection is not reused
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -630,9 +630,18 @@ def _keep_alive_handler() -> type:
                 self._body.finished = False
                 self._body.read(unread)
 
+        def run_wsgi(self) -> None:
+            self._in_wsgi = True
+            try:
+                super().run_wsgi()
+            finally:
+                self._in_wsgi = False
+
         def send_header(self, keyword: str, value: str) -> None:
-            if keyword.lower() == "connection" and value.lower() == "close":
-                return  # werkzeug's on every response; the request's own Connection header still decides
+            if self._in_wsgi and keyword.lower() == "connection" and value.lower() == "close":
+                # werkzeug's, on every response it serves; the request's own Connection header still decides, and
+                # send_error's (a request that did not parse, whose framing is unknown) still closes
+                return
             super().send_header(keyword, value)
 
         def make_environ(self) -> dict[str, Any]:
