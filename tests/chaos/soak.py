@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory_cli.fleet import Fleet, client_in_account, seed_fleet
+from inventory_cli.moto_fast import CPU_STATS_ENV, CPU_STATS_INTERVAL_S, read_cpu_stats
 from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
 from inventory_cli.provision import provision
 from inventory_core.aws import AwsClientFactory
@@ -55,6 +56,18 @@ def cpu_s(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
+
+
+def top_actions(
+    before: dict[str, tuple[int, float]], after: dict[str, tuple[int, float]], count: int = 12
+) -> dict[str, list[float]]:
+    """The ``count`` actions that cost the server the most CPU between two readings: [calls, CPU seconds]."""
+    spent = {
+        action: [calls - before.get(action, (0, 0.0))[0], round(cpu - before.get(action, (0, 0.0))[1], 2)]
+        for action, (calls, cpu) in after.items()
+    }
+    costliest = sorted(spent.items(), key=lambda kv: -kv[1][1])[:count]
+    return {action: figures for action, figures in costliest if figures[0] > 0}
 
 
 def cpu_of(pids: dict[str, int]) -> dict[str, float]:
@@ -249,6 +262,9 @@ def wait_until_drained(
 def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float | None = None,
         on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
     began = time.monotonic()
+    # the server's CPU per AWS action (inventory_cli.moto_fast.CPU_STATS_ENV), read per scan
+    moto_stats = Path(f"/tmp/soak-moto-cpu-{uuid.uuid4().hex[:8]}.json")
+    os.environ[CPU_STATS_ENV] = str(moto_stats)
     server = MotoServer.start()
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:  # from here on, a failure (seeding, consumers not ready) still stops the server and the consumers
@@ -302,6 +318,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             others = {name: p.pid for name, p in processes.items()}
             others["moto"] = server.process.pid if server.process else 0
             cpu_before = cpu_of(others)
+            actions_before = read_cpu_stats(moto_stats)
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
             started_at = time.time()  # to place the consumers' batches (their "at") on this scan's timeline
@@ -317,12 +334,16 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             last_report = time.monotonic()
             deadline = t0 + timeout_s
             drained: dict[str, float] = {}
+            actions_after: dict[str, tuple[int, float]] = {}
             check_s = 0.0
             check_parts: dict[str, float] = {}
             while time.monotonic() < deadline:
                 drained = wait_until_drained(pipeline, scan_done, deadline)
                 # the first time the queues were empty, before any check's own reads
-                cpu_after = cpu_after or cpu_of(others)
+                if not cpu_after:
+                    cpu_after = cpu_of(others)
+                    time.sleep(CPU_STATS_INTERVAL_S + 0.1)  # the server's last figures written
+                    actions_after = read_cpu_stats(moto_stats)
                 check_started = time.monotonic()
                 observed = pipeline.observe()
                 lost, false_missing, problems = check(observed, expected)
@@ -336,6 +357,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 time.sleep(1)
             # or now, when the scan ran out of time before the queues were ever empty
             cpu_after = cpu_after or cpu_of(others)
+            actions_after = actions_after or read_cpu_stats(moto_stats)
             if exit_code != 0:  # a failed scan fails the soak even where its stores look right
                 problems = [f"the scanner exited with {exit_code} (log: {state_dir / 'scanner.log'})", *problems]
             # The stores were final when the last queue became empty (a consumer deletes a message only after its
@@ -372,6 +394,8 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 # CPU seconds of each process from scan start until the queues were empty (the machine has 2 vCPUs)
                 "cpu_s": {"scanner": round(scanner_cpu_s, 1)}
                 | {name: round(max(0.0, cpu_after.get(name, 0.0) - cpu_before[name]), 1) for name in others},
+                # moto's CPU seconds (and calls) per AWS action over the same span, the costliest first
+                "moto_actions": top_actions(actions_before, actions_after),
                 "load": round(os.getloadavg()[0], 1),
                 "lost": lost,
                 "false_missing": false_missing,
@@ -396,6 +420,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             except subprocess.TimeoutExpired:
                 process.kill()
         server.stop()
+        moto_stats.unlink(missing_ok=True)
     return {"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early, "seed_s": seed_s}
 
 
@@ -472,6 +497,20 @@ def render(result: dict[str, Any]) -> str:
                 "CPU seconds per scan, from scan start until the queues were empty (first -> last, the machine has 2"
                 " vCPUs and moto's Python runs on at most one): "
                 + ", ".join(f"{k} {with_cpu[0].get(k, 0)} -> {with_cpu[-1].get(k, 0)}" for k in names)
+                + "."
+            )
+        with_actions = [r for r in rows if r.get("moto_actions")]
+        if with_actions:
+            first_a, last_a = with_actions[0]["moto_actions"], with_actions[-1]["moto_actions"]
+            shown = sorted(set(first_a) | set(last_a), key=lambda a: -last_a.get(a, [0, 0.0])[1])[:8]
+            lines.append(
+                f"moto's CPU seconds per scan by AWS action, scan {with_actions[0]['scan']} -> "
+                f"{with_actions[-1]['scan']} (its request threads' own CPU; calls in brackets): "
+                + ", ".join(
+                    f"{a} {first_a.get(a, [0, 0.0])[1]} ({first_a.get(a, [0])[0]}) -> "
+                    f"{last_a.get(a, [0, 0.0])[1]} ({last_a.get(a, [0])[0]})"
+                    for a in shown
+                )
                 + "."
             )
         first, last = rows[0]["rss_mb"], rows[-1]["rss_mb"]

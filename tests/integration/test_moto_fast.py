@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -500,3 +501,45 @@ def test_one_connection_carries_many_calls_and_a_body_left_unread_is_skipped(mot
         client.list_tables()
     pools = client._endpoint.http_session._manager.pools
     assert sum(pool.num_connections for pool in pools._container.values()) == 1
+
+
+def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory_cli.moto_server import LOCAL_CREDENTIALS, MotoServer
+
+    # GIVEN a server of its own that writes its CPU per action (MOTO_CPU_STATS)
+    stats = tmp_path / "cpu.json"
+    monkeypatch.setenv(moto_fast.CPU_STATS_ENV, str(stats))
+    server = MotoServer.start()
+    try:
+        for name, value in {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": server.endpoint}.items():
+            monkeypatch.setenv(name, value)
+        region = {"region_name": "us-east-1"}
+        # WHEN calls of each protocol are made: JSON (DynamoDB, SQS), query with a form body (STS, SNS), REST (S3)
+        dynamodb: Any = boto3.client("dynamodb", **region)
+        for _ in range(3):
+            dynamodb.list_tables()
+        queue = boto3.client("sqs", **region).create_queue(QueueName="cpu-stats")["QueueUrl"]
+        boto3.client("sts", **region).get_caller_identity()
+        topic = boto3.client("sns", **region).create_topic(Name="cpu-stats")["TopicArn"]
+        s3: Any = boto3.client("s3", **region)
+        s3.create_bucket(Bucket="cpu-stats")
+        s3.put_object(Bucket="cpu-stats", Key="a/b.json", Body=b"{}")
+        body = s3.get_object(Bucket="cpu-stats", Key="a/b.json")["Body"].read()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "s3 GET object" not in moto_fast.read_cpu_stats(stats):
+            time.sleep(0.1)
+        counted = moto_fast.read_cpu_stats(stats)
+    finally:
+        server.stop()
+    # THEN each action is counted under its service with its calls and some CPU time
+    assert counted["dynamodb ListTables"][0] == 3
+    assert counted["sqs CreateQueue"][0] == 1 and queue.endswith("cpu-stats")
+    assert counted["sts GetCallerIdentity"][0] == 1
+    assert counted["sns CreateTopic"][0] == 1 and topic.endswith("cpu-stats")
+    assert counted["s3 PUT bucket"][0] == 1
+    assert counted["s3 PUT object"][0] == 1 and counted["s3 GET object"][0] == 1
+    assert body == b"{}"  # the answers are whole: a form body read for its Action was handed on to moto
+    assert all(cpu > 0 for _, cpu in counted.values())
+    assert sum(calls for calls, _ in counted.values()) >= 9
+    # AND a missing or unreadable file reads as no figures
+    assert moto_fast.read_cpu_stats(tmp_path / "absent.json") == {}

@@ -40,13 +40,19 @@ from __future__ import annotations
 
 import bisect
 import copy
+import io
 import itertools
+import json
 import logging
+import os
+import re
 import socket
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 _GLOB = frozenset("*?[")
@@ -656,10 +662,16 @@ def _keep_alive_handler() -> type:
 _BODY_ENVIRON_KEY = "inventory.request_body"
 
 
-def _finishing(app: Any) -> Any:
-    """The WSGI application, marking the request body finished once the response has been produced."""
+def _finishing(app: Any, stats: CpuStats | None = None) -> Any:
+    """The WSGI application, marking the request body finished once the response has been produced.
+
+    With ``stats``, each request's CPU time (its thread's, from the call until the response is written) is
+    added to its action's total.
+    """
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        started = time.thread_time()
+        action = action_of(environ) if stats is not None else ""
         result = app(environ, start_response)
         try:
             yield from result
@@ -669,28 +681,109 @@ def _finishing(app: Any) -> Any:
             body = environ.get(_BODY_ENVIRON_KEY)
             if body is not None:
                 body.finished = True
+            if stats is not None:
+                stats.add(action, time.thread_time() - started)
 
     return application
 
 
+#: ``MOTO_CPU_STATS=PATH``: the server writes the CPU seconds its request threads spent per AWS action to PATH
+#: (JSON, ``{"dynamodb Query": {"calls": n, "cpu_s": s}, ...}``, cumulative since start, rewritten every
+#: ``CPU_STATS_INTERVAL_S`` while it changes). Thread CPU time: a request waiting for the GIL or the network
+#: costs nothing, unlike a sampling profiler's count, which on a busy server put a third of its samples in
+#: socket writes that were GIL waits. The soak reads it per scan (``tests/chaos/soak.py``).
+CPU_STATS_ENV = "MOTO_CPU_STATS"
+CPU_STATS_INTERVAL_S = 0.5
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/")
+_ACTION_PARAM = re.compile(rb"(?:^|&)Action=([A-Za-z0-9]+)")
+_FORM = "application/x-www-form-urlencoded"
+_MAX_FORM_PEEK = 1 << 20
+
+
+def action_of(environ: dict[str, Any]) -> str:
+    """``"service Action"`` of a request: the SigV4 credential scope's service, and the JSON protocol's target,
+    the query protocol's Action (a form body is read and put back) or, for S3, the method and what it names."""
+    auth = environ.get("HTTP_AUTHORIZATION") or ""
+    query = environ.get("QUERY_STRING") or ""
+    scope = _CREDENTIAL_SCOPE.search(auth) or _CREDENTIAL_SCOPE.search(query.replace("%2F", "/"))
+    service = scope.group(1) if scope else "unsigned"
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return f"{service} {target.rsplit('.', 1)[-1]}"
+    if service == "s3":
+        parts = [p for p in (environ.get("PATH_INFO") or "").split("/") if p]
+        named = "object" if len(parts) > 1 else "bucket" if parts else "service"
+        sub = query.split("=", 1)[0].split("&", 1)[0] if query and "X-Amz-" not in query else ""
+        return f"s3 {environ.get('REQUEST_METHOD', '?')} {named}" + (f" ?{sub}" if sub else "")
+    found = _ACTION_PARAM.search(query.encode())
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if found is None and (environ.get("CONTENT_TYPE") or "").startswith(_FORM) and 0 < length <= _MAX_FORM_PEEK:
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # the application reads the same bytes
+        found = _ACTION_PARAM.search(body)
+    return f"{service} {found.group(1).decode() if found else environ.get('REQUEST_METHOD', '?')}"
+
+
+class CpuStats:
+    """CPU seconds and calls per action, written to a JSON file by :meth:`flush` (see ``CPU_STATS_ENV``)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._totals: dict[str, list[float]] = {}
+        self._changed = False
+
+    def add(self, action: str, cpu_s: float) -> None:
+        with self._lock:
+            total = self._totals.setdefault(action, [0, 0.0])
+            total[0] += 1
+            total[1] += cpu_s
+            self._changed = True
+
+    def flush(self) -> None:
+        """Rewrite the file if anything was added since the last flush (atomically: readers see whole files)."""
+        with self._lock:
+            if not self._changed:
+                return
+            data = {k: {"calls": int(n), "cpu_s": round(s, 4)} for k, (n, s) in sorted(self._totals.items())}
+            self._changed = False
+        partial = self._path.with_name(self._path.name + ".partial")
+        partial.write_text(json.dumps(data))
+        partial.replace(self._path)
+
+
+def read_cpu_stats(path: Path) -> dict[str, tuple[int, float]]:
+    """What a server wrote to ``path`` (see ``CPU_STATS_ENV``): calls and CPU seconds per action; empty if none."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: (int(v["calls"]), float(v["cpu_s"])) for k, v in data.items()}
+
+
 def serve(host: str, port: int) -> None:
     """moto's application on werkzeug's threaded server, with keep-alive connections."""
+    from inventory_core.periodic import periodically
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
-    run_simple(
-        host,
-        port,
-        _finishing(DomainDispatcherApplication(create_backend_app)),
-        threaded=True,
-        request_handler=_keep_alive_handler(),
-    )
+    stats_path = os.environ.get(CPU_STATS_ENV)
+    stats = CpuStats(Path(stats_path)) if stats_path else None
+    app = _finishing(DomainDispatcherApplication(create_backend_app), stats)
+    serving = lambda: run_simple(host, port, app, threaded=True, request_handler=_keep_alive_handler())  # noqa: E731
+    if stats is None:
+        serving()
+        return
+    try:
+        with periodically(CPU_STATS_INTERVAL_S, stats.flush, name="cpu-stats"):
+            serving()
+    finally:
+        stats.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m inventory_cli.moto_fast -H HOST -p PORT``: the patched moto server."""
     import argparse
-    import os
     import signal
 
     apply()
