@@ -70,6 +70,13 @@ def top_actions(
     return {action: figures for action, figures in costliest if figures[0] > 0}
 
 
+def spent(pids: dict[str, int], moto_stats: Path) -> tuple[dict[str, float], dict[str, tuple[int, float]]]:
+    """:func:`cpu_of` these processes, and the server's CPU per action once its last figures are written."""
+    cpu = cpu_of(pids)
+    time.sleep(CPU_STATS_INTERVAL_S + 0.1)
+    return cpu, read_cpu_stats(moto_stats)
+
+
 def cpu_of(pids: dict[str, int]) -> dict[str, float]:
     """:func:`cpu_s` of each named process."""
     return {name: cpu_s(pid) for name, pid in pids.items()}
@@ -340,10 +347,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             while time.monotonic() < deadline:
                 drained = wait_until_drained(pipeline, scan_done, deadline)
                 # the first time the queues were empty, before any check's own reads
-                if not cpu_after:
-                    cpu_after = cpu_of(others)
-                    time.sleep(CPU_STATS_INTERVAL_S + 0.1)  # the server's last figures written
-                    actions_after = read_cpu_stats(moto_stats)
+                cpu_after, actions_after = (cpu_after, actions_after) if cpu_after else spent(others, moto_stats)
                 check_started = time.monotonic()
                 observed = pipeline.observe()
                 lost, false_missing, problems = check(observed, expected)

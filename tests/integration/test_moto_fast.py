@@ -262,6 +262,34 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
                 "ExpressionAttributeValues": {":p": v("TYPE#s3")},
                 "Limit": 12,
             },
+            # begins_with where the last page ends on the last match, with and without an item after the run in the
+            # query's order (moto's LastEvaluatedKey depends on it), and a prefix nothing begins with
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#2"), ":s": v("RES#s3#")},
+                "Limit": 8,
+            },
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#1"), ":s": v("RES#vpc#")},
+                "Limit": 10,
+            },
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#0"), ":s": v("RES#s3#")},
+                "ScanIndexForward": False,
+                "Limit": 10,
+            },
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#0"), ":s": v("RES#ec2#")},
+                "ScanIndexForward": False,
+                "Limit": 20,
+            },
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": v("ACCOUNT#0"), ":s": v("RES#nothing#")},
+            },
         ]
         keys = [{"pk": v(f"ACCOUNT#{n % 4}"), "sk": v(f"RES#vpc#{n:04d}")} for n in range(30)]
         batch = {"t": {"Keys": keys, "ProjectionExpression": "sk, weight, cfg", "ConsistentRead": True}}
@@ -286,7 +314,10 @@ def test_dynamodb_query_answers_equal_moto_whole_table_sort(monkeypatch: pytest.
     fast = fast[0]
     counts = [sum(p["Count"] for p in pages) for pages in fast]
     assert counts[0] == 120 and counts[1] == 0 and counts[2] == 40
-    assert all(c > 0 for c in counts[3:])
+    assert all(c > 0 for c in counts[3:-1]) and counts[-1] == 0
+    # the begins_with pages: an empty last page after the run's last match where an item follows it (forward
+    # and backward), none where the partition ends there
+    assert [len(pages) for pages in fast[-5:-1]] == [6, 4, 5, 2]
     assert sum(len(pages) > 1 for pages in fast) >= 5  # paging went through ExclusiveStartKey
 
 
