@@ -178,6 +178,7 @@ class Churn:
 
 
 CONSUMER_NAMES = ("ddb-projector", "lake-writer", "archiver")
+TABLE_MAINTENANCE = "table-maintenance"
 #: Concurrent invocations of each function: the stack caps the lake writer at 2 (LAKE_WRITER_CONCURRENCY); the
 #: projector and the archiver scale out with the queue in AWS, here to a few pollers.
 CONCURRENCY = {"ddb-projector": 4, "lake-writer": 2, "archiver": 2}
@@ -189,7 +190,11 @@ RETRY_DELAY_S = 5
 
 
 def start_consumers(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
-    """Each consumer in its own process (its own Lambda function in AWS), logging to ``log_dir``/NAME.log."""
+    """Each consumer in its own process (its own Lambda function in AWS), logging to ``log_dir``/NAME.log.
+
+    The lake writers keep every snapshot (``KEEP_SNAPSHOTS=0``), as with S3 Tables in AWS, and the tables'
+    maintenance runs beside them (:func:`start_table_maintenance`), as S3 Tables runs its own.
+    """
     processes = {}
     for name in CONSUMER_NAMES:
         log = (log_dir / f"{name}.log").open("ab")
@@ -199,9 +204,20 @@ def start_consumers(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
             stderr=log,
             # glibc as the scanner's ECS task: each poller thread would otherwise get an arena of its own and hold
             # freed memory. Lambda runs one invocation per execution environment, so the functions need no such setting.
-            env={**os.environ, **LONG_PROCESS_MALLOC_ENV},
+            env={**os.environ, **LONG_PROCESS_MALLOC_ENV, "KEEP_SNAPSHOTS": "0"},
         )
     return processes
+
+
+def start_table_maintenance(log_dir: Path) -> subprocess.Popen[bytes]:
+    """The local stand-in for S3 Tables' maintenance (``inventory_cli.lake_maintenance``), logging to ``log_dir``."""
+    log = (log_dir / f"{TABLE_MAINTENANCE}.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "inventory_cli.lake_maintenance", "--every", "10", "--keep", "20"],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, **LONG_PROCESS_MALLOC_ENV},
+    )
 
 
 def wait_until_ready(log_dir: Path, processes: dict[str, subprocess.Popen[bytes]], timeout_s: float = 600) -> None:
@@ -305,6 +321,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
         # Running the whole time, each in its own process, as the event source mappings run the functions in AWS.
         processes.update(start_consumers(state_dir))
         wait_until_ready(state_dir, processes)
+        processes[TABLE_MAINTENANCE] = start_table_maintenance(state_dir)
         offsets: dict[str, int] = {}
         rows: list[dict[str, Any]] = []
         history: dict[str, int] = {}
@@ -447,7 +464,9 @@ def render(result: dict[str, Any]) -> str:
         "peak (its VmHWM), the others' current RSS after the check. load = 1-minute load",
         "average of the 2-vCPU machine, shared with other work. After each check the bucket's lifecycle rules run 40",
         "days ahead (`inventory_cli.maintenance`: staged pages and noncurrent versions go, as AWS expires them; moto",
-        "has no lifecycle), before the RSS is read.",
+        "has no lifecycle), before the RSS is read. The tables' snapshot expiry runs beside the pipeline every 10 s",
+        "(`inventory_cli.lake_maintenance`, keeping 20 a table), as S3 Tables' maintenance does in AWS; the lake",
+        "writers keep every snapshot (`KEEP_SNAPSHOTS=0`), as they do with S3 Tables.",
         "",
         "| scan | resources | deleted / created / changed | scan (s) | consistent (s) | ratio |"
         " projector / lake writer / archiver empty (s) | check (s) | RSS scanner / projector / lake writer / archiver /"
@@ -496,7 +515,7 @@ def render(result: dict[str, Any]) -> str:
             )
         with_cpu = [r["cpu_s"] for r in rows if r.get("cpu_s")]
         if with_cpu:
-            names = ("scanner", *CONSUMER_NAMES, "moto")
+            names = ("scanner", *CONSUMER_NAMES, TABLE_MAINTENANCE, "moto")
             lines.append(
                 "CPU seconds per scan, from scan start until the queues were empty (first -> last, the machine has 2"
                 " vCPUs and moto's Python runs on at most one): "

@@ -48,7 +48,7 @@ def test_two_short_soak_scans_end_equal_to_the_truth_and_write_the_report(tmp_pa
     second = rows[1]
     assert second["deleted"] > 0 and second["created"] > 0 and second["changed"] > 0  # churn between the scans
     assert second["consistent_s"] >= second["scan_s"] > 0
-    assert set(second["cpu_s"]) == {"scanner", "ddb-projector", "lake-writer", "archiver", "moto"}
+    assert set(second["cpu_s"]) == {"scanner", "ddb-projector", "lake-writer", "archiver", "table-maintenance", "moto"}
     assert second["cpu_s"]["scanner"] > 0 and second["cpu_s"]["moto"] > 0
     # the server's CPU by action: the scanner's EC2 calls and the consumers' DynamoDB writes are among them
     actions = second["moto_actions"]

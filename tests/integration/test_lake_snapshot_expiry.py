@@ -126,3 +126,63 @@ def test_keep_snapshots_zero_keeps_every_snapshot(stack: Stack) -> None:
     assert len(table.snapshots()) > 4  # more than the other test keeps
     first = min(table.snapshots(), key=lambda s: s.sequence_number)
     assert referenced_files(table, [first]) <= _objects(stack, table.location())
+
+
+def test_table_maintenance_beside_writers_that_keep_everything_expires_to_keep(stack: Stack) -> None:
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    from inventory_cli.lake_maintenance import maintain
+    from lake_writer.adapters.iceberg_store import IcebergLakeStore
+
+    # GIVEN writers that keep every snapshot (as with S3 Tables), after four scans
+    service = build_service(LakeWriterSettings(keep_snapshots=0))
+    for n in range(1, 5):
+        at = later(60 * n)
+        ex = f"exec-{n}"
+        service.apply(
+            [
+                page([resource(i, at=at, state=f"s{n}") for i in range(3)], execution_id=ex, started=at),
+                scope_completed(scope(), execution_id=ex, count=3, started=at),
+            ]
+        )
+    catalog = load_catalog(IcebergSettings())
+    namespace = stack.env["ICEBERG_NAMESPACE"]
+    names = ("resources", "resource_history", "scope_pages")
+    assert all(len(catalog.load_table(f"{namespace}.{n}").snapshots()) >= 4 for n in names)
+
+    # WHEN the maintenance rounds run beside them (the loop: a round that fails does not end it)
+    class Flaky:
+        def __init__(self, store: IcebergLakeStore, stop: threading.Event) -> None:
+            self.calls, self._store, self._stop = 0, store, stop
+
+        def expire_snapshots(self) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionError("the emulator is restarting")
+            self._stop.set()
+            return self._store.expire_snapshots()
+
+    stop = threading.Event()
+    flaky = Flaky(IcebergLakeStore(catalog, namespace, keep_snapshots=2), stop)
+    assert maintain(stop, flaky, 0.01) == 2 and flaky.calls == 2
+
+    # THEN every table keeps at most 2 + 1 snapshots (expiry runs once a table holds half of keep more), the rows
+    # are intact
+    for name in names:
+        assert 1 <= len(catalog.load_table(f"{namespace}.{name}").snapshots()) <= 3, name
+    con = connect()
+    attach_views(con, catalog, namespace)
+    assert con.execute("SELECT state, count(*) FROM resources GROUP BY ALL").fetchall() == [("s4", 3)]
+
+    # AND the command refuses bad arguments with a clear message
+    refused = subprocess.run(
+        [sys.executable, "-m", "inventory_cli.lake_maintenance", "--every", "0"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "--every must be above 0" in refused.stderr
