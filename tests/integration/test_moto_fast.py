@@ -544,15 +544,14 @@ def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatc
     try:
         for name, value in {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": server.endpoint}.items():
             monkeypatch.setenv(name, value)
-        region = {"region_name": "us-east-1"}
         # WHEN calls of each protocol are made: JSON (DynamoDB, SQS), query with a form body (STS, SNS), REST (S3)
-        dynamodb: Any = boto3.client("dynamodb", **region)
+        dynamodb: Any = boto3.client("dynamodb", region_name="us-east-1")
         for _ in range(3):
             dynamodb.list_tables()
-        queue = boto3.client("sqs", **region).create_queue(QueueName="cpu-stats")["QueueUrl"]
-        boto3.client("sts", **region).get_caller_identity()
-        topic = boto3.client("sns", **region).create_topic(Name="cpu-stats")["TopicArn"]
-        s3: Any = boto3.client("s3", **region)
+        queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="cpu-stats")["QueueUrl"]
+        boto3.client("sts", region_name="us-east-1").get_caller_identity()
+        topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="cpu-stats")["TopicArn"]
+        s3: Any = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="cpu-stats")
         s3.put_object(Bucket="cpu-stats", Key="a/b.json", Body=b"{}")
         body = s3.get_object(Bucket="cpu-stats", Key="a/b.json")["Body"].read()
@@ -574,3 +573,79 @@ def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatc
     assert sum(calls for calls, _ in counted.values()) >= 9
     # AND a missing or unreadable file reads as no figures
     assert moto_fast.read_cpu_stats(tmp_path / "absent.json") == {}
+
+
+def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every AttributeValue kind, nested and empty, through every reading action: patched == moto's own."""
+    from moto import mock_aws
+    from moto.core.serialize import BaseJSONSerializer
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    moto_fast.patch_dynamodb_serializer()
+    moto_fast.patch_dynamodb_serializer()  # idempotent
+    patched = BaseJSONSerializer._serialize_type_structure
+    assert getattr(patched, "_inventory_fast", False)
+    copied = []
+    real_json = moto_fast._attribute_json
+
+    def counting(value: Any) -> Any:
+        wire = real_json(value)
+        copied.append(wire is not None)
+        return wire
+
+    monkeypatch.setattr(moto_fast, "_attribute_json", counting)
+    every_kind: dict[str, Any] = {
+        "s": {"S": "x"},
+        "empty": {"S": ""},
+        "unicode": {"S": "zürich-東京"},
+        "n": {"N": "-12.50"},
+        "b": {"B": b"\x00\x01bin"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "bs": {"BS": [b"x", b"y"]},
+        "t": {"BOOL": True},
+        "f": {"BOOL": False},
+        "null": {"NULL": True},
+        "m": {"M": {"inner": {"M": {"deep": {"L": [{"S": "v"}, {"N": "1"}, {"NULL": True}]}}}, "e": {"M": {}}}},
+        "l": {"L": [{"M": {"k": {"S": "v"}}}, {"L": []}, {"BOOL": False}]},
+        "mixed": {"M": {"bin": {"B": b"\xff"}, "s": {"S": "s"}}},  # a binary value inside a map: moto's path
+    }
+
+    def answers() -> list[Any]:
+        with mock_aws():
+            client: Any = boto3.client("dynamodb", region_name="us-east-1")
+            client.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            for n in range(3):
+                client.put_item(TableName="t", Item={"pk": {"S": "p"}, "sk": {"S": f"s{n}"}, **every_kind})
+            key = {"pk": {"S": "p"}, "sk": {"S": "s1"}}
+            got = [
+                client.get_item(TableName="t", Key=key),
+                client.query(
+                    TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+                ),
+                client.scan(TableName="t"),
+                client.batch_get_item(RequestItems={"t": {"Keys": [key], "ProjectionExpression": "sk, m, l, b"}}),
+                client.update_item(
+                    TableName="t",
+                    Key=key,
+                    UpdateExpression="SET s = :v",
+                    ExpressionAttributeValues={":v": {"S": "y"}},
+                    ReturnValues="ALL_NEW",
+                ),
+                client.put_item(TableName="t", Item={**key, "s": {"S": "z"}}, ReturnValues="ALL_OLD"),
+                client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}]),
+            ]
+            for answer in got:
+                answer.pop("ResponseMetadata", None)
+            return got
+
+    fast = answers()
+    assert any(copied) and not all(copied)  # the copy served most values; binary ones took moto's path
+    monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", patched.__wrapped__)  # type: ignore[attr-defined]
+    assert fast == answers()
+    assert fast[0]["Item"]["b"] == {"B": b"\x00\x01bin"} and fast[0]["Item"]["f"] == {"BOOL": False}
