@@ -576,15 +576,18 @@ def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatc
 
 
 def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every AttributeValue kind, nested and empty, through every reading action: patched == moto's own."""
+    """Every AttributeValue kind, nested and empty, through each writing and reading action: patched == moto's own."""
     from moto import mock_aws
+    from moto.core.parse import BaseJSONParser
     from moto.core.serialize import BaseJSONSerializer
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
-    moto_fast.patch_dynamodb_serializer()
-    moto_fast.patch_dynamodb_serializer()  # idempotent
+    for patch in (moto_fast.patch_dynamodb_serializer, moto_fast.patch_dynamodb_parser):
+        patch()
+        patch()  # idempotent
     patched = BaseJSONSerializer._serialize_type_structure
-    assert getattr(patched, "_inventory_fast", False)
+    parsing = BaseJSONParser._parse_structure
+    assert getattr(patched, "_inventory_fast", False) and getattr(parsing, "_inventory_fast", False)
     copied = []
     real_json = moto_fast._attribute_json
 
@@ -620,8 +623,23 @@ def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: 
                 AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
                 BillingMode="PAY_PER_REQUEST",
             )
+            # written through each way a request carries values: PutItem, BatchWriteItem, an update's
+            # expression values, TransactWriteItems
             for n in range(3):
                 client.put_item(TableName="t", Item={"pk": {"S": "p"}, "sk": {"S": f"s{n}"}, **every_kind})
+            client.batch_write_item(
+                RequestItems={"t": [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"S": "b"}, **every_kind}}}]}
+            )
+            client.update_item(
+                TableName="t",
+                Key={"pk": {"S": "u"}, "sk": {"S": "u"}},
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in every_kind),
+                ExpressionAttributeNames={f"#{k}": k for k in every_kind},
+                ExpressionAttributeValues={f":{k}": v for k, v in every_kind.items()},
+            )
+            client.transact_write_items(
+                TransactItems=[{"Put": {"TableName": "t", "Item": {"pk": {"S": "w"}, "sk": {"S": "w"}, **every_kind}}}]
+            )
             key = {"pk": {"S": "p"}, "sk": {"S": "s1"}}
             got = [
                 client.get_item(TableName="t", Key=key),
@@ -639,6 +657,11 @@ def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: 
                 ),
                 client.put_item(TableName="t", Item={**key, "s": {"S": "z"}}, ReturnValues="ALL_OLD"),
                 client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}]),
+                client.scan(
+                    TableName="t",
+                    FilterExpression="pk IN (:b, :u, :w)",
+                    ExpressionAttributeValues={":b": {"S": "b"}, ":u": {"S": "u"}, ":w": {"S": "w"}},
+                ),
             ]
             for answer in got:
                 answer.pop("ResponseMetadata", None)
@@ -647,5 +670,8 @@ def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: 
     fast = answers()
     assert any(copied) and not all(copied)  # the copy served most values; binary ones took moto's path
     monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", patched.__wrapped__)  # type: ignore[attr-defined]
+    monkeypatch.setattr(BaseJSONParser, "_parse_structure", parsing.__wrapped__)  # type: ignore[attr-defined]
     assert fast == answers()
+    written = fast[-1]["Items"]
+    assert len(written) == 3 and all(set(every_kind) <= set(item) for item in written)
     assert fast[0]["Item"]["b"] == {"B": b"\x00\x01bin"} and fast[0]["Item"]["f"] == {"BOOL": False}
