@@ -8,6 +8,7 @@ from inventory_lake import load_catalog
 from inventory_lake.duck import attach_views, connect
 from inventory_lake.maintenance import referenced_files
 from lake_writer.bootstrap import build_service
+from lake_writer.service import LakeWriterService
 from lake_writer.settings import LakeWriterSettings
 
 from tests.builders import later, page, resource, scope, scope_completed
@@ -108,19 +109,24 @@ def test_a_writer_idle_while_another_expires_and_deletes_files_still_commits(sta
     assert con.execute("SELECT count(*), count(DISTINCT execution_id) FROM resource_history").fetchall() == [(12, 4)]
 
 
+def _land_scans(service: LakeWriterService, scans: int, resources: int) -> None:
+    """Each scan's page and its scope completion in one batch; the resources' state changes every scan."""
+    for n in range(1, scans + 1):
+        at = later(60 * n)
+        ex = f"exec-{n}"
+        service.apply(
+            [
+                page([resource(i, at=at, state=f"s{n}") for i in range(resources)], execution_id=ex, started=at),
+                scope_completed(scope(), execution_id=ex, count=resources, started=at),
+            ]
+        )
+
+
 def test_keep_snapshots_zero_keeps_every_snapshot(stack: Stack) -> None:
     # GIVEN the S3 Tables behaviour (the catalog's own maintenance expires snapshots): keep_snapshots=0
     service = build_service(LakeWriterSettings(keep_snapshots=0))
-    for n in range(1, 4):
-        at = later(60 * n)
-        ex = f"exec-{n}"
-        # WHEN three scans land
-        service.apply(
-            [
-                page([resource(1, at=at)], execution_id=ex, started=at),
-                scope_completed(scope(), execution_id=ex, count=1, started=at),
-            ]
-        )
+    # WHEN three scans land
+    _land_scans(service, 3, 1)
     # THEN nothing is expired: each scan's commits are all there, and so are the files of the first
     table = load_catalog(IcebergSettings()).load_table(f"{stack.env['ICEBERG_NAMESPACE']}.resources")
     assert len(table.snapshots()) > 4  # more than the other test keeps
@@ -139,15 +145,7 @@ def test_table_maintenance_beside_writers_that_keep_everything_expires_to_keep(s
 
     # GIVEN writers that keep every snapshot (as with S3 Tables), after four scans
     service = build_service(LakeWriterSettings(keep_snapshots=0))
-    for n in range(1, 5):
-        at = later(60 * n)
-        ex = f"exec-{n}"
-        service.apply(
-            [
-                page([resource(i, at=at, state=f"s{n}") for i in range(3)], execution_id=ex, started=at),
-                scope_completed(scope(), execution_id=ex, count=3, started=at),
-            ]
-        )
+    _land_scans(service, 4, 3)
     catalog = load_catalog(IcebergSettings())
     namespace = stack.env["ICEBERG_NAMESPACE"]
     names = ("resources", "resource_history", "scope_pages")
