@@ -574,6 +574,19 @@ def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatc
     # AND a missing or unreadable file reads as no figures
     assert moto_fast.read_cpu_stats(tmp_path / "absent.json") == {}
 
+    # AND Python's garbage collections are counted per generation when the stats watch the collector
+    import gc
+
+    own = moto_fast.CpuStats(tmp_path / "gc.json")
+    gc.callbacks.append(own.collector)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(own.collector)
+    own.flush()
+    collected = moto_fast.read_cpu_stats(tmp_path / "gc.json")
+    assert collected["python gc gen 2"][0] >= 1 and collected["python gc gen 2"][1] >= 0
+
 
 def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every AttributeValue kind, nested and empty, through each writing and reading action: patched == moto's own."""

@@ -812,7 +812,8 @@ def _finishing(app: Any, stats: CpuStats | None = None) -> Any:
 #: (JSON, ``{"dynamodb Query": {"calls": n, "cpu_s": s}, ...}``, cumulative since start, rewritten every
 #: ``CPU_STATS_INTERVAL_S`` while it changes). Thread CPU time: a request waiting for the GIL or the network
 #: costs nothing, unlike a sampling profiler's count, which on a busy server put a third of its samples in
-#: socket writes that were GIL waits. The soak reads it per scan (``tests/chaos/soak.py``).
+#: socket writes that were GIL waits. Python's cyclic collections are counted too, as ``python gc gen N``. The soak
+#: reads it per scan (``tests/chaos/soak.py``).
 CPU_STATS_ENV = "MOTO_CPU_STATS"
 CPU_STATS_INTERVAL_S = 0.5
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/")
@@ -853,6 +854,16 @@ class CpuStats:
         self._lock = threading.Lock()
         self._totals: dict[str, list[float]] = {}
         self._changed = False
+        self._gc_started: float | None = None  # the collector runs on one thread at a time, under the GIL
+
+    def collector(self, phase: str, info: dict[str, Any]) -> None:
+        """A ``gc.callbacks`` entry: each collection's CPU time as the action ``python gc gen N`` (it is inside the
+        time of the request that set it off as well: a full pass walks every object the server holds)."""
+        if phase == "start":
+            self._gc_started = time.thread_time()
+        elif self._gc_started is not None:
+            self.add(f"python gc gen {info.get('generation', '?')}", time.thread_time() - self._gc_started)
+            self._gc_started = None
 
     def add(self, action: str, cpu_s: float) -> None:
         with self._lock:
@@ -898,10 +909,14 @@ def serve(host: str, port: int) -> None:
     if stats is None:
         serving()
         return
+    import gc
+
+    gc.callbacks.append(stats.collector)
     try:
         with periodically(CPU_STATS_INTERVAL_S, stats.flush, name="cpu-stats"):
             serving()
     finally:
+        gc.callbacks.remove(stats.collector)
         stats.flush()
 
 
