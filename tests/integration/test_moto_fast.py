@@ -586,6 +586,24 @@ def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatc
     own.flush()
     collected = moto_fast.read_cpu_stats(tmp_path / "gc.json")
     assert collected["python gc gen 2"][0] >= 1 and collected["python gc gen 2"][1] >= 0
+    # AND a collection that starts while the stats hold their lock (an allocation inside add or flush) does not wait
+    # for it: the server hung at its first collection inside add() when the collector counted through add()
+    import threading
+
+    done = threading.Event()
+
+    def collect_under_the_lock() -> None:
+        with own._lock:
+            own.collector("start", {"generation": 1})
+            own.collector("stop", {"generation": 1})
+        done.set()
+
+    worker = threading.Thread(target=collect_under_the_lock, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert done.is_set()
+    own.flush()
+    assert moto_fast.read_cpu_stats(tmp_path / "gc.json")["python gc gen 1"][0] >= 1
 
 
 def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -855,15 +855,26 @@ class CpuStats:
         self._totals: dict[str, list[float]] = {}
         self._changed = False
         self._gc_started: float | None = None  # the collector runs on one thread at a time, under the GIL
+        self._gc: dict[int, list[float]] = {generation: [0, 0.0] for generation in range(3)}
 
     def collector(self, phase: str, info: dict[str, Any]) -> None:
         """A ``gc.callbacks`` entry: each collection's CPU time as the action ``python gc gen N`` (it is inside the
-        time of the request that set it off as well: a full pass walks every object the server holds)."""
+        time of the request that set it off as well: a full pass walks every object the server holds).
+
+        It takes no lock: a collection can start on a thread that holds ``_lock`` (any allocation in :meth:`add`
+        or :meth:`flush`), which would wait for itself. Collections do not nest and run under the GIL, and the
+        per-generation figures are fixed lists updated in place, so a flush that copies them never sees the
+        mapping change.
+        """
         if phase == "start":
             self._gc_started = time.thread_time()
-        elif self._gc_started is not None:
-            self.add(f"python gc gen {info.get('generation', '?')}", time.thread_time() - self._gc_started)
-            self._gc_started = None
+            return
+        started, self._gc_started = self._gc_started, None
+        figures = self._gc.get(info.get("generation", -1))
+        if started is not None and figures is not None:
+            figures[0] += 1
+            figures[1] += time.thread_time() - started
+            self._changed = True
 
     def add(self, action: str, cpu_s: float) -> None:
         with self._lock:
@@ -877,7 +888,10 @@ class CpuStats:
         with self._lock:
             if not self._changed:
                 return
-            data = {k: {"calls": int(n), "cpu_s": round(s, 4)} for k, (n, s) in sorted(self._totals.items())}
+            totals = dict(self._totals) | {
+                f"python gc gen {generation}": list(figures) for generation, figures in self._gc.items() if figures[0]
+            }
+            data = {k: {"calls": int(n), "cpu_s": round(s, 4)} for k, (n, s) in sorted(totals.items())}
             self._changed = False
         partial = self._path.with_name(self._path.name + ".partial")
         partial.write_text(json.dumps(data))
