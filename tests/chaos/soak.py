@@ -72,7 +72,7 @@ def top_actions(
     return {action: figures for action, figures in costliest + collector if figures[0] > 0}
 
 
-def spent(pids: dict[str, int], moto_stats: Path) -> tuple[dict[str, float], dict[str, tuple[int, float]]]:
+def drained_cpu(pids: dict[str, int], moto_stats: Path) -> tuple[dict[str, float], dict[str, tuple[int, float]]]:
     """:func:`cpu_of` these processes, and the server's CPU per action once its last figures are written."""
     cpu = cpu_of(pids)
     time.sleep(CPU_STATS_INTERVAL_S + 0.1)
@@ -366,7 +366,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             while time.monotonic() < deadline:
                 drained = wait_until_drained(pipeline, scan_done, deadline)
                 # the first time the queues were empty, before any check's own reads
-                cpu_after, actions_after = (cpu_after, actions_after) if cpu_after else spent(others, moto_stats)
+                cpu_after, actions_after = (cpu_after, actions_after) if cpu_after else drained_cpu(others, moto_stats)
                 check_started = time.monotonic()
                 observed = pipeline.observe()
                 lost, false_missing, problems = check(observed, expected)

@@ -276,6 +276,11 @@ def _begins_with_candidates(items: list[Any], range_comparison: Any, range_objs:
 _ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 
 
+def _is_attribute_value(shape: Any) -> bool:
+    """True for DynamoDB's AttributeValue shape (its name and its ten members; the keys view compares as a set)."""
+    return bool(shape.name == "AttributeValue" and shape.members.keys() == _ATTRIBUTE_VALUE_MEMBERS)
+
+
 def _attribute_json(value: Any) -> Any:
     """A fresh copy of an AttributeValue (``{"S": "x"}``, nested through M and L), which is what moto's JSON
     serializer writes and its JSON parser reads for one, or None where they would do more than copy (binary
@@ -315,7 +320,7 @@ def patch_dynamodb_serializer() -> None:
         return
 
     def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
-        if key and shape.name == "AttributeValue" and set(shape.members) == _ATTRIBUTE_VALUE_MEMBERS:
+        if key and _is_attribute_value(shape):
             wire = _attribute_json(value)
             if wire is not None:
                 self._default_serialize(serialized, wire, shape, key)
@@ -343,7 +348,7 @@ def patch_dynamodb_parser() -> None:
         return
 
     def parse_structure(self: Any, shape: Any, value: Any) -> Any:
-        if self.MAP_TYPE is dict and shape.name == "AttributeValue" and set(shape.members) == _ATTRIBUTE_VALUE_MEMBERS:
+        if self.MAP_TYPE is dict and _is_attribute_value(shape):
             wire = _attribute_json(value)
             if wire is not None:
                 return wire
@@ -791,7 +796,7 @@ def _finishing(app: Any, stats: CpuStats | None = None) -> Any:
     """
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
-        started = time.thread_time()
+        started = time.thread_time() if stats is not None else 0.0
         action = action_of(environ) if stats is not None else ""
         result = app(environ, start_response)
         try:
