@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import random
 import time
 from pathlib import Path
@@ -573,6 +574,18 @@ def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatc
     assert sum(calls for calls, _ in counted.values()) >= 9
     # AND a missing or unreadable file reads as no figures
     assert moto_fast.read_cpu_stats(tmp_path / "absent.json") == {}
+    # AND a path the server could not write is refused at start with one line, not found at the first flush
+    import subprocess
+    import sys
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "inventory_cli.moto_fast", "-p", "1"],
+        env={**os.environ, moto_fast.CPU_STATS_ENV: str(tmp_path / "absent" / "cpu.json")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "its folder does not exist or is not writable" in refused.stderr
 
     # AND Python's garbage collections are counted per generation when the stats watch the collector
     import gc

@@ -958,6 +958,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")), help="port")
     parsed = parser.parse_args(args)
+    stats_path = os.environ.get(CPU_STATS_ENV)
+    if stats_path and not os.access(Path(stats_path).parent, os.W_OK):
+        # refused now: found at the first flush, the stats thread died with a traceback and the server ran on
+        parser.error(f"{CPU_STATS_ENV}={stats_path}: its folder does not exist or is not writable")
     os.environ.setdefault("MOTO_PORT", str(parsed.port))  # as moto's own command: some answers name the port
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with trimming(HEAP_TRIM_INTERVAL_S):
