@@ -719,3 +719,90 @@ def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: 
     written = fast[-1]["Items"]
     assert len(written) == 3 and all(set(every_kind) <= set(item) for item in written)
     assert fast[0]["Item"]["b"] == {"B": b"\x00\x01bin"} and fast[0]["Item"]["f"] == {"BOOL": False}
+
+
+def test_dynamodb_item_size_limit_refuses_exactly_what_moto_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Items around 400 KB through PutItem, BatchWriteItem and UpdateItem: refused by the patch exactly as by moto."""
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import Item
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    moto_fast.patch_dynamodb_item_size()
+    moto_fast.patch_dynamodb_item_size()  # idempotent
+    patched: Any = Item.__init__
+    assert getattr(patched, "_inventory_fast", False)
+    built = []
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        patched(self, *args, **kwargs)
+
+    # pk "p" (2 + 1 bytes), sk "s" (2 + 1), "n" (1 + 1), "big" (3 + length): 11 bytes beside the big string
+    lengths = [moto_fast._item_size_limit_of_moto() - 11 + delta for delta in (-1, 0, 1, 2)]
+    many = {f"a{i:02d}": {"M": {"x": {"L": [{"S": "v" * 20}, {"N": "1"}]}}} for i in range(30)}
+
+    def outcomes() -> list[Any]:
+        with mock_aws():
+            client: Any = boto3.client("dynamodb", region_name="us-east-1")
+            client.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            seen: list[Any] = []
+
+            def attempt(call: Any, **params: Any) -> None:
+                try:
+                    call(**params)
+                except client.exceptions.ClientError as exc:
+                    seen.append((exc.response["Error"]["Code"], exc.response["Error"]["Message"]))
+                else:
+                    seen.append("ok")
+
+            for length in lengths:
+                item = {"pk": {"S": "p"}, "sk": {"S": "s"}, "n": {"S": "n"}, "big": {"S": "x" * length}}
+                attempt(client.put_item, TableName="t", Item=item)
+                attempt(client.batch_write_item, RequestItems={"t": [{"PutRequest": {"Item": item}}]})
+                # grown by an update: the new item is built whole, then checked
+                attempt(
+                    client.update_item,
+                    TableName="t",
+                    Key={"pk": {"S": "p"}, "sk": {"S": "u"}},
+                    UpdateExpression="SET big = :b",
+                    ExpressionAttributeValues={":b": {"S": "x" * length}},
+                )
+            attempt(client.put_item, TableName="t", Item={"pk": {"S": "p"}, "sk": {"S": "m"}, **many})
+            seen.append(client.scan(TableName="t", Select="COUNT")["Count"])
+            return seen
+
+    monkeypatch.setattr(Item, "__init__", counting)
+    fast = outcomes()
+    assert built  # the patched construction served the writes
+    assert "ok" in fast and any(isinstance(o, tuple) for o in fast)  # the limit lies between the lengths tried
+    monkeypatch.setattr(Item, "__init__", patched.__wrapped__)
+    assert fast == outcomes()
+
+
+def test_gc_freezing_walks_survivors_once_and_sweeps_cycles_later() -> None:
+    """After a full collection the survivors are frozen; a cycle among them waits for the sweep, which frees it."""
+    import gc
+    import weakref
+
+    class Node:
+        other: Any = None
+
+    before = len(gc.callbacks)
+    with moto_fast.gc_freezing(sweep_s=3600) as policy:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a reference cycle, alive for now
+        watch = weakref.ref(a)
+        gc.collect()
+        assert policy.frozen_after == 1 and gc.get_freeze_count() > 0
+        del a, b  # garbage now, but frozen: full collections no longer walk it
+        gc.collect()
+        assert watch() is not None
+        policy.sweep()  # unfrozen and collected once
+        assert watch() is None and policy.sweeps == 1
+        assert gc.get_freeze_count() > 0  # the sweep's survivors frozen again
+    assert len(gc.callbacks) == before and gc.get_freeze_count() == 0

@@ -39,6 +39,7 @@ Connections are kept alive (``KeepAliveRequestHandler``): moto's own server clos
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import io
 import itertools
@@ -359,6 +360,61 @@ def patch_dynamodb_parser() -> None:
     BaseJSONParser._parse_structure = parse_structure  # type: ignore[method-assign]
 
 
+def patch_dynamodb_item_size() -> None:
+    """A new DynamoDB item is measured once against the 400 KB limit, not once per attribute; idempotent.
+
+    moto builds each written item (``Item.__init__``: PutItem, every BatchWriteItem request, UpdateItem's new
+    item) attribute by attribute into a ``LimitedSizeDict``, whose every insert sums the size of all the
+    attributes already in it: quadratic in the attributes. A resource item has about 18 of them, one a nested
+    configuration map, so its size was computed 18 times over: ``DynamoType.size`` was the costliest part of the
+    server's side of a 25-item BatchWriteItem (cProfile, 2026-12-01), and BatchWriteItem 5-7 s of moto's CPU a
+    scan in a 10,000-resource soak. The sizes are not negative, so the largest of moto's per-insert totals is the
+    last one: the item is refused with the same ``ItemSizeTooLarge`` exactly when moto refuses it. Later inserts
+    (update expressions) keep moto's check. The original stays reachable as ``__wrapped__``.
+    """
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    original: Any = Item.__init__
+    if getattr(original, "_inventory_fast", False):
+        return
+    limit = _item_size_limit_of_moto()
+
+    def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        converted = {key: DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(key) + value.size() for key, value in converted.items()) > limit:
+            raise ItemSizeTooLarge
+        self.attrs = LimitedSizeDict()
+        dict.update(self.attrs, converted)  # measured above: the per-insert check would only repeat it
+
+    init._inventory_fast = True  # type: ignore[attr-defined]
+    init.__wrapped__ = original  # type: ignore[attr-defined]
+    Item.__init__ = init  # type: ignore[method-assign]
+
+
+def _item_size_limit_of_moto() -> int:
+    """The total moto's ``LimitedSizeDict`` refuses above (405,000 in moto 5.2.5), found by asking it.
+
+    Read by bisection rather than copied, so an upgrade that moves the limit moves the patch's with it.
+    """
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    low, high = 0, 1 << 22  # fits: low; refused: high
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            LimitedSizeDict()["k"] = DynamoType({"S": "x" * (middle - 1)})  # key "k" is one byte
+        except ItemSizeTooLarge:
+            high = middle
+        else:
+            low = middle
+    return low
+
+
 def patch_dynamodb_projection() -> None:
     """A projected base-table Query copies and converts each matching item once, not once per attribute; idempotent.
 
@@ -661,6 +717,7 @@ def apply() -> None:
     patch_dynamodb_projection()
     patch_dynamodb_serializer()
     patch_dynamodb_parser()
+    patch_dynamodb_item_size()
     patch_dynamodb_scan()
     patch_sns_sent_notifications()
     patch_instance_tracking()
@@ -903,6 +960,57 @@ class CpuStats:
         partial.replace(self._path)
 
 
+#: Python's cyclic collector in the server: a full collection walks every object the server holds (every
+#: DynamoDB item and attribute value, every queued message, every EC2 model), so its cost grows with the emulated
+#: estate, and the churn of a scan (each resource item rewritten) sets off two or three a scan: 0.44-0.92 s each
+#: at 10,000 resources (``MOTO_CPU_STATS``, soak of 2026-12-01), spent inside whichever request allocated last.
+#: After each full collection the survivors are frozen (``gc.freeze``: never walked again, still freed by their
+#: reference counts), so the next full collection walks only what was promoted since. Garbage cycles among frozen
+#: objects would wait, so every ``GC_SWEEP_S`` everything is unfrozen and collected once. ``MOTO_GC_FREEZE=0``:
+#: Python's own policy.
+GC_FREEZE_ENV = "MOTO_GC_FREEZE"
+GC_SWEEP_S = 300.0
+
+
+class _GcFreezing:
+    """The ``gc.callbacks`` entry and the periodic sweep of the server's collector policy (see ``GC_FREEZE_ENV``)."""
+
+    def __init__(self) -> None:
+        self.frozen_after = 0  # full collections followed by a freeze
+        self.sweeps = 0
+
+    def collector(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info.get("generation") == 2:
+            import gc
+
+            gc.freeze()  # the lists are whole again once a collection has stopped
+            self.frozen_after += 1
+
+    def sweep(self) -> None:
+        import gc
+
+        gc.unfreeze()
+        gc.collect()  # full: its stop freezes the survivors again
+        self.sweeps += 1
+
+
+@contextlib.contextmanager
+def gc_freezing(sweep_s: float = GC_SWEEP_S) -> Iterator[_GcFreezing]:
+    """The server's collector policy for the block (see ``GC_FREEZE_ENV``); Python's own again after it."""
+    import gc
+
+    from inventory_core.periodic import periodically
+
+    policy = _GcFreezing()
+    gc.callbacks.append(policy.collector)
+    try:
+        with periodically(sweep_s, policy.sweep, name="gc-sweep"):
+            yield policy
+    finally:
+        gc.callbacks.remove(policy.collector)
+        gc.unfreeze()
+
+
 def read_cpu_stats(path: Path) -> dict[str, tuple[int, float]]:
     """What a server wrote to ``path`` (see ``CPU_STATS_ENV``): calls and CPU seconds per action; empty if none."""
     try:
@@ -923,7 +1031,10 @@ def serve(host: str, port: int) -> None:
     app = _finishing(DomainDispatcherApplication(create_backend_app), stats)
 
     def serving() -> None:
-        run_simple(host, port, app, threaded=True, request_handler=_keep_alive_handler())
+        with contextlib.ExitStack() as stack:
+            if os.environ.get(GC_FREEZE_ENV, "1") != "0":
+                stack.enter_context(gc_freezing())
+            run_simple(host, port, app, threaded=True, request_handler=_keep_alive_handler())
 
     if stats is None:
         serving()
