@@ -6,6 +6,7 @@ import copy
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -806,3 +807,68 @@ def test_gc_freezing_walks_survivors_once_and_sweeps_cycles_later() -> None:
         assert watch() is None and policy.sweeps == 1
         assert gc.get_freeze_count() > 0  # the sweep's survivors frozen again
     assert len(gc.callbacks) == before and gc.get_freeze_count() == 0
+
+
+def test_attribute_picker_names_remembered_with_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EC2, SNS and CloudFormation answers (transformers, explicit aliases) with the names remembered == moto's."""
+    from moto import mock_aws
+    from moto.core.serialize import AttributePicker
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    moto_fast.patch_attribute_picker()
+    moto_fast.patch_attribute_picker()  # idempotent
+    patched: Any = AttributePicker.__call__
+    assert getattr(patched, "_inventory_fast", False)
+    with mock_aws():
+        ec2: Any = boto3.client("ec2", region_name="eu-west-1")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/20")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="g", Description="d", VpcId=vpc)["GroupId"]
+        ids = [
+            i["InstanceId"]
+            for i in ec2.run_instances(
+                ImageId="ami-12c6146b",
+                InstanceType="t3.micro",
+                MinCount=7,
+                MaxCount=7,
+                SubnetId=subnet,
+                SecurityGroupIds=[group],
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": "data"}]}],
+            )["Instances"]
+        ]
+        ec2.stop_instances(InstanceIds=ids[:3])
+        ec2.create_tags(Resources=ids[:2], Tags=[{"Key": "Name", "Value": "web"}])
+        ec2.create_image(InstanceId=ids[0], Name="image")  # Image.CreationDate: a response transformer
+        sns: Any = boto3.client("sns", region_name="eu-west-1")
+        topic = sns.create_topic(Name="t", Tags=[{"Key": "k", "Value": "v"}])["TopicArn"]
+        cfn: Any = boto3.client("cloudformation", region_name="eu-west-1")
+        cfn.create_stack(
+            StackName="s",
+            TemplateBody='{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}',
+            Tags=[{"Key": "k", "Value": "v"}],
+        )
+        calls: list[Callable[[], Any]] = [
+            lambda: ec2.describe_instances(),
+            lambda: ec2.describe_instances(InstanceIds=ids[:2]),
+            lambda: ec2.describe_vpcs(),
+            lambda: ec2.describe_subnets(),
+            lambda: ec2.describe_security_groups(),
+            lambda: ec2.describe_images(Owners=["self"]),
+            lambda: ec2.describe_network_interfaces(),
+            lambda: sns.get_topic_attributes(TopicArn=topic),  # transformed attributes
+            lambda: sns.list_tags_for_resource(ResourceArn=topic),
+            lambda: cfn.describe_stacks(),  # a model with its own serialization aliases
+            lambda: cfn.describe_stack_resources(StackName="s"),
+        ]
+
+        def answers() -> list[Any]:
+            got = [call() for call in calls]
+            for answer in got:
+                answer.pop("ResponseMetadata", None)
+            return got
+
+        fast = answers()
+        monkeypatch.setattr(AttributePicker, "__call__", patched.__wrapped__)
+        assert fast == answers()
+    assert len(fast[0]["Reservations"][0]["Instances"]) == 7 and fast[5]["Images"][0]["CreationDate"]
+    assert fast[7]["Attributes"]["TopicArn"] == topic and fast[9]["Stacks"][0]["StackName"] == "s"
