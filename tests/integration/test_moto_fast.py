@@ -620,6 +620,18 @@ def test_cpu_stats_count_each_action_of_each_protocol(tmp_path: Path, monkeypatc
     assert moto_fast.read_cpu_stats(tmp_path / "gc.json")["python gc gen 1"][0] >= 1
 
 
+def _pk_sk_table(name: str) -> Any:
+    """A DynamoDB client of in-process moto with table ``name`` (string pk and sk, on demand)."""
+    client: Any = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
 def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every AttributeValue kind, nested and empty, through each writing and reading action: patched == moto's own."""
     from moto import mock_aws
@@ -661,13 +673,7 @@ def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: 
 
     def answers() -> list[Any]:
         with mock_aws():
-            client: Any = boto3.client("dynamodb", region_name="us-east-1")
-            client.create_table(
-                TableName="t",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            client = _pk_sk_table("t")
             # written through each way a request carries values: PutItem, BatchWriteItem, an update's
             # expression values, TransactWriteItems
             for n in range(3):
@@ -722,16 +728,22 @@ def test_dynamodb_answers_serialised_by_copy_equal_moto_serializer(monkeypatch: 
     assert fast[0]["Item"]["b"] == {"B": b"\x00\x01bin"} and fast[0]["Item"]["f"] == {"BOOL": False}
 
 
+def _patched_in_process(monkeypatch: pytest.MonkeyPatch, patch: Callable[[], None], owner: Any, name: str) -> Any:
+    """Apply ``patch`` (twice: it is idempotent) for in-process moto; the patched ``owner.name``, checked as ours."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
+    patch()
+    patch()
+    patched = getattr(owner, name)
+    assert getattr(patched, "_inventory_fast", False)
+    return patched
+
+
 def test_dynamodb_item_size_limit_refuses_exactly_what_moto_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Items around 400 KB through PutItem, BatchWriteItem and UpdateItem: refused by the patch exactly as by moto."""
     from moto import mock_aws
     from moto.dynamodb.models.dynamo_type import Item
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
-    moto_fast.patch_dynamodb_item_size()
-    moto_fast.patch_dynamodb_item_size()  # idempotent
-    patched: Any = Item.__init__
-    assert getattr(patched, "_inventory_fast", False)
+    patched = _patched_in_process(monkeypatch, moto_fast.patch_dynamodb_item_size, Item, "__init__")
     built = []
 
     def counting(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -744,13 +756,7 @@ def test_dynamodb_item_size_limit_refuses_exactly_what_moto_refuses(monkeypatch:
 
     def outcomes() -> list[Any]:
         with mock_aws():
-            client: Any = boto3.client("dynamodb", region_name="us-east-1")
-            client.create_table(
-                TableName="t",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            client = _pk_sk_table("t")
             seen: list[Any] = []
 
             def attempt(call: Any, **params: Any) -> None:
@@ -814,11 +820,7 @@ def test_attribute_picker_names_remembered_with_the_same_answers(monkeypatch: py
     from moto import mock_aws
     from moto.core.serialize import AttributePicker
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not the session's server
-    moto_fast.patch_attribute_picker()
-    moto_fast.patch_attribute_picker()  # idempotent
-    patched: Any = AttributePicker.__call__
-    assert getattr(patched, "_inventory_fast", False)
+    patched = _patched_in_process(monkeypatch, moto_fast.patch_attribute_picker, AttributePicker, "__call__")
     with mock_aws():
         ec2: Any = boto3.client("ec2", region_name="eu-west-1")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
