@@ -152,7 +152,6 @@ class DynamoDbResourceStore:
         max_batch_attempts: int = 8,
         backoff_base_s: float = 0.05,
         threads: int = 4,
-        sweep_threads: int = 16,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = table
@@ -171,9 +170,6 @@ class DynamoDbResourceStore:
             attempts=1 + int(lease_wait_s / 0.01), base_s=0.02, max_s=0.5, logger=logger, sleep=sleep
         )
         self._threads = threads
-        # a sweep's conditional updates, one per item gone: the last work of a scan (the account's buckets swept
-        # once the listing ends), so more are in flight than for a page's batches (the client pools 32)
-        self._sweep_threads = sweep_threads
         # the account's progress item changed between the read and the write (its other scopes completing)
         self._progress_retry = RetryPolicy(attempts=10, base_s=0.02, max_s=0.5, logger=logger, sleep=sleep)
 
@@ -402,9 +398,9 @@ class DynamoDbResourceStore:
                 ExpressionAttributeValues={":n": len(scoped)},
             )
             missed = [i for i in scoped if missed_by_sweep(stored_of(i), cutoff)]
-            # one conditional update each (sweep_threads in flight: at 10,000 resources a scan's churn marks hundreds
+            # one conditional update each (a few in flight: at 10,000 resources a scan's churn marks hundreds
             # in one scope, one round trip after another held the lease for most of its time)
-            with ThreadPoolExecutor(max(1, min(self._sweep_threads, len(missed)))) as pool:
+            with ThreadPoolExecutor(max(1, min(self._threads, len(missed)))) as pool:
                 marked = [item for item in pool.map(lambda i: self._mark_one_missing(i, cutoff, lease), missed) if item]
             # after the writes (their new values are known only then); a crash in between is repaired by the
             # next full snapshot, which reads the table
