@@ -3,6 +3,10 @@ BatchWriteItem loop writing the same items to the same moto server in the same r
 
 Run: ``make bench-projector`` (or ``.venv/bin/python benchmarks/projector.py [--resources N] [--check]``).
 Writes benchmarks/results/projector.json.
+
+``--sweep``: the end of a scan instead. One scope of N resources; each round a scan sees all but ``--gone`` of
+them (a different slice each round) and its sweep marks those missing; rounds alternate the sweep's updates in
+flight (``--sweep-threads``), so load hits each setting alike. Writes benchmarks/results/projector-sweep.json.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 import moto
 from boto3.dynamodb.conditions import Attr, Key
-from ddb_projector.adapters.dynamodb_store import resource_item
+from ddb_projector.adapters.dynamodb_store import DynamoDbResourceStore, resource_item
 from ddb_projector.bootstrap import build_service
 from ddb_projector.handler import handle_batch
 from ddb_projector.service import ProjectorService
@@ -221,13 +225,90 @@ def memory(n: int, scans: int) -> int:
     return 0
 
 
+def sweeps(n: int, gone: int, rounds: int, threads: list[int], path: Path) -> int:
+    """Time each round's sweep of one scope (see the module's ``--sweep``); exit 1 if a sweep marked wrong."""
+    load_before = os.getloadavg()
+    server = MotoServer.start()
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": "us-east-1"})
+    scope = Scope(account_id=ACCOUNT, region="us-east-1", resource_type="ec2")
+    runs: list[dict[str, Any]] = []
+    try:
+        clients = AwsClientFactory("us-east-1")
+        spec = build_topology("123456789012", "us-east-1", prefix="sweep-").table
+        create_table(clients, spec)
+        table = clients.dynamodb_table(spec.name)
+        base = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+        everything = [
+            r.model_copy(update={"region": "us-east-1", "resource_type": "ec2"}) for r in fleet(n, base, "running")
+        ]
+        for k in range(rounds + 1):  # round 0 only fills the scope
+            started = base + timedelta(days=k)
+            missed = set(range((k - 1) * gone % n, (k - 1) * gone % n + gone)) if k else set()
+            seen = [
+                r.model_copy(update={"discovered_at": started + timedelta(seconds=5)})
+                for i, r in enumerate(everything)
+                if i not in missed
+            ]
+            in_flight = threads[(k - 1) % len(threads)] if k else 4
+            store = DynamoDbResourceStore(table, threads=in_flight)
+            execution = f"sweep-{k}"
+            for page, chunk in enumerate((seen[i : i + PAGE] for i in range(0, len(seen), PAGE)), start=1):
+                store.apply_page(
+                    ResourcesDiscovered(
+                        execution_id=execution, scope=scope, page=page, scan_started_at=started, resources=chunk
+                    )
+                )
+            t0 = time.perf_counter()
+            marked = store.mark_missing(scope, started, execution)
+            seconds = time.perf_counter() - t0
+            if not k:
+                continue
+            if marked != len(missed):
+                print(f"round {k}: marked {marked}, expected {len(missed)}", file=sys.stderr)
+                return 1
+            runs.append({"round": k, "in_flight": in_flight, "marked": marked, "seconds": round(seconds, 3)})
+            print(f"round {k}: {in_flight} in flight, {marked} of {n} marked missing in {seconds:.2f} s")
+    finally:
+        server.stop()
+    by_setting = {t: sorted(r["seconds"] for r in runs if r["in_flight"] == t) for t in threads}
+    result = {
+        "benchmark": "ddb_projector_sweep",
+        "resources": n,
+        "gone_per_scan": gone,
+        "runs": runs,
+        "median_seconds_by_in_flight": {str(t): v[len(v) // 2] for t, v in by_setting.items() if v},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "moto": moto.__version__,
+            "load_average_before": [round(x, 2) for x in load_before],
+        },
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"median seconds by updates in flight: {result['median_seconds_by_in_flight']}; wrote {path}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--resources", type=int, default=10_000)
+    parser.add_argument("--resources", type=int, default=None, help="10,000 (--sweep: 4,000 in its one scope)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a ratio is below the target")
     parser.add_argument("--memory-scans", type=int, default=0, help="measure memory over this many scans instead")
+    parser.add_argument("--sweep", action="store_true", help="time the sweeps of one scope instead (see above)")
+    parser.add_argument("--results", type=Path, default=None, help="--sweep: where the JSON result goes")
+    parser.add_argument("--gone", type=int, default=334, help="--sweep: resources gone from each scan")
+    parser.add_argument("--rounds", type=int, default=6, help="--sweep: scans swept")
+    parser.add_argument(
+        "--sweep-threads", default="4,16", help="--sweep: the store's threads (updates in flight), alternated by round"
+    )
     args = parser.parse_args()
-    n = args.resources
+    n = args.resources or (4_000 if args.sweep else 10_000)
+    if args.sweep:
+        threads = [int(t) for t in args.sweep_threads.split(",")]
+        return sweeps(n, args.gone, args.rounds, threads, args.results or RESULTS.with_name("projector-sweep.json"))
     if args.memory_scans:
         return memory(n, args.memory_scans)
     load_before = os.getloadavg()
