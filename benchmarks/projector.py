@@ -225,6 +225,20 @@ def memory(n: int, scans: int) -> int:
     return 0
 
 
+def measured_on(load_before: tuple[float, float, float]) -> dict[str, Any]:
+    """The result's machine and time: the load is read before the run, since the run itself loads the machine."""
+    return {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "moto": moto.__version__,
+            "load_average_before": [round(x, 2) for x in load_before],
+        },
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 def sweeps(n: int, gone: int, rounds: int, threads: list[int], path: Path) -> int:
     """Time each round's sweep of one scope (see the module's ``--sweep``); exit 1 if a sweep marked wrong."""
     load_before = os.getloadavg()
@@ -278,14 +292,7 @@ def sweeps(n: int, gone: int, rounds: int, threads: list[int], path: Path) -> in
         "gone_per_scan": gone,
         "runs": runs,
         "median_seconds_by_in_flight": {str(t): v[len(v) // 2] for t, v in by_setting.items() if v},
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "moto": moto.__version__,
-            "load_average_before": [round(x, 2) for x in load_before],
-        },
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **measured_on(load_before),
     }
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"median seconds by updates in flight: {result['median_seconds_by_in_flight']}; wrote {path}")
@@ -365,14 +372,7 @@ def main() -> int:
         "min_ratio": min(r["ratio"] for r in runs),
         "target_ratio": TARGET_RATIO,
         "meets_target": min(r["ratio"] for r in runs) >= TARGET_RATIO,
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "moto": moto.__version__,
-            "load_average_before": [round(x, 2) for x in load_before],
-        },
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **measured_on(load_before),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
