@@ -874,3 +874,45 @@ def test_attribute_picker_names_remembered_with_the_same_answers(monkeypatch: py
         assert fast == answers()
     assert len(fast[0]["Reservations"][0]["Instances"]) == 7 and fast[5]["Images"][0]["CreationDate"]
     assert fast[7]["Attributes"]["TopicArn"] == topic and fast[9]["Stacks"][0]["StackName"] == "s"
+
+
+def test_dynamodb_value_size_equals_moto_for_every_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sizes of every AttributeValue kind, nested and empty: the patch's sums equal moto's own."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    moto_fast.patch_dynamodb_value_size()
+    moto_fast.patch_dynamodb_value_size()  # idempotent
+    patched: Any = DynamoType.size
+    assert getattr(patched, "_inventory_fast", False)
+    rng = random.Random(7)
+
+    def value(depth: int) -> dict[str, Any]:
+        kind = rng.choice(["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M"] if depth else ["S", "N"])
+        match kind:
+            case "S":
+                return {"S": rng.choice(["", "x", "zürich-東京", "v" * rng.randint(1, 300)])}
+            case "N":
+                return {"N": rng.choice(["0", "-12.50", "1e10", str(rng.randint(-(10**30), 10**30))])}
+            case "B":
+                return {"B": bytes(rng.randint(0, 255) for _ in range(rng.randint(0, 40)))}
+            case "BOOL":
+                return {"BOOL": rng.random() < 0.5}
+            case "NULL":
+                return {"NULL": True}
+            case "SS":
+                return {"SS": [f"s{i}-é" for i in range(rng.randint(1, 5))]}
+            case "NS":
+                return {"NS": [str(rng.randint(-999, 999) / 8) for _ in range(rng.randint(1, 5))]}
+            case "BS":
+                return {"BS": [bytes([i, 255]) for i in range(rng.randint(1, 4))]}
+            case "L":
+                return {"L": [value(depth - 1) for _ in range(rng.randint(0, 4))]}
+            case _:
+                return {"M": {f"k{i}-ü": value(depth - 1) for i in range(rng.randint(0, 4))}}
+
+    values = [DynamoType(value(4)) for _ in range(400)]
+    item = Item(DynamoType({"S": "p"}), DynamoType({"S": "s"}), {f"a{i}": value(3) for i in range(20)})
+    fast = [v.size() for v in values] + [item.size()]
+    monkeypatch.setattr(DynamoType, "size", patched.__wrapped__)  # moto's own, at every level of the recursion
+    assert fast == [v.size() for v in values] + [item.size()]
+    assert len(set(fast)) > 50  # the values differ: the comparison is not of a few trivial sizes
