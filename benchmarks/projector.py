@@ -258,7 +258,7 @@ def sweeps(n: int, gone: int, rounds: int, threads: list[int], path: Path) -> in
         ]
         for k in range(rounds + 1):  # round 0 only fills the scope
             started = base + timedelta(days=k)
-            missed = set(range((k - 1) * gone % n, (k - 1) * gone % n + gone)) if k else set()
+            missed = {((k - 1) * gone + j) % n for j in range(gone)} if k else set()  # wraps around the scope
             seen = [
                 r.model_copy(update={"discovered_at": started + timedelta(seconds=5)})
                 for i, r in enumerate(everything)
@@ -299,6 +299,17 @@ def sweeps(n: int, gone: int, rounds: int, threads: list[int], path: Path) -> in
     return 0
 
 
+def _counts(text: str) -> list[int]:
+    """``--sweep-threads``: positive whole numbers, comma-separated."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive whole numbers separated by commas, got {text!r}")
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--resources", type=int, default=None, help="10,000 (--sweep: 4,000 in its one scope)")
@@ -309,13 +320,16 @@ def main() -> int:
     parser.add_argument("--gone", type=int, default=334, help="--sweep: resources gone from each scan")
     parser.add_argument("--rounds", type=int, default=6, help="--sweep: scans swept")
     parser.add_argument(
-        "--sweep-threads", default="4,16", help="--sweep: the store's threads (updates in flight), alternated by round"
+        "--sweep-threads",
+        type=_counts,
+        default=[4, 16],
+        help="--sweep: the store's threads (updates in flight), comma-separated, alternated by round",
     )
     args = parser.parse_args()
     n = args.resources or (4_000 if args.sweep else 10_000)
     if args.sweep:
-        threads = [int(t) for t in args.sweep_threads.split(",")]
-        return sweeps(n, args.gone, args.rounds, threads, args.results or RESULTS.with_name("projector-sweep.json"))
+        results = args.results or RESULTS.with_name("projector-sweep.json")
+        return sweeps(n, args.gone, args.rounds, args.sweep_threads, results)
     if args.memory_scans:
         return memory(n, args.memory_scans)
     load_before = os.getloadavg()
