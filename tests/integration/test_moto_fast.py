@@ -880,10 +880,7 @@ def test_dynamodb_value_size_equals_moto_for_every_kind(monkeypatch: pytest.Monk
     """Sizes of every AttributeValue kind, nested and empty: the patch's sums equal moto's own."""
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-    moto_fast.patch_dynamodb_value_size()
-    moto_fast.patch_dynamodb_value_size()  # idempotent
-    patched: Any = DynamoType.size
-    assert getattr(patched, "_inventory_fast", False)
+    patched = _patched_in_process(monkeypatch, moto_fast.patch_dynamodb_value_size, DynamoType, "size")
     rng = random.Random(7)
 
     def value(depth: int) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import copy
+import gc
 import io
 import itertools
 import json
@@ -1087,14 +1088,10 @@ class _GcFreezing:
 
     def collector(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "stop" and info.get("generation") == 2:
-            import gc
-
             gc.freeze()  # the lists are whole again once a collection has stopped
             self.frozen_after += 1
 
     def sweep(self) -> None:
-        import gc
-
         gc.unfreeze()
         gc.collect()  # full: its stop freezes the survivors again
         self.sweeps += 1
@@ -1103,8 +1100,6 @@ class _GcFreezing:
 @contextlib.contextmanager
 def gc_freezing(sweep_s: float = GC_SWEEP_S) -> Iterator[_GcFreezing]:
     """The server's collector policy for the block (see ``GC_FREEZE_ENV``); Python's own again after it."""
-    import gc
-
     from inventory_core.periodic import periodically
 
     policy = _GcFreezing()
@@ -1145,8 +1140,6 @@ def serve(host: str, port: int) -> None:
     if stats is None:
         serving()
         return
-    import gc
-
     gc.callbacks.append(stats.collector)
     try:
         with periodically(CPU_STATS_INTERVAL_S, stats.flush, name="cpu-stats"):
