@@ -23,14 +23,15 @@ records one after another, at about a second each on the emulator, and scales ou
 concurrency cap): at 10 a batch, the batch holding a scan's last sweeps took 19-22 s, most of the time from
 scan end to consistent stores (soak, 2026-12-01); at 4 the end of a scan spreads over four invocations."""
 
-CONSUMER_BATCHING_WINDOWS_S: dict[str, int] = {"ddb-projector": 0, "lake-writer": 2, "archiver": 0}
-"""Maximum batching window of each consumer's event source mapping: the lake writer waits up to 2 s to
+CONSUMER_BATCHING_WINDOWS_S: dict[str, int] = {"ddb-projector": 0, "lake-writer": 1, "archiver": 0}
+"""Maximum batching window of each consumer's event source mapping: the lake writer waits up to 1 s to
 fill a batch (fewer, larger Iceberg commits); the others take records as they come. While a scan runs the
 lake writer's batches fill while the previous commit runs (30-40 records, 4-10 s a batch), so the window
 only decides the end of a scan: the last batch waits up to the whole window after the scan's last pages.
-10 s, then 5 s (2026-12-01): the soak's timeline showed a writer idle for the whole 5 s after the scan's last
-pages before its last commit started, half of the 10 s from scan end to consistent stores; at most one
-commit per writer every 2 s when records trickle in."""
+10 s, then 5 s, then 2 s, now 1 s (2026-12-01): the soak's timeline showed a writer idle for the whole window
+after the scan's last pages before its last commit started, every page of it already on the queue when the
+window opened. 1 s is Lambda's least window for a batch size over 10; at most one commit per writer a second
+when records trickle in, and a commit takes longer than that."""
 
 SCAN_SCHEDULE_EXPRESSION = "cron(0 2 * * ? *)"
 """The daily scan (TRD section 5.1): EventBridge Scheduler's expression, in UTC. The CDK schedule and the
