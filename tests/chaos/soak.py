@@ -72,11 +72,21 @@ def top_actions(
     return {action: figures for action, figures in costliest + collector if figures[0] > 0}
 
 
-def drained_cpu(pids: dict[str, int], moto_stats: Path) -> tuple[dict[str, float], dict[str, tuple[int, float]]]:
-    """:func:`cpu_of` these processes, and the server's CPU per action once its last figures are written."""
+def server_actions(paths: list[Path]) -> dict[str, tuple[int, float]]:
+    """The emulator's calls and CPU per action, summed over its servers (each writes its own figures)."""
+    total: dict[str, tuple[int, float]] = {}
+    for path in paths:
+        for action, (calls, cpu) in read_cpu_stats(path).items():
+            before = total.get(action, (0, 0.0))
+            total[action] = (before[0] + calls, before[1] + cpu)
+    return total
+
+
+def drained_cpu(pids: dict[str, int], moto_stats: list[Path]) -> tuple[dict[str, float], dict[str, tuple[int, float]]]:
+    """:func:`cpu_of` these processes, and the servers' CPU per action once their last figures are written."""
     cpu = cpu_of(pids)
     time.sleep(CPU_STATS_INTERVAL_S + 0.1)
-    return cpu, read_cpu_stats(moto_stats)
+    return cpu, server_actions(moto_stats)
 
 
 def cpu_of(pids: dict[str, int]) -> dict[str, float]:
@@ -181,6 +191,7 @@ class Churn:
 
 CONSUMER_NAMES = ("ddb-projector", "lake-writer", "archiver")
 TABLE_MAINTENANCE = "table-maintenance"
+DYNAMODB_SERVER = "moto-dynamodb"
 #: Concurrent invocations of each function: the stack caps the lake writer at 2 (LAKE_WRITER_CONCURRENCY); the
 #: projector and the archiver scale out with the queue in AWS, here to a few pollers.
 CONCURRENCY = {"ddb-projector": 4, "lake-writer": 2, "archiver": 2}
@@ -284,15 +295,49 @@ def wait_until_drained(
     return empty_since
 
 
+def start_emulators(servers: dict[str, MotoServer], one_emulator: bool) -> list[Path]:
+    """Start the moto servers into ``servers`` (the caller stops them); each one's CPU-per-action file.
+
+    DynamoDB is a service of its own in AWS, not one more thread of the others' server: in one moto process (one
+    core for its Python) every call of the projector queued behind the scanner's EC2 and SNS calls. Unless
+    ``one_emulator``, it gets a server of its own, which every client of every process finds through boto3's own
+    ``AWS_ENDPOINT_URL_DYNAMODB`` (:func:`inventory_core.aws.endpoint_url`).
+    """
+    run_id = uuid.uuid4().hex[:8]
+    stats = [Path(f"/tmp/soak-moto-cpu-{run_id}.json")]
+    servers["moto"] = MotoServer.start(env={CPU_STATS_ENV: str(stats[0])})
+    if not one_emulator:
+        stats.append(Path(f"/tmp/soak-moto-dynamodb-cpu-{run_id}.json"))
+        servers[DYNAMODB_SERVER] = MotoServer.start(env={CPU_STATS_ENV: str(stats[1])})
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = servers[DYNAMODB_SERVER].endpoint
+    return stats
+
+
+def stop_all(processes: dict[str, subprocess.Popen[bytes]], servers: dict[str, MotoServer], stats: list[Path]) -> None:
+    """Stop the consumers (killed after 30 s), then the servers; remove the servers' CPU files."""
+    for process in processes.values():
+        process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    for server in servers.values():
+        server.stop()
+    for path in stats:
+        path.unlink(missing_ok=True)
+
+
 def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float | None = None,
-        on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
+        on_row: Callable[[dict[str, Any]], None] | None = None,
+        one_emulator: bool = False) -> dict[str, Any]:  # fmt: skip
     began = time.monotonic()
-    # the server's CPU per AWS action (inventory_cli.moto_fast.CPU_STATS_ENV), read per scan
-    moto_stats = Path(f"/tmp/soak-moto-cpu-{uuid.uuid4().hex[:8]}.json")
-    os.environ[CPU_STATS_ENV] = str(moto_stats)
-    server = MotoServer.start()
+    servers: dict[str, MotoServer] = {}
+    moto_stats: list[Path] = []
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    try:  # from here on, a failure (seeding, consumers not ready) still stops the server and the consumers
+    try:  # from here on, a failure (seeding, consumers not ready) still stops the servers and the consumers
+        moto_stats = start_emulators(servers, one_emulator)
+        server = servers["moto"]
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ.update(
             {"AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION}
@@ -342,9 +387,9 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 active=truth, history=dict(history), raw_accounts=set(accounts), gone=set(churn.gone)
             )
             others = {name: p.pid for name, p in processes.items()}
-            others["moto"] = server.process.pid if server.process else 0
+            others |= {name: s.process.pid if s.process else 0 for name, s in servers.items()}
             cpu_before = cpu_of(others)
-            actions_before = read_cpu_stats(moto_stats)
+            actions_before = server_actions(moto_stats)
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
             started_at = time.time()  # to place the consumers' batches (their "at") on this scan's timeline
@@ -380,7 +425,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 time.sleep(1)
             # or now, when the scan ran out of time before the queues were ever empty
             cpu_after = cpu_after or cpu_of(others)
-            actions_after = actions_after or read_cpu_stats(moto_stats)
+            actions_after = actions_after or server_actions(moto_stats)
             if exit_code != 0:  # a failed scan fails the soak even where its stores look right
                 problems = [f"the scanner exited with {exit_code} (log: {state_dir / 'scanner.log'})", *problems]
             # The stores were final when the last queue became empty (a consumer deletes a message only after its
@@ -412,7 +457,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                     "scanner": round(scanner_peak_mb),  # the peak of this scan's own process
                     "harness": round(rss_mb(os.getpid())),
                     **{name: round(rss_mb(p.pid)) for name, p in processes.items()},
-                    "moto": round(rss_mb(server.process.pid)) if server.process else 0,
+                    **{name: round(rss_mb(s.process.pid)) if s.process else 0 for name, s in servers.items()},
                 },
                 # CPU seconds of each process from scan start until the queues were empty (the machine has 2 vCPUs)
                 "cpu_s": {"scanner": round(scanner_cpu_s, 1)}
@@ -430,21 +475,31 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             if on_row:
                 on_row(
                     {"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early,
-                     "seed_s": seed_s}
+                     "seed_s": seed_s, "emulators": len(servers)}
                 )  # fmt: skip
             if problems:
                 break
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        server.stop()
-        moto_stats.unlink(missing_ok=True)
-    return {"scans": scans, "resources": resources, "rows": rows, "stopped_early": stopped_early, "seed_s": seed_s}
+        stop_all(processes, servers, moto_stats)
+    return {
+        "scans": scans,
+        "resources": resources,
+        "rows": rows,
+        "stopped_early": stopped_early,
+        "seed_s": seed_s,
+        "emulators": len(servers),
+    }
+
+
+EMULATORS_TEXT = {
+    False: "The emulator: one moto server for every service (`--one-emulator`).",
+    True: "The emulator: two moto servers, DynamoDB in one and every other service in the other, as they are separate"
+    " services in AWS (`--one-emulator`: one for all); moto's figures are the two summed, RSS as moto + dynamodb.",
+}
+
+
+def _moto_rss(rss: dict[str, int]) -> str:
+    return f"{rss['moto']} + {rss[DYNAMODB_SERVER]}" if DYNAMODB_SERVER in rss else str(rss["moto"])
 
 
 def render(result: dict[str, Any]) -> str:
@@ -469,6 +524,7 @@ def render(result: dict[str, Any]) -> str:
         "has no lifecycle), before the RSS is read. The tables' snapshot expiry runs beside the pipeline every 10 s",
         "(`inventory_cli.lake_maintenance`, keeping 20 a table), as S3 Tables' maintenance does in AWS; the lake",
         "writers keep every snapshot (`KEEP_SNAPSHOTS=0`), as they do with S3 Tables.",
+        EMULATORS_TEXT[result.get("emulators", 1) > 1],
         "",
         "| scan | resources | deleted / created / changed | scan (s) | consistent (s) | ratio |"
         " projector / lake writer / archiver empty (s) | check (s) | RSS scanner / projector / lake writer / archiver /"
@@ -478,7 +534,7 @@ def render(result: dict[str, Any]) -> str:
     for r in rows:
         result_text = "equal to the truth" if r["ok"] else f"**FAILED**: {'; '.join(r['problems'])}"
         drained = " / ".join(str(r["drained_s"].get(name, "-")) for name in CONSUMER_NAMES)
-        rss = " / ".join(str(r["rss_mb"][k]) for k in ("scanner", *CONSUMER_NAMES, "moto"))
+        rss = " / ".join([*(str(r["rss_mb"][k]) for k in ("scanner", *CONSUMER_NAMES)), _moto_rss(r["rss_mb"])])
         lines.append(
             f"| {r['scan']} | {r['resources']} | {r['deleted']} / {r['created']} / {r['changed']} | {r['scan_s']} | "
             f"{r['consistent_s']} | {r['ratio']} | {drained} | {r['check_s']} | {rss} | {r['load']} | {result_text} |"
@@ -517,7 +573,8 @@ def render(result: dict[str, Any]) -> str:
             )
         with_cpu = [r["cpu_s"] for r in rows if r.get("cpu_s")]
         if with_cpu:
-            names = ("scanner", *CONSUMER_NAMES, TABLE_MAINTENANCE, "moto")
+            names: tuple[str, ...] = ("scanner", *CONSUMER_NAMES, TABLE_MAINTENANCE, "moto")
+            names += (DYNAMODB_SERVER,) if DYNAMODB_SERVER in with_cpu[0] else ()
             lines.append(
                 "CPU seconds per scan, from scan start until the queues were empty (first -> last, the machine has 2"
                 " vCPUs and moto's Python runs on at most one): "
@@ -539,9 +596,10 @@ def render(result: dict[str, Any]) -> str:
                 + "."
             )
         first, last = rows[0]["rss_mb"], rows[-1]["rss_mb"]
+        long_running = (*CONSUMER_NAMES, "moto", *((DYNAMODB_SERVER,) if DYNAMODB_SERVER in first else ()))
         lines.append(
             "RSS first -> last scan (MB; the scanner's is its peak): "
-            + ", ".join(f"{k} {first[k]} -> {last[k]}" for k in ("scanner", *CONSUMER_NAMES, "moto"))
+            + ", ".join(f"{k} {first[k]} -> {last[k]}" for k in ("scanner", *long_running))
             + "."
         )
         if len(rows) >= 4 and all("held" in r for r in rows):
@@ -556,7 +614,7 @@ def render(result: dict[str, Any]) -> str:
             lines.append(
                 f"Second half (scans {half[0]['scan']} -> {half[-1]['scan']}), growth per scan: items held"
                 f" {held:.1f}% ({half[0]['held']} -> {half[-1]['held']}: deleted resources stay as missing); RSS "
-                + ", ".join(f"{k} {growth(k):.1f}%" for k in (*CONSUMER_NAMES, "moto"))
+                + ", ".join(f"{k} {growth(k):.1f}%" for k in long_running)
                 + "."
             )
     if result.get("stopped_early"):
@@ -590,6 +648,9 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--max-minutes", type=float, default=None, help="start no new scan after this many minutes")
     parser.add_argument(
+        "--one-emulator", action="store_true", help="serve DynamoDB from the same moto server as the other services"
+    )
+    parser.add_argument(
         "--report", type=Path, default=REPORT_PATH, help="markdown file whose soak section is rewritten"
     )
     args = parser.parse_args()
@@ -603,6 +664,7 @@ def main() -> None:
         args.resources,
         max_minutes=args.max_minutes,
         on_row=lambda r: write_section(render(r), args.report),
+        one_emulator=args.one_emulator,
     )
     write_section(render(result), args.report)
     print(f"wrote {args.report}")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,8 +78,15 @@ class MotoServer:
 
     @classmethod
     def start(
-        cls, port: int | None = None, *, log_path: Path | None = None, detach: bool = False, timeout_s: float = 30.0
+        cls,
+        port: int | None = None,
+        *,
+        log_path: Path | None = None,
+        detach: bool = False,
+        timeout_s: float = 30.0,
+        env: Mapping[str, str] | None = None,
     ) -> MotoServer:
+        """Start a server on 127.0.0.1 and wait until it answers; ``env`` adds to (or overrides) ours."""
         require_moto()
         port = port or free_port()
         server = cls(port)
@@ -87,13 +95,14 @@ class MotoServer:
         # MOTO_ACCOUNT_ID would override AssumeRole accounts. glibc as for our long-running processes (the server
         # answers each connection on a thread of its own): with the heap trim of moto_fast.main, the server's RSS
         # after the first 10,000-resource soak scan went 574-592 -> 441 MB. Explicit settings still win.
-        env = {**LONG_PROCESS_MALLOC_ENV, **{k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}}
+        settings = {**LONG_PROCESS_MALLOC_ENV, **{k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}}
+        settings.update(env or {})
         log = log_path.open("ab") if log_path else subprocess.DEVNULL
         server.process = subprocess.Popen(
             [sys.executable, "-m", "inventory_cli.moto_fast", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=log,
-            env=env,
+            env=settings,
             start_new_session=detach,
         )
         deadline = time.monotonic() + timeout_s

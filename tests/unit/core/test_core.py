@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import boto3
 import pytest
+from inventory_core.aws import AwsClientFactory, endpoint_url
 from inventory_core.publisher import MAX_MESSAGE_BYTES, _batches, encode
 from inventory_core.settings import DEFAULT_REGIONS, RegionSettings, TableSettings
 from inventory_core.timefmt import iso, parse_iso
@@ -49,3 +51,16 @@ def test_topology_names_queues_dlqs_and_filter_policies() -> None:
     assert topo.scan_requests.filter_policy() is None
     assert topo.consumer("lake-writer").filter_policy() == {"event_type": list(RESOURCE_CONSUMER_EVENTS["lake-writer"])}
     assert build_topology("123456789012", "us-east-1").bucket.name == "nucleus-app-inventory-123456789012-us-east-1"
+
+
+def test_a_service_endpoint_of_its_own_wins_over_the_shared_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # boto3's AWS_ENDPOINT_URL_<SERVICE>, which a client built with an explicit endpoint would otherwise ignore
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:5001")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    factory = AwsClientFactory("us-east-1", boto3.Session(aws_access_key_id="k", aws_secret_access_key="s"))
+    assert factory.client("dynamodb").meta.endpoint_url == "http://127.0.0.1:5001"
+    assert factory.dynamodb_table("t").meta.client.meta.endpoint_url == "http://127.0.0.1:5001"
+    assert factory.client("s3").meta.endpoint_url == "http://127.0.0.1:5000"
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert endpoint_url("s3") is None

@@ -16,8 +16,18 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 60.0
 
 
-def endpoint_url() -> str | None:
-    """Return ``AWS_ENDPOINT_URL`` if set: the emulator (moto, LocalStack) or a stage endpoint."""
+def endpoint_url(service: str | None = None) -> str | None:
+    """The endpoint of the client ``service``: ``AWS_ENDPOINT_URL_<SERVICE>`` if set, else ``AWS_ENDPOINT_URL``.
+
+    ``<SERVICE>`` is the client's name upper-cased (``AWS_ENDPOINT_URL_DYNAMODB``), which is boto3's own variable
+    for the services whose id is their client name (DynamoDB, S3, SQS, SNS, STS, EC2); a client built with an
+    explicit endpoint would ignore it. The emulator (moto, LocalStack) or a stage endpoint; the soak serves
+    DynamoDB from an emulator process of its own. None: AWS itself.
+    """
+    if service:
+        specific = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+        if specific:
+            return specific
     return os.environ.get("AWS_ENDPOINT_URL") or None
 
 
@@ -86,7 +96,7 @@ class AwsClientFactory:
                 if signature_version is not None:
                     config = config.merge(Config(signature_version=signature_version))
                 found = self._session.client(  # type: ignore[call-overload]
-                    service, region_name=key[1], config=config, endpoint_url=endpoint_url()
+                    service, region_name=key[1], config=config, endpoint_url=endpoint_url(service)
                 )
                 faults.install(found)  # no-op unless INVENTORY_FAULTS is set (chaos harness)
                 self._clients[key] = found
@@ -96,7 +106,10 @@ class AwsClientFactory:
         """Return a boto3 resource-layer Table (plain Python values in and out) with the same config."""
         with self._lock:
             resource = self._session.resource(
-                "dynamodb", region_name=region or self.region, config=self._config, endpoint_url=endpoint_url()
+                "dynamodb",
+                region_name=region or self.region,
+                config=self._config,
+                endpoint_url=endpoint_url("dynamodb"),
             )
         faults.install(resource.meta.client)  # no-op unless INVENTORY_FAULTS is set (chaos harness)
         return resource.Table(name)
