@@ -577,7 +577,7 @@ def render(result: dict[str, Any]) -> str:
             names += (DYNAMODB_SERVER,) if DYNAMODB_SERVER in with_cpu[0] else ()
             lines.append(
                 "CPU seconds per scan, from scan start until the queues were empty (first -> last, the machine has 2"
-                " vCPUs and moto's Python runs on at most one): "
+                " vCPUs and each moto server's Python runs on at most one): "
                 + ", ".join(f"{k} {with_cpu[0].get(k, 0)} -> {with_cpu[-1].get(k, 0)}" for k in names)
                 + "."
             )
