@@ -143,7 +143,14 @@ def moto_endpoint() -> Iterator[str]:
     # and a whole run errored at setup.
     server = None if external else MotoServer.start(timeout_s=180)
     endpoint = external or (server.endpoint if server else "")
-    saved = {k: os.environ.get(k) for k in (*LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION")}
+    # a service's own endpoint (AWS_ENDPOINT_URL_DYNAMODB, ...) would win over this one: none during the session
+    own_endpoints = [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_")]
+    saved = {
+        k: os.environ.get(k)
+        for k in (*LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION", *own_endpoints)
+    }
+    for key in own_endpoints:
+        del os.environ[key]
     if not external:
         os.environ.update(LOCAL_CREDENTIALS)
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": HOME_REGION, "AWS_REGION": HOME_REGION})

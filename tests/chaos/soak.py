@@ -306,6 +306,7 @@ def start_emulators(servers: dict[str, MotoServer], one_emulator: bool) -> list[
     run_id = uuid.uuid4().hex[:8]
     stats = [Path(f"/tmp/soak-moto-cpu-{run_id}.json")]
     servers["moto"] = MotoServer.start(env={CPU_STATS_ENV: str(stats[0])})
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # one the shell set would win over ours
     if not one_emulator:
         stats.append(Path(f"/tmp/soak-moto-dynamodb-cpu-{run_id}.json"))
         servers[DYNAMODB_SERVER] = MotoServer.start(env={CPU_STATS_ENV: str(stats[1])})
