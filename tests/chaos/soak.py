@@ -72,17 +72,37 @@ def top_actions(
     return {action: figures for action, figures in costliest + collector if figures[0] > 0}
 
 
-def server_actions(paths: list[Path]) -> dict[str, tuple[int, float]]:
-    """The emulator's calls and CPU per action, summed over its servers (each writes its own figures)."""
+ServerStats = dict[str, dict[str, tuple[int, float]]]  # server -> AWS action -> (calls, CPU seconds)
+
+
+def server_actions(paths: dict[str, Path]) -> ServerStats:
+    """Each server's calls and CPU per action so far (each writes its own file)."""
+    return {server: read_cpu_stats(path) for server, path in paths.items()}
+
+
+def summed(stats: ServerStats) -> dict[str, tuple[int, float]]:
+    """The emulator's calls and CPU per action, summed over its servers."""
     total: dict[str, tuple[int, float]] = {}
-    for path in paths:
-        for action, (calls, cpu) in read_cpu_stats(path).items():
+    for actions in stats.values():
+        for action, (calls, cpu) in actions.items():
             before = total.get(action, (0, 0.0))
             total[action] = (before[0] + calls, before[1] + cpu)
     return total
 
 
-def drained_cpu(pids: dict[str, int], moto_stats: list[Path]) -> tuple[dict[str, float], dict[str, tuple[int, float]]]:
+def calls_by_server(before: ServerStats, after: ServerStats) -> dict[str, dict[str, int]]:
+    """Per server, the AWS calls it answered between two readings, by action (its garbage collections left out)."""
+    return {
+        server: {
+            action: calls - before.get(server, {}).get(action, (0, 0.0))[0]
+            for action, (calls, _) in actions.items()
+            if not action.startswith("python gc") and calls > before.get(server, {}).get(action, (0, 0.0))[0]
+        }
+        for server, actions in after.items()
+    }
+
+
+def drained_cpu(pids: dict[str, int], moto_stats: dict[str, Path]) -> tuple[dict[str, float], ServerStats]:
     """:func:`cpu_of` these processes, and the servers' CPU per action once their last figures are written."""
     cpu = cpu_of(pids)
     time.sleep(CPU_STATS_INTERVAL_S + 0.1)
@@ -295,26 +315,31 @@ def wait_until_drained(
     return empty_since
 
 
-def start_emulators(servers: dict[str, MotoServer], one_emulator: bool) -> list[Path]:
-    """Start the moto servers into ``servers`` (the caller stops them); each one's CPU-per-action file.
+def start_emulators(servers: dict[str, MotoServer], stats: dict[str, Path], one_emulator: bool) -> None:
+    """Start the moto servers into ``servers``, each one's CPU-per-action file into ``stats`` before it starts.
 
-    DynamoDB is a service of its own in AWS, not one more thread of the others' server: in one moto process (one
-    core for its Python) every call of the projector queued behind the scanner's EC2 and SNS calls. Unless
-    ``one_emulator``, it gets a server of its own, which every client of every process finds through boto3's own
-    ``AWS_ENDPOINT_URL_DYNAMODB`` (:func:`inventory_core.aws.endpoint_url`).
+    The caller stops them and removes the files, also when a start fails. DynamoDB is a service of its own in
+    AWS, not one more thread of the others' server: in one moto process (one core for its Python) every call of
+    the projector queued behind the scanner's EC2 and SNS calls. Unless ``one_emulator``, it gets a server of its
+    own, which every client of every process finds through boto3's own ``AWS_ENDPOINT_URL_DYNAMODB``
+    (:func:`inventory_core.aws.endpoint_url`). Its STS is the other server's, so it knows no assumed role and
+    files every call under its default account, the home account: right for the pipeline's own table, wrong for
+    member accounts' tables, which is one reason the soak scans ec2, s3 and vpc only.
     """
     run_id = uuid.uuid4().hex[:8]
-    stats = [Path(f"/tmp/soak-moto-cpu-{run_id}.json")]
-    servers["moto"] = MotoServer.start(env={CPU_STATS_ENV: str(stats[0])})
-    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # one the shell set would win over ours
+    for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_")]:
+        del os.environ[key]  # one the shell set would win over ours
+    for name in ("moto",) if one_emulator else ("moto", DYNAMODB_SERVER):
+        stats[name] = Path(f"/tmp/soak-{name}-cpu-{run_id}.json")
+        # 180 s, as the test session's server: importing moto alone took 45 s at load 25-35 on 2 cores
+        servers[name] = MotoServer.start(env={CPU_STATS_ENV: str(stats[name])}, timeout_s=180)
     if not one_emulator:
-        stats.append(Path(f"/tmp/soak-moto-dynamodb-cpu-{run_id}.json"))
-        servers[DYNAMODB_SERVER] = MotoServer.start(env={CPU_STATS_ENV: str(stats[1])})
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = servers[DYNAMODB_SERVER].endpoint
-    return stats
 
 
-def stop_all(processes: dict[str, subprocess.Popen[bytes]], servers: dict[str, MotoServer], stats: list[Path]) -> None:
+def stop_all(
+    processes: dict[str, subprocess.Popen[bytes]], servers: dict[str, MotoServer], stats: dict[str, Path]
+) -> None:
     """Stop the consumers (killed after 30 s), then the servers; remove the servers' CPU files."""
     for process in processes.values():
         process.terminate()
@@ -325,7 +350,7 @@ def stop_all(processes: dict[str, subprocess.Popen[bytes]], servers: dict[str, M
             process.kill()
     for server in servers.values():
         server.stop()
-    for path in stats:
+    for path in stats.values():
         path.unlink(missing_ok=True)
 
 
@@ -334,10 +359,10 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
         one_emulator: bool = False) -> dict[str, Any]:  # fmt: skip
     began = time.monotonic()
     servers: dict[str, MotoServer] = {}
-    moto_stats: list[Path] = []
+    moto_stats: dict[str, Path] = {}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:  # from here on, a failure (seeding, consumers not ready) still stops the servers and the consumers
-        moto_stats = start_emulators(servers, one_emulator)
+        start_emulators(servers, moto_stats, one_emulator)
         server = servers["moto"]
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ.update(
@@ -406,7 +431,7 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
             last_report = time.monotonic()
             deadline = t0 + timeout_s
             drained: dict[str, float] = {}
-            actions_after: dict[str, tuple[int, float]] = {}
+            actions_after: ServerStats = {}
             check_s = 0.0
             check_parts: dict[str, float] = {}
             while time.monotonic() < deadline:
@@ -464,7 +489,9 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
                 "cpu_s": {"scanner": round(scanner_cpu_s, 1)}
                 | {name: round(max(0.0, cpu_after.get(name, 0.0) - cpu_before[name]), 1) for name in others},
                 # moto's CPU seconds (and calls) per AWS action over the same span, the costliest first
-                "moto_actions": top_actions(actions_before, actions_after),
+                "moto_actions": top_actions(summed(actions_before), summed(actions_after)),
+                # which server answered what (DynamoDB's calls only its own, unless --one-emulator)
+                "server_calls": calls_by_server(actions_before, actions_after),
                 "load": round(os.getloadavg()[0], 1),
                 "lost": lost,
                 "false_missing": false_missing,
@@ -495,7 +522,8 @@ def run(scans: int, resources: int, timeout_s: float = 900, max_minutes: float |
 EMULATORS_TEXT = {
     False: "The emulator: one moto server for every service (`--one-emulator`).",
     True: "The emulator: two moto servers, DynamoDB in one and every other service in the other, as they are separate"
-    " services in AWS (`--one-emulator`: one for all); moto's figures are the two summed, RSS as moto + dynamodb.",
+    " services in AWS (`--one-emulator`: one for all); CPU per server, per action the two summed, RSS as moto +"
+    " dynamodb.",
 }
 
 

@@ -62,6 +62,12 @@ def test_two_short_soak_scans_end_equal_to_the_truth_and_write_the_report(tmp_pa
     actions = second["moto_actions"]
     assert any(a.startswith("ec2 Describe") for a in actions) and "dynamodb BatchWriteItem" in actions
     assert all(calls > 0 and cpu >= 0 for calls, cpu in actions.values())
+    # each server answered its own services: every DynamoDB call, and only those, went to the DynamoDB server
+    served = second["server_calls"]
+    assert served["moto-dynamodb"].get("dynamodb BatchWriteItem", 0) > 0
+    assert all(action.startswith("dynamodb ") for action in served["moto-dynamodb"])
+    assert not any(action.startswith("dynamodb ") for action in served["moto"])
+    assert any(action.startswith("ec2 Describe") for action in served["moto"])
     processes = ("scanner", "ddb-projector", "lake-writer", "archiver", "moto", "moto-dynamodb")
     assert all(second["rss_mb"][name] > 0 for name in processes)
     text = report.read_text()

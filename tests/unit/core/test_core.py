@@ -62,5 +62,10 @@ def test_a_service_endpoint_of_its_own_wins_over_the_shared_one(monkeypatch: pyt
     assert factory.client("dynamodb").meta.endpoint_url == "http://127.0.0.1:5001"
     assert factory.dynamodb_table("t").meta.client.meta.endpoint_url == "http://127.0.0.1:5001"
     assert factory.client("s3").meta.endpoint_url == "http://127.0.0.1:5000"
+    # named by the service id, as boto3 names it, not by the client name
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "http://127.0.0.1:5002")
+    assert factory.client("elbv2").meta.endpoint_url == "http://127.0.0.1:5002"
+    plain = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    assert plain.client("elbv2").meta.endpoint_url == "http://127.0.0.1:5002"  # boto3 agrees
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     assert endpoint_url("s3") is None

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from inventory_core.items import Account
 from inventory_events import ScanRequested
-from scanner.catalog import CATALOG, ResourceSpec
+from scanner.catalog import CATALOG
 from scanner.service import ScanOptions, ScanService
 
 from tests.builders import T0
@@ -87,35 +84,3 @@ def test_invalid_items_are_skipped_and_the_rest_published() -> None:
     service(publisher, {A: session}).scan(ScanRequested(execution_id="x", account_ids=[A]))
     found = {r.resource_id for p in publisher.of_type("ResourcesDiscovered") for r in p.resources}
     assert found == {"i-1", "i-2"}
-
-
-def test_an_accounts_longest_scopes_start_first() -> None:
-    # GIVEN one worker, so scopes run one after another in the order the account submits them
-    started: list[tuple[str, str]] = []
-
-    class Recording(InMemoryAccountSession):
-        def pages(self, spec: ResourceSpec, region: str) -> Iterator[list[dict[str, Any]]]:
-            started.append((spec.slug, region))
-            return super().pages(spec, region)
-
-    specs = tuple(s for s in CATALOG if s.slug in {"ec2", "vpc", "s3", "iam-role"})
-    session = Recording({("ec2", "us-east-1"): [instance(1)], ("s3", "global"): [{"Name": "b1"}]})
-    scanner = ScanService(
-        InMemoryAccountDirectory([Account(A, "prod", True)]),
-        InMemorySessionProvider({A: session}),
-        InMemoryEventPublisher(),
-        ScanOptions(regions=["us-east-1", "eu-west-1"], specs=specs, max_workers=1),
-        clock=lambda: T0,
-    )
-    # WHEN
-    scanner.scan(ScanRequested(execution_id="x"))
-    # THEN the types with calls per item come first (S3 is also global), then global types, then the regional
-    # listings in catalog order
-    by_spec = {s.slug: s for s in specs}
-    assert by_spec["s3"].enricher and by_spec["s3"].is_global and not by_spec["ec2"].is_global
-    assert started[0] == ("s3", "global")
-    assert started.index(("iam-role", "global")) < started.index(("ec2", "us-east-1"))
-    regional = [scope for scope in started if scope[1] != "global"]
-    catalog_order = [(s.slug, r) for s in specs if not s.is_global for r in ("us-east-1", "eu-west-1")]
-    assert regional == catalog_order
-    assert len(started) == len(set(started)) == 6

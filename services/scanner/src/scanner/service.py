@@ -34,14 +34,7 @@ from inventory_events import (
     utc_now,
 )
 
-from scanner.catalog import (
-    InvalidResourceError,
-    ResourceSpec,
-    ScopeContext,
-    longest_first,
-    scope_regions,
-    tagging_filters,
-)
+from scanner.catalog import InvalidResourceError, ResourceSpec, ScopeContext, scope_regions, tagging_filters
 from scanner.logcontext import log_keys
 from scanner.ports import (
     AccountDirectory,
@@ -571,7 +564,7 @@ class ScanService:
 
         jobs = [
             (spec, Scope(account_id=account.account_id, region=region, resource_type=spec.slug))
-            for spec in sorted(self._options.specs, key=longest_first)  # see longest_first: the order ends the scan
+            for spec in self._options.specs
             for region in scope_regions(spec, regions)
         ]
         run.counters.add(scopes_total=len(jobs))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.exceptions import UnknownServiceError
 
 from inventory_core import faults
 
@@ -17,18 +20,36 @@ DEFAULT_READ_TIMEOUT = 60.0
 
 
 def endpoint_url(service: str | None = None) -> str | None:
-    """The endpoint of the client ``service``: ``AWS_ENDPOINT_URL_<SERVICE>`` if set, else ``AWS_ENDPOINT_URL``.
+    """The endpoint of the client ``service``, None for AWS itself.
 
-    ``<SERVICE>`` is the client's name upper-cased (``AWS_ENDPOINT_URL_DYNAMODB``), which is boto3's own variable
-    for the services whose id is their client name (DynamoDB, S3, SQS, SNS, STS, EC2); a client built with an
-    explicit endpoint would ignore it. The emulator (moto, LocalStack) or a stage endpoint; the soak serves
-    DynamoDB from an emulator process of its own. None: AWS itself.
+    boto3's own ``AWS_ENDPOINT_URL_<SERVICE ID>`` if set (a client built with an explicit endpoint would ignore
+    it), else ``AWS_ENDPOINT_URL`` if set: the emulator (moto, LocalStack) or a stage endpoint. The soak serves
+    DynamoDB from an emulator process of its own through ``AWS_ENDPOINT_URL_DYNAMODB``.
     """
-    if service:
-        specific = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+    if service and any(key.startswith("AWS_ENDPOINT_URL_") for key in os.environ):
+        specific = os.environ.get(service_endpoint_variable(service))
         if specific:
             return specific
     return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+@functools.cache
+def service_endpoint_variable(service: str) -> str:
+    """boto3's variable for one service's endpoint, named by the service's id as botocore names it.
+
+    ``sfn``: ``AWS_ENDPOINT_URL_SFN``, ``elbv2``: ``AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2``. Read only when
+    some such variable is set, since it loads the service's model.
+    """
+    try:
+        service_id = str(_models().get_service_model(service).service_id)
+    except UnknownServiceError:
+        service_id = service
+    return "AWS_ENDPOINT_URL_" + service_id.replace(" ", "_").replace("-", "_").upper()
+
+
+@functools.cache
+def _models() -> botocore.session.Session:
+    return botocore.session.get_session()
 
 
 class AwsClientFactory:

@@ -183,19 +183,6 @@ def scope_regions(spec: ResourceSpec, regions: list[str]) -> list[str]:
     return [GLOBAL_REGION] if spec.is_global else list(regions)
 
 
-def longest_first(spec: ResourceSpec) -> tuple[bool, bool]:
-    """Sort key of an account's scopes, the likely longest first: types whose adapter makes calls per item
-    (an enricher: S3 bucket regions and tags, IAM role tags), then global types (one scope holds every region's
-    items), then the rest, each group in catalog order.
-
-    The account's scopes share the scan's worker pool, so the order decides which finish last: a long scope
-    started last ends the scan on its own, and its pages (S3: one page of every bucket, whose sweep marks the
-    day's deleted buckets) reach the consumers after everything else, when they are already behind. Started
-    first, it runs beside the regional listings and the consumers apply it while they wait for those.
-    """
-    return (spec.enricher is None, not spec.is_global)
-
-
 __all__ = [
     "CATALOG",
     "EXTENDED_CATALOG",
@@ -217,7 +204,6 @@ __all__ = [
     "dig",
     "field_normalizer",
     "generic_normalizer",
-    "longest_first",
     "normalize_dynamodb_table",
     "normalize_ec2_instance",
     "normalize_ecs_service",
