@@ -92,12 +92,14 @@ def summed(stats: ServerStats) -> dict[str, tuple[int, float]]:
 
 def calls_by_server(before: ServerStats, after: ServerStats) -> dict[str, dict[str, int]]:
     """Per server, the AWS calls it answered between two readings, by action (its garbage collections left out)."""
-    answered: dict[str, dict[str, int]] = {}
-    for server, actions in after.items():
-        was = before.get(server, {})
-        spans = {action: calls - was.get(action, (0, 0.0))[0] for action, (calls, _) in actions.items()}
-        answered[server] = {a: n for a, n in spans.items() if n > 0 and not a.startswith("python gc")}
-    return answered
+    return {
+        server: {
+            action: calls - before.get(server, {}).get(action, (0, 0.0))[0]
+            for action, (calls, _) in actions.items()
+            if not action.startswith("python gc") and calls > before.get(server, {}).get(action, (0, 0.0))[0]
+        }
+        for server, actions in after.items()
+    }
 
 
 def drained_cpu(pids: dict[str, int], moto_stats: dict[str, Path]) -> tuple[dict[str, float], ServerStats]:
@@ -320,10 +322,9 @@ def start_emulators(servers: dict[str, MotoServer], stats: dict[str, Path], one_
     AWS, not one more thread of the others' server: in one moto process (one core for its Python) every call of
     the projector queued behind the scanner's EC2 and SNS calls. Unless ``one_emulator``, it gets a server of its
     own, which every client of every process finds through boto3's own ``AWS_ENDPOINT_URL_DYNAMODB``
-    (:class:`inventory_core.aws.AwsClientFactory` leaves endpoints to boto3). Its STS is the other server's, so
-    it knows no assumed role and files every call under its default account, the home account: right for the
-    pipeline's own table, wrong for member accounts' tables, which is one reason the soak scans ec2, s3 and vpc
-    only.
+    (:func:`inventory_core.aws.endpoint_url`). Its STS is the other server's, so it knows no assumed role and
+    files every call under its default account, the home account: right for the pipeline's own table, wrong for
+    member accounts' tables, which is one reason the soak scans ec2, s3 and vpc only.
     """
     run_id = uuid.uuid4().hex[:8]
     for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_")]:

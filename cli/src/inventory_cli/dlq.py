@@ -21,7 +21,7 @@ import typer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from inventory_core.audit import audit_item, put_audit_item
-from inventory_core.aws import AwsClientFactory
+from inventory_core.aws import AwsClientFactory, endpoint_url
 from inventory_events import (
     AccountScanCompleted,
     ResourcesDiscovered,
@@ -366,6 +366,7 @@ def build(identity: str) -> DeadLetters:
     move_sqs = clients.session.client(
         "sqs",
         region_name=region,
+        endpoint_url=endpoint_url("sqs"),
         config=Config(retries={"mode": "standard", "max_attempts": 1}),
     )
     audit_table = clients.dynamodb_table(os.environ["AUDIT_TABLE_NAME"]) if os.environ.get("AUDIT_TABLE_NAME") else None

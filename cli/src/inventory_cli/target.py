@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from inventory_core.aws import endpoint_url
 from inventory_core.topology import Topology, build_topology
 
 TARGET_ENV = "INVENTORY_TARGET"
@@ -85,7 +86,7 @@ def resolve(local: bool, env_file: Path) -> Target:
     region = session.region_name or os.environ.get("AWS_DEFAULT_REGION") or ""
     if not region:
         raise TargetError("no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, or configure a profile's region")
-    sts = session.client("sts", region_name=region)  # boto3 resolves the endpoint (AWS_ENDPOINT_URL...)
+    sts = session.client("sts", region_name=region, endpoint_url=endpoint_url("sts"))
     endpoint = str(sts.meta.endpoint_url)
     where = "local stack" if local else "AWS"
     try:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.exceptions import UnknownServiceError
 
 from inventory_core import faults
 
@@ -15,13 +19,44 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 60.0
 
 
+def endpoint_url(service: str | None = None) -> str | None:
+    """The endpoint of the client ``service``, None for AWS itself.
+
+    boto3's own ``AWS_ENDPOINT_URL_<SERVICE ID>`` if set (a client built with an explicit endpoint would ignore
+    it), else ``AWS_ENDPOINT_URL`` if set: the emulator (moto, LocalStack) or a stage endpoint. The soak serves
+    DynamoDB from an emulator process of its own through ``AWS_ENDPOINT_URL_DYNAMODB``.
+    """
+    if service and any(key.startswith("AWS_ENDPOINT_URL_") for key in os.environ):
+        specific = os.environ.get(service_endpoint_variable(service))
+        if specific:
+            return specific
+    return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+@functools.cache
+def service_endpoint_variable(service: str) -> str:
+    """boto3's variable for one service's endpoint, named by the service's id as botocore names it.
+
+    ``sfn``: ``AWS_ENDPOINT_URL_SFN``, ``elbv2``: ``AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2``. Read only when
+    some such variable is set, since it loads the service's model.
+    """
+    try:
+        service_id = str(_models().get_service_model(service).service_id)
+    except UnknownServiceError:
+        service_id = service
+    return "AWS_ENDPOINT_URL_" + service_id.replace(" ", "_").replace("-", "_").upper()
+
+
+@functools.cache
+def _models() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
 class AwsClientFactory:
     """Builds boto3 clients with adaptive retries and timeouts, cached per service and region.
 
-    The endpoint is boto3's own to resolve, nothing is hard-coded: a service's ``AWS_ENDPOINT_URL_<SERVICE ID>``
-    (the soak serves DynamoDB from an emulator process of its own through ``AWS_ENDPOINT_URL_DYNAMODB``), else
-    ``AWS_ENDPOINT_URL`` (the emulator, LocalStack or a stage endpoint), else the shared config file's, else AWS
-    itself. Clients are thread-safe once built; building them is serialized because boto3 sessions are not.
+    The endpoint is boto3's own ``AWS_ENDPOINT_URL`` setting; nothing is hard-coded. Clients are
+    thread-safe once built; building them is serialized because boto3 sessions are not.
     """
 
     def __init__(
@@ -81,7 +116,9 @@ class AwsClientFactory:
                 config = self._config
                 if signature_version is not None:
                     config = config.merge(Config(signature_version=signature_version))
-                found = self._session.client(service, region_name=key[1], config=config)  # type: ignore[call-overload]
+                found = self._session.client(  # type: ignore[call-overload]
+                    service, region_name=key[1], config=config, endpoint_url=endpoint_url(service)
+                )
                 faults.install(found)  # no-op unless INVENTORY_FAULTS is set (chaos harness)
                 self._clients[key] = found
             return found
@@ -89,7 +126,12 @@ class AwsClientFactory:
     def dynamodb_table(self, name: str, region: str | None = None) -> Any:
         """Return a boto3 resource-layer Table (plain Python values in and out) with the same config."""
         with self._lock:
-            resource = self._session.resource("dynamodb", region_name=region or self.region, config=self._config)
+            resource = self._session.resource(
+                "dynamodb",
+                region_name=region or self.region,
+                config=self._config,
+                endpoint_url=endpoint_url("dynamodb"),
+            )
         faults.install(resource.meta.client)  # no-op unless INVENTORY_FAULTS is set (chaos harness)
         return resource.Table(name)
 
