@@ -92,14 +92,12 @@ def summed(stats: ServerStats) -> dict[str, tuple[int, float]]:
 
 def calls_by_server(before: ServerStats, after: ServerStats) -> dict[str, dict[str, int]]:
     """Per server, the AWS calls it answered between two readings, by action (its garbage collections left out)."""
-    return {
-        server: {
-            action: calls - before.get(server, {}).get(action, (0, 0.0))[0]
-            for action, (calls, _) in actions.items()
-            if not action.startswith("python gc") and calls > before.get(server, {}).get(action, (0, 0.0))[0]
-        }
-        for server, actions in after.items()
-    }
+    answered: dict[str, dict[str, int]] = {}
+    for server, actions in after.items():
+        was = before.get(server, {})
+        spans = {action: calls - was.get(action, (0, 0.0))[0] for action, (calls, _) in actions.items()}
+        answered[server] = {a: n for a, n in spans.items() if n > 0 and not a.startswith("python gc")}
+    return answered
 
 
 def drained_cpu(pids: dict[str, int], moto_stats: dict[str, Path]) -> tuple[dict[str, float], ServerStats]:

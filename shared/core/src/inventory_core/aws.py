@@ -25,6 +25,10 @@ def endpoint_url(service: str | None = None) -> str | None:
     boto3's own ``AWS_ENDPOINT_URL_<SERVICE ID>`` if set (a client built with an explicit endpoint would ignore
     it), else ``AWS_ENDPOINT_URL`` if set: the emulator (moto, LocalStack) or a stage endpoint. The soak serves
     DynamoDB from an emulator process of its own through ``AWS_ENDPOINT_URL_DYNAMODB``.
+
+    Passed explicitly, not left to boto3's own resolution of the same variables: botocore turns endpoint
+    discovery off only for an explicit endpoint, so with a configured one Timestream's clients discover and
+    call AWS itself (`test_generated_catalog` failed on that when the factory left it to boto3).
     """
     if service and any(key.startswith("AWS_ENDPOINT_URL_") for key in os.environ):
         specific = os.environ.get(service_endpoint_variable(service))
